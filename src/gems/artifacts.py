@@ -1,0 +1,280 @@
+"""The model folder: content fingerprints, atomic writes, and loading that never executes code.
+
+A model folder holds arrays as ``.npy``/``.npz`` (loaded with ``allow_pickle=False``), tables as Parquet, faiss
+indexes in faiss's own format and a ``manifest.json`` (config, input fingerprints, library versions, counts,
+timings). :class:`ModelWriter` builds the folder under a hidden temporary sibling and renames it into place only
+when every file is written, so a crash or Ctrl-C never leaves a half-written model behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from gems.errors import ModelError
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+_CHUNK = 1 << 20
+
+
+# --------------------------------------------------------------------------------------------- fingerprints
+
+
+def hash_bytes(data: bytes) -> str:
+    """128-bit BLAKE2b hex digest of ``data``."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def hash_file(path: str | os.PathLike) -> str:
+    """128-bit BLAKE2b hex digest of a file's content (read in 1 MiB chunks)."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def hash_json(obj: Any) -> str:
+    """Fingerprint of a JSON-serialisable value, independent of key order."""
+    return hash_bytes(json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode())
+
+
+class InputHasher:
+    """Content hashes of input files and folders, memoised by (size, mtime) from an earlier build.
+
+    ``memo`` maps an absolute path to ``[size, mtime_ns, hash]``; :attr:`seen` collects the entries of every path
+    hashed, for the next build's manifest, so unchanged inputs are never read twice.
+    """
+
+    def __init__(self, memo: Mapping[str, list] | None = None):
+        self.memo = dict(memo or {})
+        self.seen: dict[str, list] = {}
+
+    def file(self, path: str | os.PathLike) -> str:
+        """Content hash of one file (raises OSError when it cannot be read)."""
+        key = str(Path(path).resolve())
+        stat = os.stat(key)
+        cached = self.memo.get(key)
+        if cached and cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns:
+            digest = cached[2]
+        else:
+            digest = hash_file(key)
+        self.seen[key] = [stat.st_size, stat.st_mtime_ns, digest]
+        return digest
+
+    def path(self, path: str | os.PathLike) -> str:
+        """Content hash of a file, or of a folder's files (names and contents, hidden files skipped)."""
+        path = Path(path)
+        if path.is_dir():
+            parts = [
+                (p.relative_to(path).as_posix(), self.file(p))
+                for p in sorted(path.rglob("*"))
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            ]
+            return hash_json(parts)
+        return self.file(path)
+
+
+def library_versions(*names: str) -> dict[str, str]:
+    """Installed versions of ``names`` (from package metadata; nothing is imported)."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+# --------------------------------------------------------------------------------------------- writing
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _sweep_abandoned(final: Path) -> None:
+    """Remove temporary siblings of ``final`` left by writers whose process no longer runs."""
+    for sibling in final.parent.glob(f".{final.name}.tmp-*"):
+        try:
+            pid = int(sibling.name.rsplit("-", 2)[-2])
+        except (ValueError, IndexError):
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(sibling, ignore_errors=True)
+        except PermissionError:
+            pass
+
+
+class ModelWriter:
+    """Write a model folder atomically.
+
+    Use as a context manager: files go to ``.NAME.tmp-PID-XXXX`` beside the final folder; :meth:`commit` writes
+    the manifest and renames the folder into place (replacing an older model); leaving the block without a commit,
+    or with an exception, deletes the temporary folder.
+    """
+
+    def __init__(self, final: str | os.PathLike):
+        self.final = Path(final).resolve()
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        _sweep_abandoned(self.final)
+        self.path = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.tmp-{os.getpid()}-", dir=self.final.parent))
+        self.committed = False
+        self.written: list[str] = []
+
+    def __enter__(self) -> ModelWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self.committed:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+    def file(self, relpath: str) -> Path:
+        """Absolute path for ``relpath`` inside the temporary folder, parent folders created."""
+        target = self.path / relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.written.append(relpath)
+        return target
+
+    def save_array(self, relpath: str, array) -> None:
+        import numpy as np
+
+        np.save(self.file(relpath), np.ascontiguousarray(array), allow_pickle=False)
+
+    def save_arrays(self, relpath: str, arrays: Mapping[str, Any]) -> None:
+        import numpy as np
+
+        np.savez(self.file(relpath), **{k: np.asarray(v) for k, v in arrays.items()})
+
+    def save_table(self, relpath: str, table) -> None:
+        """Write a pandas DataFrame or pyarrow Table as Parquet (zstd)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not isinstance(table, pa.Table):
+            table = pa.Table.from_pandas(table, preserve_index=False)
+        pq.write_table(table, self.file(relpath), compression="zstd")
+
+    def save_json(self, relpath: str, obj: Any) -> None:
+        self.file(relpath).write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+    def save_index(self, relpath: str, index) -> None:
+        import faiss
+
+        faiss.write_index(index, str(self.file(relpath)))
+
+    def reuse(self, source: Path, relpaths: list[str]) -> None:
+        """Bring unchanged files over from an older model folder (hard link when possible, else copy)."""
+        for rel in relpaths:
+            src, dst = source / rel, self.file(rel)
+            try:
+                os.link(src, dst)
+            except OSError:
+                shutil.copy2(src, dst)
+
+    def commit(self, manifest: Mapping[str, Any]) -> Path:
+        """Write ``manifest.json`` and move the folder into place. Returns the final path."""
+        body = {"format_version": FORMAT_VERSION, **manifest}
+        self.save_json(MANIFEST, body)
+        old = None
+        if self.final.exists():
+            old = self.final.with_name(f".{self.final.name}.old-{os.getpid()}")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(self.final, old)
+        os.replace(self.path, self.final)
+        self.committed = True
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return self.final
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+class ModelFolder:
+    """Read-only view of a model folder. Arrays load with ``allow_pickle=False``; nothing is unpickled.
+
+    ``in_progress=True`` reads a folder still being written (no manifest yet), as later build stages do.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, in_progress: bool = False):
+        self.path = Path(path)
+        self.manifest: dict[str, Any] = {}
+        if in_progress:
+            return
+        manifest_path = self.path / MANIFEST
+        if not manifest_path.is_file():
+            if self.path.is_dir():
+                raise ModelError(
+                    f"{self.path} is not a gems model folder (no {MANIFEST}); build one with `gems build --model {path}`"
+                )
+            raise ModelError(f"model folder {self.path} does not exist; build it with `gems build --model {path}`")
+        try:
+            self.manifest = json.loads(manifest_path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ModelError(f"{manifest_path} is unreadable ({exc}); rebuild the model with `gems build`") from exc
+        version = self.manifest.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ModelError(
+                f"{self.path} has model format {version!r}, this gems reads format {FORMAT_VERSION}; rebuild it"
+            )
+
+    def file_hash(self, relpath: str) -> str:
+        """Content hash of one file of the folder."""
+        return hash_file(self._existing(relpath))
+
+    def has(self, relpath: str) -> bool:
+        return (self.path / relpath).exists()
+
+    def _existing(self, relpath: str) -> Path:
+        target = self.path / relpath
+        if not target.exists():
+            raise ModelError(f"{self.path} lacks {relpath}; the folder is incomplete, rebuild it with `gems build`")
+        return target
+
+    def array(self, relpath: str, *, mmap: bool = True):
+        """A ``.npy`` array, memory-mapped read-only by default."""
+        import numpy as np
+
+        return np.load(self._existing(relpath), allow_pickle=False, mmap_mode="r" if mmap else None)
+
+    def arrays(self, relpath: str) -> dict[str, Any]:
+        """All arrays of a ``.npz`` file."""
+        import numpy as np
+
+        with np.load(self._existing(relpath), allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+
+    def table(self, relpath: str, columns: list[str] | None = None):
+        """A Parquet table as a pyarrow Table (convert with ``.to_pandas()`` where pandas is wanted)."""
+        import pyarrow.parquet as pq
+
+        return pq.read_table(self._existing(relpath), columns=columns)
+
+    def json(self, relpath: str) -> Any:
+        return json.loads(self._existing(relpath).read_text())
+
+    def index(self, relpath: str):
+        """A faiss index, memory-mapped when faiss allows it."""
+        import faiss
+
+        return faiss.read_index(str(self._existing(relpath)), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
