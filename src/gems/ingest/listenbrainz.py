@@ -1,0 +1,217 @@
+"""ListenBrainz listens exports: the zip of ``listens/YYYY/M.jsonl`` (with ``user.json`` at the top), the folder
+it extracts to, a single JSON-lines file, or a JSON array of listens (the older export), read in place.
+
+Each listen: ``listened_at`` (epoch seconds, an integer or a decimal), ``track_metadata`` {``artist_name``,
+``track_name``, ``release_name``, ``additional_info`` {``duration_ms``/``duration``, ``recording_mbid``,
+``recording_msid``...}, ``mbid_mapping`` {``recording_mbid``, ``recording_name``, ``artists``...} or null},
+sometimes ``user_name``. Where the submitted names are missing, the MusicBrainz mapping's are used.
+
+Track id: ``text_track_id(artist, title)`` for every listen, MBID or not. Recording MBIDs exist only for the
+listens the mapper (or the player) matched, so ids built from them would split one song in two, its mapped
+and unmapped listens, and would not match the same song from Last.fm or Spotify account exports (text ids
+there). The MBID, when known, rides along in the items as ``recording_mbid``.
+
+User id: the listen's ``user_name``; else ``username`` of the nearest ``user.json``; else the owner the path
+names (``listenbrainz_alice_1732200000.zip`` → ``alice``; see :func:`gems.ingest.common.owner_of`); else ``me``.
+
+Each row (one line of JSON lines, one record of an array) is kept or set aside for the first of these reasons
+that applies: ``invalid JSON line`` (e.g. a truncated last line) · ``not a listen`` (not an object with
+``listened_at`` or ``track_metadata``) · ``unknown track`` (no track name or no artist, even in the mapping) ·
+``missing date`` · ``placeholder date`` · ``unparseable date`` · ``duplicate listen`` (the same user, track
+and time as an earlier listen).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gems.errors import DataError
+from gems.ingest.common import (
+    HEAD_BYTES,
+    SNIFF_ERRORS,
+    RowSieve,
+    SourceFile,
+    clean_names,
+    first_json_record,
+    json_lines,
+    json_records,
+    resolve_users,
+    source_files,
+    text_track_ids,
+)
+from gems.ingest.formats import ListensRead
+from gems.ingest.report import IngestReport
+from gems.ingest.spotify_history import date_checks, duplicate_checks, finish
+
+FORMAT = "listenbrainz"
+SUFFIXES = (".jsonl", ".json")
+LISTENS_ENTRY = re.compile(r"(^|/)listens/.*\.jsonl$", re.IGNORECASE)
+NOT_LISTENS = frozenset({"user.json", "feedback.jsonl", "pinned_recording.jsonl"})
+EXPECTED = "ListenBrainz listens (JSON objects with listened_at and track_metadata)"
+
+
+def _is_listen(value: Any) -> bool:
+    return isinstance(value, dict) and "listened_at" in value and "track_metadata" in value
+
+
+def _looks_like(file: SourceFile) -> bool:
+    return _is_listen(first_json_record(file.read_bytes(HEAD_BYTES)))
+
+
+def _belongs(file: SourceFile) -> bool:
+    if file.file_name.casefold() in NOT_LISTENS or file.rel.suffix.lower() not in SUFFIXES:
+        return False
+    return bool(LISTENS_ENTRY.search(str(file.rel))) or _looks_like(file)
+
+
+def sniff(path: Path) -> bool:
+    """A zip or folder holding ``listens/…jsonl`` (or JSON files of listens), or a ``.jsonl``/``.json`` whose first
+    record has ``listened_at`` and ``track_metadata``."""
+    path = Path(path)
+    try:
+        if path.is_dir() or path.suffix.lower() == ".zip":
+            files = source_files(path, limit=500)
+            if any(LISTENS_ENTRY.search(str(f.rel)) for f in files):
+                return True
+            candidates = [f for f in files if f.rel.suffix.lower() in SUFFIXES and f.file_name.casefold() not in NOT_LISTENS]
+            return any(_looks_like(f) for f in candidates[:3])
+        return path.is_file() and path.suffix.lower() in SUFFIXES and _looks_like(source_files(path)[0])
+    except SNIFF_ERRORS:
+        return False
+
+
+def _files(path: Path) -> tuple[list[SourceFile], list[SourceFile]]:
+    every = source_files(path)
+    if not path.is_dir() and path.suffix.lower() != ".zip":
+        return every, every
+    chosen = []
+    for file in every:
+        try:
+            if _belongs(file):
+                chosen.append(file)
+        except SNIFF_ERRORS:
+            continue
+    if not chosen:
+        raise DataError(f"{path} holds no ListenBrainz listens (listens/YYYY/M.jsonl); is this the right export?")
+    return chosen, every
+
+
+def _records(file: SourceFile, report: IngestReport) -> list[tuple[str, Any]]:
+    """``(location, record)`` for every record of a JSON array or JSON-lines file; lines that are not JSON are
+    set aside, and a file none of whose lines is JSON is a DataError."""
+    text = file.read_text()
+    if text.lstrip().startswith("["):
+        records = json_records(file, expected=EXPECTED)
+        report.rows_read += len(records)
+        return [(f"{file.name} record {n}", r) for n, r in enumerate(records, start=1)]
+    good, bad = json_lines(file)
+    report.rows_read += len(good) + len(bad)
+    if bad and not good:
+        line, message = bad[0]
+        raise DataError(f"{file.name}:{line}: invalid JSON ({message}); expected {EXPECTED}, one per line")
+    for line, message in bad:
+        report.set_aside_row("invalid JSON line", f"{file.name}:{line}: {message}")
+    return [(f"{file.name}:{line}", r) for line, r in good]
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _credit(mapping: dict) -> str | None:
+    """The artist credit of an MBID mapping: names joined by their join phrases."""
+    artists = mapping.get("artists")
+    if not isinstance(artists, list) or not artists:
+        return None
+    parts = []
+    for artist in artists:
+        artist = _dict(artist)
+        parts.append(str(artist.get("artist_credit_name") or ""))
+        parts.append(str(artist.get("join_phrase") or ""))
+    return "".join(parts).strip() or None
+
+
+def _row(record: dict) -> dict:
+    meta = _dict(record.get("track_metadata"))
+    info = _dict(meta.get("additional_info"))
+    mapping = _dict(meta.get("mbid_mapping") or record.get("mbid_mapping"))
+    duration = info.get("duration_ms")
+    seconds = info.get("duration")
+    try:
+        duration_s = float(duration) / 1000.0 if duration is not None else float(seconds) if seconds is not None else None
+    except (TypeError, ValueError):
+        duration_s = None
+    return {
+        "listened_at": record.get("listened_at"),
+        "user_name": record.get("user_name"),
+        "artist": meta.get("artist_name"),
+        "title": meta.get("track_name"),
+        "album": meta.get("release_name"),
+        "mapped_artist": _credit(mapping),
+        "mapped_title": mapping.get("recording_name"),
+        "duration_s": duration_s,
+        "recording_mbid": info.get("recording_mbid") or mapping.get("recording_mbid"),
+    }
+
+
+def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead:
+    """A ListenBrainz export (zip, folder, JSON-lines or JSON-array file) into canonical listens (``columns`` is
+    ignored)."""
+    path = Path(path)
+    files, every = _files(path)
+    report = IngestReport(source=str(path), format=FORMAT)
+    rows: list[dict] = []
+    where: list[str] = []
+    file_of: list[int] = []
+    for index, file in enumerate(files):
+        records = _records(file, report)
+        if records and not any(_is_listen(r) for _, r in records[:1000]):
+            place, first = records[0]
+            found = f"keys {', '.join(list(first)[:6])}" if isinstance(first, dict) else type(first).__name__
+            raise DataError(f"{place}: expected {EXPECTED}, found {found}")
+        for place, record in records:
+            if not isinstance(record, dict) or not ("listened_at" in record or "track_metadata" in record):
+                report.set_aside_row("not a listen", f"{place}: {type(record).__name__}")
+                continue
+            rows.append(_row(record))
+            where.append(place)
+            file_of.append(index)
+    columns_ = ["listened_at", "user_name", "artist", "title", "album", "mapped_artist", "mapped_title", "duration_s", "recording_mbid"]
+    raw = pd.DataFrame(rows, columns=columns_).astype(object)
+    file_index = np.asarray(file_of, dtype=np.int64)
+    sieve = RowSieve(report, len(raw), lambda i: where[i])
+
+    title = clean_names(raw["title"]).fillna(clean_names(raw["mapped_title"]))
+    artist = clean_names(raw["artist"]).fillna(clean_names(raw["mapped_artist"]))
+    sieve.drop(
+        title.isna().to_numpy() | artist.isna().to_numpy(),
+        "unknown track",
+        lambda i: f"artist_name={raw['artist'].iloc[i]!r}, track_name={raw['title'].iloc[i]!r}",
+    )
+    stamps = date_checks(sieve, raw["listened_at"])
+    users, notes = resolve_users(files, file_index, raw["user_name"], account_file="user.json", all_files=every)
+    report.notes.extend(notes)
+    track_id = text_track_ids(artist, title)
+    duplicate_checks(
+        sieve, pd.DataFrame({"u": users, "t": track_id, "s": stamps}), lambda i: f"{title.iloc[i]} at {stamps.iloc[i]}"
+    )
+    frame = pd.DataFrame(
+        {
+            "user_id": users,
+            "track_id": track_id,
+            "weight": 1.0,
+            "timestamp": stamps,
+            "title": title,
+            "artist": artist,
+            "album": clean_names(raw["album"]),
+            "duration_s": pd.to_numeric(raw["duration_s"], errors="coerce"),
+            "recording_mbid": clean_names(raw["recording_mbid"]),
+        }
+    )
+    return finish(frame, sieve.keep, report, extra=("duration_s", "recording_mbid"))

@@ -1,0 +1,240 @@
+"""Personal Last.fm / Libre.fm scrobble exports: CSV (or TSV) files, one row per scrobble.
+
+The layouts people have:
+
+* no header, four columns ``artist,album,track,date`` (lastfm-to-csv: ``"Artist","Album","Track","21 Nov 2026 11:54"``);
+* a header naming the columns, e.g. ``uts,utc_time,artist,artist_mbid,album,album_mbid,track,track_mbid``
+  (the mainstream.ghan.nl exporter) or ``utc_time,artist,album,track``.
+
+Dates may be epoch seconds (``uts``, preferred when present) or text (``DD Mon YYYY HH:MM``,
+``"DD Mon YYYY, HH:MM"``, ISO 8601), all read as UTC by :func:`~gems.ingest.timestamps.classify_timestamps`.
+
+Track ids are ``text_track_id(artist, track)`` for every row, so the same song is one item however its case
+and spaces are spelled, and matches the same song from a Spotify account export or ListenBrainz. (A
+``track_mbid`` column, when present, rides along in the items as ``recording_mbid``.)
+
+User id: the file name with export boilerplate removed (``scrobbles-alice-1732200000.csv`` → ``alice``,
+``alice.csv`` → ``alice``; see :func:`~gems.ingest.common.owner_from_name`), else the folders above it within
+the source, else ``me``.
+
+Each row is kept or set aside for the first of these reasons that applies:
+``malformed row`` (wrong number of fields) · ``now playing (no date)`` (the empty-date row exporters write for
+the track playing during the export) · ``unknown track`` (no track name, or no artist: ``Unknown Artist``,
+``[unknown]``, empty) · ``placeholder date`` (before 1971: ``01 Jan 1970 00:00``, uts 0) · ``unparseable date``
+· ``duplicate scrobble`` (the same user, track and second as an earlier row: exporters repeat rows at page
+boundaries).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gems.errors import DataError
+from gems.ingest.common import (
+    DEFAULT_USER,
+    SNIFF_ERRORS,
+    RowSieve,
+    SourceFile,
+    clean_names,
+    items_from_listens,
+    missing_mask,
+    owner_of,
+    source_files,
+    text_track_ids,
+)
+from gems.ingest.formats import ListensRead
+from gems.ingest.listens import KNOWN_NAMES
+from gems.ingest.report import IngestReport
+from gems.ingest.schema import finalize_listens
+from gems.ingest.tabular import read_table
+from gems.ingest.timestamps import classify_timestamps
+
+FORMAT = "lastfm-scrobbles"
+SUFFIXES = (".csv", ".tsv", ".txt")
+BARE_COLUMNS = ["artist", "album", "track", "date"]
+# header names per role, first match wins (compared case-insensitively)
+HEADER_ROLES: dict[str, tuple[str, ...]] = {
+    "uts": ("uts", "date_uts", "timestamp_uts", "unix_timestamp"),
+    "time": ("utc_time", "date", "time", "timestamp", "datetime", "played_at", "scrobble_time", "listened_at"),
+    "artist": ("artist", "artist_name", "artist name"),
+    "track": ("track", "title", "track_name", "track name", "song", "name"),
+    "album": ("album", "album_name", "album name", "release"),
+    "mbid": ("track_mbid", "recording_mbid"),
+}
+# a header with any of these is a table of several users' listens: the generic reader's job
+USER_COLUMNS = frozenset({"user", "user_id", "userid", "username", "user_name", "uid", "listener", "listener_id"})
+HEADER_WORDS = KNOWN_NAMES | {n for names in HEADER_ROLES.values() for n in names}
+_SNIFF_LINES = 5
+
+
+def _delimiter(line: str, suffix: str) -> str:
+    if suffix == ".tsv":
+        return "\t"
+    counts = {d: line.count(d) for d in (",", "\t", ";")}
+    return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+
+
+def _layout(head: str, suffix: str) -> tuple[str, dict[str, str]] | None:
+    """``("header", role -> column)`` or ``("bare", {})`` for a scrobbles file's first lines; None otherwise."""
+    lines = [line for line in head.lstrip("\ufeff").splitlines() if line.strip()]
+    if not lines:
+        return None
+    delimiter = _delimiter(lines[0], suffix)
+    rows = list(csv.reader(lines[: _SNIFF_LINES + 1], delimiter=delimiter))
+    header = [field.strip().casefold() for field in rows[0]]
+    found = {role: next((n for n in names if n in header), None) for role, names in HEADER_ROLES.items()}
+    if found["artist"] and found["track"] and (found["uts"] or found["time"]) and not USER_COLUMNS & set(header):
+        names = {f.strip().casefold(): f.strip() for f in rows[0]}
+        return "header", {role: names[n] for role, n in found.items() if n}
+    if any(field in HEADER_WORDS for field in header):
+        return None  # a header, but not of scrobbles
+    sample = rows[:_SNIFF_LINES]
+    if any(len(row) != 4 for row in sample):
+        return None
+    stamps, unparseable, placeholder = classify_timestamps(pd.Series([row[3] for row in sample], dtype="string"))
+    parsed = int(stamps.notna().sum())
+    if parsed == 0 or parsed < int(unparseable.sum()):
+        return None
+    return "bare", {}
+
+
+def _head(path: Path, size: int = 8192) -> str:
+    """The first lines of a file; when the file is longer, the last (possibly cut) line is dropped."""
+    with open(path, "rb") as handle:
+        raw = handle.read(size)
+    text = raw.decode("utf-8", errors="replace")
+    if len(raw) == size and "\n" in text:
+        text = text[: text.rindex("\n") + 1]
+    return text
+
+
+def _is_scrobbles_file(path: Path) -> bool:
+    try:
+        return path.is_file() and path.suffix.lower() in SUFFIXES and _layout(_head(path), path.suffix.lower()) is not None
+    except SNIFF_ERRORS:
+        return False
+
+
+def sniff(path: Path) -> bool:
+    """A ``.csv``/``.tsv``/``.txt`` whose header names artist, track and a time (``uts``/``utc_time``/``date``)
+    and no user column, or that has no header and four columns whose last reads as a date; or a folder whose
+    first such file does."""
+    path = Path(path)
+    if path.is_dir():
+        try:
+            files = source_files(path, limit=200)
+        except SNIFF_ERRORS:
+            return False
+        tables = [f.path for f in files if f.rel.suffix.lower() in SUFFIXES][:3]
+        return bool(tables) and _is_scrobbles_file(tables[0])
+    return _is_scrobbles_file(path)
+
+
+def _read_file(file: SourceFile, report: IngestReport) -> pd.DataFrame:
+    """One scrobbles file as raw text columns (artist, track, album, date, uts, mbid, where); malformed rows
+    are set aside here."""
+    path = file.path
+    if not path.is_file() or path.stat().st_size == 0:
+        raise DataError(f"{path} is empty; expected a Last.fm scrobbles CSV")
+    layout = _layout(_head(path), path.suffix.lower())
+    if layout is None:
+        raise DataError(
+            f"{path}:1: not a Last.fm scrobbles export; expected a header with artist, track and uts/utc_time/date "
+            "columns, or four columns artist,album,track,date without a header"
+        )
+    kind, roles = layout
+    if kind == "header":
+        raw = read_table(path)
+    else:
+        raw = read_table(path, known_names=set(), column_names=BARE_COLUMNS)
+        roles = {"artist": "artist", "album": "album", "track": "track", "time": "date"}
+    frame = raw.frame
+    report.rows_read += len(frame) + len(raw.malformed)
+    for line, detail in raw.malformed:
+        report.set_aside_row("malformed row", f"{path}:{line}: {detail}")
+
+    def column(role: str) -> pd.Series:
+        name = roles.get(role)
+        return frame[name].astype("string") if name else pd.Series(pd.NA, index=frame.index, dtype="string")
+
+    return pd.DataFrame(
+        {
+            "artist": column("artist"),
+            "track": column("track"),
+            "album": column("album"),
+            "uts": column("uts"),
+            "time": column("time"),
+            "mbid": column("mbid"),
+            "where": [f"{path}:{line}" for line in raw.lines[: len(frame)]],
+            "owner": owner_of(file) or DEFAULT_USER,
+        }
+    )
+
+
+def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead:
+    """A scrobbles file, or every scrobbles file under a folder, into canonical listens (``columns`` is ignored:
+    the layout is recognised from the header or the four-column shape)."""
+    path = Path(path)
+    report = IngestReport(source=str(path), format=FORMAT)
+    if path.is_dir():
+        files = [f for f in source_files(path) if f.rel.suffix.lower() in SUFFIXES]
+        chosen = [f for f in files if _is_scrobbles_file(f.path)]
+        if not chosen:
+            raise DataError(f"{path} holds no Last.fm scrobbles CSV files (artist, album, track, date)")
+        others = [f for f in files if f not in chosen]
+        if others:
+            report.notes.append(
+                f"ignored {len(others)} table file(s) that are not scrobble exports (e.g. {others[0].name})"
+            )
+    else:
+        chosen = source_files(path)
+    raw = pd.concat([_read_file(f, report) for f in chosen], ignore_index=True)
+
+    artist, title = clean_names(raw["artist"]), clean_names(raw["track"])
+    text_time = raw["time"]
+    uts = raw["uts"]
+    date_text = uts.where(uts.notna() & (uts.str.strip() != ""), text_time)
+    stamps, unparseable, placeholder = classify_timestamps(date_text)
+    track_id = text_track_ids(artist, title)
+    user_id = raw["owner"].astype("string")
+
+    where = raw["where"].tolist()
+    sieve = RowSieve(report, len(raw), lambda i: where[i])
+    no_date = date_text.isna().to_numpy() | (date_text.str.strip() == "").fillna(True).to_numpy()
+    sieve.drop(no_date, "now playing (no date)", lambda i: f"{raw['artist'].iloc[i]} – {raw['track'].iloc[i]}")
+    no_title, no_artist = title.isna().to_numpy(), artist.isna().to_numpy()
+    sieve.drop(
+        no_title | no_artist,
+        "unknown track",
+        lambda i: f"track={raw['track'].iloc[i]!r}" if no_title[i] else f"artist={raw['artist'].iloc[i]!r}",
+    )
+    sieve.drop(placeholder, "placeholder date", lambda i: f"date={date_text.iloc[i]!r}")
+    sieve.drop(unparseable, "unparseable date", lambda i: f"date={date_text.iloc[i]!r}")
+    key = pd.DataFrame({"u": user_id, "t": track_id, "s": stamps})
+    repeated = np.zeros(len(raw), dtype=bool)
+    repeated[sieve.keep] = key[sieve.keep].duplicated().to_numpy()
+    sieve.drop(repeated, "duplicate scrobble", lambda i: f"{title.iloc[i]} at {stamps.iloc[i]}")
+
+    keep = sieve.keep
+    report.rows_kept = int(keep.sum())
+    out = pd.DataFrame(
+        {
+            "user_id": user_id,
+            "track_id": track_id,
+            "weight": 1.0,
+            "timestamp": stamps,
+            "title": title,
+            "artist": artist,
+            "album": clean_names(raw["album"]),
+            "recording_mbid": clean_names(raw["mbid"]),
+        }
+    )[keep]
+    out = out.sort_values(["user_id", "timestamp"], kind="stable")
+    if (out["user_id"] == DEFAULT_USER).any():
+        report.notes.append(f"no user name in the file names; scrobbles are attributed to user '{DEFAULT_USER}'")
+    return ListensRead(finalize_listens(out), report, items_from_listens(out, extra=("recording_mbid",)))

@@ -1,0 +1,147 @@
+"""Spotify basic account data: ``StreamingHistory0.json`` (older), ``StreamingHistory_music_0.json`` and
+``StreamingHistory_podcast_0.json`` (newer), a folder of them, or the zip Spotify sends (``my_spotify_data.zip``
+holding ``MyData/…`` or ``Spotify Account Data/…``), read in place.
+
+Each file is a JSON array of plays: ``endTime`` (``YYYY-MM-DD HH:MM``, UTC, when the play ended), ``artistName``,
+``trackName``, ``msPlayed``; podcast files hold ``podcastName`` and ``episodeName`` instead. A listen's
+timestamp is when the play started (``endTime - msPlayed``), as for the extended history.
+
+Track id: ``text_track_id(artist, title)`` (this export has no track uris), so the same song spelled with
+another case or spacing is one item, and matches it in Last.fm or ListenBrainz exports. User id: the
+``username`` of ``Userdata.json`` in the same export, else the owner the path names (see
+:func:`gems.ingest.common.owner_of`), else ``me``.
+
+Each row is kept or set aside for the first of these reasons that applies:
+``not a streaming record`` (not a JSON object) · ``podcast`` (rows of ``StreamingHistory_podcast_*`` files, or
+rows naming an episode) · ``audiobook`` / ``video`` (rows of files so named) · ``unknown track`` (no track or
+no artist: ``Unknown Track``, ``Unknown Artist``, empty) · ``missing play time`` · ``zero duration`` ·
+``too short`` (under :data:`~gems.ingest.spotify_history.MIN_PLAY_MS`, the same 30 s as the extended
+history) · ``missing date`` · ``placeholder date`` · ``unparseable date`` · ``duplicate listen`` (the same
+user, track, end time and play time as an earlier row: overlapping files).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gems.ingest.common import (
+    HEAD_BYTES,
+    SNIFF_ERRORS,
+    RowSieve,
+    SourceFile,
+    clean_names,
+    first_json_record,
+    missing_mask,
+    resolve_users,
+    source_files,
+    text_track_ids,
+)
+from gems.ingest.formats import ListensRead
+from gems.ingest.report import IngestReport
+from gems.ingest.spotify_history import (
+    MIN_PLAY_MS,
+    date_checks,
+    duplicate_checks,
+    finish,
+    load_records,
+    play_time_checks,
+    spotify_files,
+)
+
+__all__ = ["MIN_PLAY_MS", "read", "sniff"]
+
+FORMAT = "spotify-account"
+NAME = re.compile(r"^streaminghistory(_[a-z]+)?_?\d*\.json$", re.IGNORECASE)
+FIELDS = ("endTime", "artistName", "trackName", "msPlayed", "podcastName", "episodeName")
+EXPECTED = "Spotify account streaming history (records with endTime, artistName, trackName, msPlayed)"
+# rows of files whose name holds one of these words are not music
+KIND_WORDS = {"podcast": "podcast", "audiobook": "audiobook", "video": "video"}
+
+
+def _is_record(value) -> bool:
+    return isinstance(value, dict) and "endTime" in value and "msPlayed" in value
+
+
+def _looks_like(file: SourceFile) -> bool:
+    return _is_record(first_json_record(file.read_bytes(HEAD_BYTES)))
+
+
+def _belongs(file: SourceFile) -> bool:
+    if NAME.match(file.file_name):
+        return True
+    return file.rel.suffix.lower() == ".json" and _looks_like(file)
+
+
+def sniff(path: Path) -> bool:
+    """``StreamingHistory0.json``/``StreamingHistory_music_0.json``..., a folder or zip holding them, or a
+    ``.json`` whose first record has ``endTime`` and ``msPlayed``."""
+    path = Path(path)
+    try:
+        if path.is_dir() or path.suffix.lower() == ".zip":
+            files = source_files(path, limit=500)
+            if any(NAME.match(f.file_name) for f in files):
+                return True
+            return any(_looks_like(f) for f in [f for f in files if f.rel.suffix.lower() == ".json"][:3])
+        return path.is_file() and path.suffix.lower() == ".json" and _belongs(source_files(path)[0])
+    except SNIFF_ERRORS:
+        return False
+
+
+def _kind(file: SourceFile) -> str | None:
+    name = file.file_name.casefold()
+    return next((reason for word, reason in KIND_WORDS.items() if word in name), None)
+
+
+def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead:
+    """An account-data streaming-history file, folder or zip into canonical listens (``columns`` is ignored)."""
+    path = Path(path)
+    files, every = spotify_files(path, _belongs, "Spotify account streaming history (StreamingHistory*.json)")
+    report = IngestReport(source=str(path), format=FORMAT)
+    raw = load_records(files, FIELDS, _is_record, EXPECTED, report)
+    file_index = raw["_file"].to_numpy(dtype=np.int64)
+    record = raw["_record"].to_numpy(dtype=np.int64)
+    sieve = RowSieve(report, len(raw), lambda i: f"{files[file_index[i]].name} record {record[i]}")
+
+    kinds = np.array([_kind(f) or "" for f in files], dtype=object)[file_index]
+    episode = ~missing_mask(raw["episodeName"]) | ~missing_mask(raw["podcastName"])
+    sieve.drop((kinds == "podcast") | episode, "podcast", lambda i: f"episode {raw['episodeName'].iloc[i]!r}")
+    for reason in ("audiobook", "video"):
+        sieve.drop(kinds == reason, reason, lambda i: files[file_index[i]].file_name)
+    title, artist = clean_names(raw["trackName"]), clean_names(raw["artistName"])
+    sieve.drop(
+        title.isna().to_numpy() | artist.isna().to_numpy(),
+        "unknown track",
+        lambda i: f"artistName={raw['artistName'].iloc[i]!r}, trackName={raw['trackName'].iloc[i]!r}",
+    )
+    ms = pd.to_numeric(
+        raw["msPlayed"].map(lambda v: v if isinstance(v, (int, float, str)) and not isinstance(v, bool) else None),
+        errors="coerce",
+    )
+    play_time_checks(sieve, ms, raw["msPlayed"])
+    ended = date_checks(sieve, raw["endTime"])
+
+    named = pd.Series(pd.NA, index=raw.index, dtype="string")
+    users, notes = resolve_users(files, file_index, named, account_file="Userdata.json", all_files=every)
+    report.notes.extend(notes)
+    track_id = text_track_ids(artist, title)
+    duplicate_checks(
+        sieve,
+        pd.DataFrame({"u": users, "t": track_id, "s": ended, "m": ms}),
+        lambda i: f"{title.iloc[i]} at {raw['endTime'].iloc[i]}",
+    )
+    frame = pd.DataFrame(
+        {
+            "user_id": users,
+            "track_id": track_id,
+            "weight": 1.0,
+            "timestamp": ended - pd.to_timedelta(ms.fillna(0), unit="ms"),
+            "title": title,
+            "artist": artist,
+        }
+    )
+    return finish(frame, sieve.keep, report)

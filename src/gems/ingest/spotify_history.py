@@ -1,0 +1,241 @@
+"""Spotify Extended Streaming History: ``endsong_N.json`` (older exports), ``Streaming_History_Audio_*.json`` and
+``Streaming_History_Video_*.json`` (newer), a folder of them, or the zip Spotify sends (``my_spotify_data.zip``
+holding ``Spotify Extended Streaming History/…``), read in place.
+
+Each file is a JSON array of plays: ``ts`` (when the play ended, ISO 8601 UTC), ``ms_played``,
+``master_metadata_track_name`` / ``_album_artist_name`` / ``_album_album_name``, ``spotify_track_uri``, the
+podcast fields ``episode_name`` / ``episode_show_name`` / ``spotify_episode_uri``, the newer audiobook fields
+``audiobook_title`` / ``audiobook_uri`` / ``audiobook_chapter_uri`` / ``audiobook_chapter_title``, and context
+(``reason_start``, ``reason_end``, ``shuffle``, ``skipped``, ``offline``, ``offline_timestamp``,
+``incognito_mode``, ``platform``, ``conn_country``, ``ip_addr``...). Older files also carry ``username``.
+
+A listen's timestamp is when the play *started* (``ts - ms_played``), like a scrobble's or a ListenBrainz
+listen's, so the same play from two services lines up.
+
+Track id: the ``spotify_track_uri`` (``spotify:track:…``); a track without one (a local file) gets
+``text_track_id(artist, title)``. User id: the ``username`` field; rows without it (newer files) take the one
+username of the other files in their folder, else ``Userdata.json``'s (from the account-data export, when it
+sits beside them), else the owner the path names (see :func:`gems.ingest.common.owner_of`), else ``me``.
+
+Each row is kept or set aside for the first of these reasons that applies:
+``not a streaming record`` (not a JSON object) · ``video`` (every row of a ``Streaming_History_Video_*`` file) ·
+``podcast`` (an episode uri or name) · ``audiobook`` (any ``audiobook_*`` field) · ``unknown track`` (no track
+name, or neither a track uri nor an artist) · ``private session`` (``incognito_mode``: the listener asked
+Spotify not to learn from these plays, and gems honours that) · ``missing play time`` · ``zero duration`` ·
+``too short`` (under :data:`MIN_PLAY_MS`) · ``missing date`` · ``placeholder date`` · ``unparseable date`` ·
+``duplicate listen`` (the same user, track, end time and play time as an earlier row: overlapping exports).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gems.errors import DataError
+from gems.ingest.common import (
+    HEAD_BYTES,
+    SNIFF_ERRORS,
+    RowSieve,
+    SourceFile,
+    clean_names,
+    first_json_record,
+    is_true,
+    items_from_listens,
+    json_records,
+    missing_mask,
+    resolve_users,
+    source_files,
+    text_track_ids,
+)
+from gems.ingest.formats import ListensRead
+from gems.ingest.report import IngestReport
+from gems.ingest.schema import finalize_listens
+from gems.ingest.timestamps import classify_timestamps
+
+FORMAT = "spotify-history"
+# A play counts as a listen from 30 s on: the threshold Spotify (and the charts) use to count a stream.
+# Shorter plays are skips and previews, not taste. Shared with the basic account-data reader.
+MIN_PLAY_MS = 30_000
+NAME = re.compile(r"^(endsong(_\d+)?|endvideo(_\d+)?|streaming_history_(audio|video)(_.*)?)\.json$", re.IGNORECASE)
+VIDEO_NAME = re.compile(r"^(endvideo|streaming_history_video)", re.IGNORECASE)
+FIELDS = (
+    "ts",
+    "username",
+    "ms_played",
+    "master_metadata_track_name",
+    "master_metadata_album_artist_name",
+    "master_metadata_album_album_name",
+    "spotify_track_uri",
+    "episode_name",
+    "episode_show_name",
+    "spotify_episode_uri",
+    "audiobook_title",
+    "audiobook_uri",
+    "audiobook_chapter_uri",
+    "audiobook_chapter_title",
+    "incognito_mode",
+)
+EXPECTED = "Spotify extended streaming history (records with ts, ms_played, master_metadata_track_name...)"
+
+
+def _is_record(value) -> bool:
+    return isinstance(value, dict) and "ts" in value and "ms_played" in value
+
+
+def _looks_like(file: SourceFile) -> bool:
+    return _is_record(first_json_record(file.read_bytes(HEAD_BYTES)))
+
+
+def _belongs(file: SourceFile) -> bool:
+    """Named like an extended-history file, or a ``.json`` whose first record has ``ts`` and ``ms_played``."""
+    if NAME.match(file.file_name):
+        return True
+    return file.rel.suffix.lower() == ".json" and _looks_like(file)
+
+
+def sniff(path: Path) -> bool:
+    """``endsong_N.json``/``Streaming_History_Audio|Video_*.json``, a folder or zip holding them, or a ``.json``
+    whose first record has ``ts`` and ``ms_played``."""
+    path = Path(path)
+    try:
+        if path.is_dir() or path.suffix.lower() == ".zip":
+            files = source_files(path, limit=500)
+            if any(NAME.match(f.file_name) for f in files):
+                return True
+            return any(_looks_like(f) for f in [f for f in files if f.rel.suffix.lower() == ".json"][:3])
+        return path.is_file() and path.suffix.lower() == ".json" and _belongs(source_files(path)[0])
+    except SNIFF_ERRORS:
+        return False
+
+
+def spotify_files(path: Path, belongs, what: str) -> tuple[list[SourceFile], list[SourceFile]]:
+    """``(files of the format, every file of the source)``: a single file is taken as given; in a folder or zip
+    the files ``belongs`` accepts (an error if none)."""
+    every = source_files(path)
+    if not path.is_dir() and path.suffix.lower() != ".zip":
+        return every, every
+    chosen = []
+    for file in every:
+        try:
+            if belongs(file):
+                chosen.append(file)
+        except SNIFF_ERRORS:
+            continue
+    if not chosen:
+        raise DataError(f"{path} holds no {what} files; is this the right export?")
+    return chosen, every
+
+
+def load_records(
+    files: list[SourceFile], fields: tuple[str, ...], is_record, expected: str, report: IngestReport
+) -> pd.DataFrame:
+    """The records of every file as one frame of ``fields`` plus ``_file`` and ``_record`` (1-based); records
+    that are not objects are set aside; a file with records but none of the expected shape is a DataError."""
+    rows: list[dict] = []
+    for index, file in enumerate(files):
+        records = json_records(file, expected=expected)
+        report.rows_read += len(records)
+        if records and not any(is_record(r) for r in records[:1000]):
+            first = records[0]
+            found = f"keys {', '.join(list(first)[:6])}" if isinstance(first, dict) else type(first).__name__
+            raise DataError(f"{file.name} record 1: expected {expected}, found {found}")
+        for number, record in enumerate(records, start=1):
+            if not isinstance(record, dict):
+                report.set_aside_row("not a streaming record", f"{file.name} record {number}: {type(record).__name__}")
+                continue
+            row = {field: record.get(field) for field in fields}
+            row["_file"], row["_record"] = index, number
+            rows.append(row)
+    frame = pd.DataFrame(rows, columns=[*fields, "_file", "_record"])
+    for field in fields:
+        frame[field] = frame[field].astype(object)
+    return frame
+
+
+def play_time_checks(sieve: RowSieve, ms: pd.Series, raw: pd.Series) -> None:
+    """Set aside plays without a play time, of zero length, or shorter than :data:`MIN_PLAY_MS`."""
+    sieve.drop(ms.isna().to_numpy(), "missing play time", lambda i: f"ms_played={raw.iloc[i]!r}")
+    sieve.drop((ms <= 0).fillna(False).to_numpy(), "zero duration", lambda i: f"ms_played={raw.iloc[i]!r}")
+    sieve.drop(
+        (ms < MIN_PLAY_MS).fillna(False).to_numpy(),
+        "too short",
+        lambda i: f"{ms.iloc[i] / 1000:g} s < {MIN_PLAY_MS / 1000:g} s",
+    )
+
+
+def date_checks(sieve: RowSieve, raw: pd.Series) -> pd.Series:
+    """Set aside rows whose date is missing, a 1970 placeholder or unreadable; returns the parsed dates."""
+    stamps, unparseable, placeholder = classify_timestamps(raw)
+    shown = lambda i: f"date={raw.iloc[i]!r}"  # noqa: E731
+    sieve.drop(stamps.isna().to_numpy() & ~unparseable & ~placeholder, "missing date", shown)
+    sieve.drop(placeholder, "placeholder date", shown)
+    sieve.drop(unparseable, "unparseable date", shown)
+    return stamps
+
+
+def duplicate_checks(sieve: RowSieve, key: pd.DataFrame, shown) -> None:
+    """Set aside rows whose ``key`` repeats an earlier kept row's."""
+    repeated = np.zeros(len(key), dtype=bool)
+    repeated[sieve.keep] = key[sieve.keep].duplicated().to_numpy()
+    sieve.drop(repeated, "duplicate listen", shown)
+
+
+def finish(frame: pd.DataFrame, keep: np.ndarray, report: IngestReport, extra: tuple[str, ...] = ()) -> ListensRead:
+    """Kept rows sorted by user and time, as canonical listens and items."""
+    report.rows_kept = int(keep.sum())
+    out = frame[keep].sort_values(["user_id", "timestamp"], kind="stable")
+    items = items_from_listens(out, extra=extra)
+    return ListensRead(finalize_listens(out), report, items)
+
+
+def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead:
+    """An extended-history file, folder or zip into canonical listens (``columns`` is ignored)."""
+    path = Path(path)
+    files, every = spotify_files(path, _belongs, "Spotify extended streaming history (endsong_N.json, Streaming_History_Audio_*.json)")
+    report = IngestReport(source=str(path), format=FORMAT)
+    raw = load_records(files, FIELDS, _is_record, EXPECTED, report)
+    file_index = raw["_file"].to_numpy(dtype=np.int64)
+    record = raw["_record"].to_numpy(dtype=np.int64)
+    sieve = RowSieve(report, len(raw), lambda i: f"{files[file_index[i]].name} record {record[i]}")
+
+    title = clean_names(raw["master_metadata_track_name"])
+    artist = clean_names(raw["master_metadata_album_artist_name"])
+    uri = clean_names(raw["spotify_track_uri"])
+    uri = uri.where(uri.str.startswith("spotify:track:").fillna(False))
+    video_file = np.array([bool(VIDEO_NAME.match(f.file_name)) for f in files], dtype=bool)
+    sieve.drop(video_file[file_index], "video", lambda i: files[file_index[i]].file_name)
+    present = lambda column: ~missing_mask(raw[column])  # noqa: E731
+    episode = present("spotify_episode_uri") | present("episode_name") | present("episode_show_name")
+    sieve.drop(episode, "podcast", lambda i: f"episode {raw['episode_name'].iloc[i]!r} of {raw['episode_show_name'].iloc[i]!r}")
+    book = present("audiobook_uri") | present("audiobook_title") | present("audiobook_chapter_uri") | present("audiobook_chapter_title")
+    sieve.drop(book, "audiobook", lambda i: f"audiobook {raw['audiobook_title'].iloc[i]!r}")
+    unknown = title.isna().to_numpy() | (uri.isna() & artist.isna()).to_numpy()
+    sieve.drop(unknown, "unknown track", lambda i: f"track={raw['master_metadata_track_name'].iloc[i]!r}, uri={raw['spotify_track_uri'].iloc[i]!r}")
+    sieve.drop(is_true(raw["incognito_mode"]), "private session", lambda i: f"{title.iloc[i]} (incognito_mode)")
+    ms = pd.to_numeric(raw["ms_played"].map(lambda v: v if isinstance(v, (int, float, str)) and not isinstance(v, bool) else None), errors="coerce")
+    play_time_checks(sieve, ms, raw["ms_played"])
+    ended = date_checks(sieve, raw["ts"])
+
+    users, notes = resolve_users(files, file_index, raw["username"], account_file="Userdata.json", all_files=every)
+    report.notes.extend(notes)
+    track_id = uri.fillna(text_track_ids(artist, title))
+    started = ended - pd.to_timedelta(ms.fillna(0), unit="ms")
+    duplicate_checks(
+        sieve, pd.DataFrame({"u": users, "t": track_id, "s": ended, "m": ms}), lambda i: f"{title.iloc[i]} at {raw['ts'].iloc[i]}"
+    )
+    frame = pd.DataFrame(
+        {
+            "user_id": users,
+            "track_id": track_id,
+            "weight": 1.0,
+            "timestamp": started,
+            "title": title,
+            "artist": artist,
+            "album": clean_names(raw["master_metadata_album_album_name"]),
+        }
+    )
+    return finish(frame, sieve.keep, report)

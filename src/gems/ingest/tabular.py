@@ -1,0 +1,162 @@
+"""Delimited text and Parquet files read as tables of strings, with the line number of every row.
+
+Malformed CSV rows (too many or too few fields) are reported with their exact line; the line numbers of
+good rows assume one line per record (a quoted field spanning lines shifts later numbers).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gems.errors import DataError
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".dat", ".parquet", ".pq")
+
+
+@dataclass
+class RawTable:
+    """``frame`` holds every column as strings (Parquet keeps its own types); ``lines[i]`` is row i's line."""
+
+    path: Path
+    frame: pd.DataFrame
+    lines: np.ndarray
+    malformed: list[tuple[int | None, str]]
+
+    def where(self, position: int) -> str:
+        """``file:line`` of row ``position`` (``file row N`` for Parquet)."""
+        line = self.lines[position] if position < len(self.lines) else -1
+        return f"{self.path}:{line}" if line >= 0 else f"{self.path} row {position + 1}"
+
+
+def _sniff_delimiter(first_line: str, suffix: str) -> str:
+    if suffix in (".tsv", ".tab"):
+        return "\t"
+    try:
+        return csv.Sniffer().sniff(first_line, delimiters=",\t;|").delimiter
+    except csv.Error:
+        return "\t" if first_line.count("\t") > first_line.count(",") else ","
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}.{seen[name] - 1}")
+    return out
+
+
+def _detect_encoding(raw: bytes) -> str:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # a multi-byte character cut by the sample's end is still UTF-8
+        return "utf-8" if exc.start >= len(raw) - 4 else "latin-1"
+    return "utf-8"
+
+
+def read_table(
+    path: str | Path,
+    *,
+    known_names: set[str] | None = None,
+    column_names: list[str] | None = None,
+) -> RawTable:
+    """Read a CSV/TSV/Parquet file; text encoding (UTF-8 with or without BOM, else Latin-1) and delimiter
+    are detected.
+
+    ``known_names``: lower-case column names that identify a header row; when the first row has none of them,
+    the file is read as header-less, named by ``column_names`` (then ``col<i>``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path} does not exist or is not a file")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path} is empty; expected a table")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return _read_parquet(path)
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    raw = path.read_bytes()[:65536]
+    encoding = _detect_encoding(raw)
+    sample = raw.decode(encoding, errors="replace").lstrip("\ufeff")
+    first_line = sample.splitlines()[0] if sample else ""
+    delimiter = _sniff_delimiter(first_line, path.suffix.lower())
+    first_row = next(csv.reader([first_line], delimiter=delimiter), [])
+    has_header = known_names is None or any(f.strip().lower() in known_names for f in first_row)
+    if has_header:
+        names = _unique([field.strip() or f"col{i}" for i, field in enumerate(first_row)])
+    else:
+        names = list(column_names or [])[: len(first_row)]
+        names += [f"col{i}" for i in range(len(names), len(first_row))]
+
+    malformed: list[tuple[int | None, str]] = []
+
+    def on_invalid(row) -> str:
+        malformed.append((row.number, f"expected {row.expected_columns} fields, found {row.actual_columns}"))
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                use_threads=False,
+                encoding=encoding,
+                column_names=names,
+                skip_rows=1 if has_header else 0,
+                block_size=1 << 24,
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, invalid_row_handler=on_invalid, newlines_in_values=True
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in names},
+                strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} is not a readable delimited table: {exc}") from exc
+    frame = table.to_pandas()
+    first_data_line = 2 if has_header else 1
+    bad = np.asarray(sorted(n for n, _ in malformed if n is not None), dtype=np.int64)
+    lines = np.arange(first_data_line, first_data_line + len(frame) + len(bad), dtype=np.int64)
+    if len(bad):
+        lines = np.setdiff1d(lines, bad)[: len(frame)]
+    return RawTable(path, frame, lines, malformed)
+
+
+def _read_parquet(path: Path) -> RawTable:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        frame = pq.read_table(path).to_pandas()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path} is not a readable Parquet file: {exc}") from exc
+    return RawTable(path, frame, np.full(len(frame), -1, dtype=np.int64), [])
+
+
+def pick_column(
+    columns: list[str], candidates: tuple[str, ...], explicit: str | None, *, role: str, path: Path
+) -> str | None:
+    """The column playing ``role``: the ``explicit`` name when given (must exist), else the first of
+    ``candidates`` present (case-insensitive), else None."""
+    lowered = {c.lower(): c for c in columns}
+    if explicit is not None:
+        if explicit in columns:
+            return explicit
+        if explicit.lower() in lowered:
+            return lowered[explicit.lower()]
+        raise DataError(
+            f"{path}: the {role} column '{explicit}' you mapped is not there; columns are {', '.join(columns)}"
+        )
+    for name in candidates:
+        if name in lowered:
+            return lowered[name]
+    return None
