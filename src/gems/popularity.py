@@ -1,0 +1,116 @@
+"""Popularity: listener counts, percentiles, the head/tail split, each soundtrack's theme, and the discount.
+
+Definitions (``n`` tracks, ``L_i`` = distinct listeners of track ``i`` in the training listens):
+
+- percentile_i = 100 · |{j : L_j ≤ L_i}| / n — 100 is the most popular track.
+- head = the most popular tracks that together hold ``head_share`` (80%) of all training interactions
+  (user–track pairs), taken in order of ``L`` (ties by track order); every other track is the long tail.
+  This is the convention of the Elliot framework, so figures compare with published ones.
+- theme of a soundtrack = its track with the most listeners (ties: more plays, then catalogue order);
+  only soundtracks with at least two tracks and one listener have a theme; the others are its deep cuts.
+- discount_i = (1 + L_i) ^ (−strength); strength 0 means no discount.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+HEAD_SHARE = 0.8
+
+
+@dataclass
+class Popularity:
+    """Per-track popularity arrays, all of shape (n_tracks,)."""
+
+    listeners: np.ndarray  # int64, distinct users
+    plays: np.ndarray  # float64, summed listen weights
+    percentile: np.ndarray  # float64 in (0, 100]
+    is_tail: np.ndarray  # bool
+    is_theme: np.ndarray  # bool
+
+    @property
+    def n_head(self) -> int:
+        return int((~self.is_tail).sum())
+
+    def to_columns(self) -> dict[str, np.ndarray]:
+        return {
+            "listeners": self.listeners,
+            "plays": self.plays,
+            "popularity_percentile": self.percentile,
+            "is_tail": self.is_tail,
+            "is_theme": self.is_theme,
+        }
+
+
+def listener_counts(user_idx: np.ndarray, item_idx: np.ndarray, n_items: int) -> np.ndarray:
+    """Distinct users per item from parallel arrays of (user, item) events, shape (n_items,) int64."""
+    if len(item_idx) == 0:
+        return np.zeros(n_items, dtype=np.int64)
+    pairs = np.unique(np.stack([item_idx.astype(np.int64), user_idx.astype(np.int64)]), axis=1)
+    return np.bincount(pairs[0], minlength=n_items).astype(np.int64)
+
+
+def popularity_percentile(counts: np.ndarray) -> np.ndarray:
+    """100 · share of tracks whose count is ≤ this track's (ties share the higher value)."""
+    n = len(counts)
+    if n == 0:
+        return np.zeros(0)
+    sorted_counts = np.sort(counts)
+    return 100.0 * np.searchsorted(sorted_counts, counts, side="right") / n
+
+
+def tail_mask(counts: np.ndarray, head_share: float = HEAD_SHARE) -> np.ndarray:
+    """True for long-tail tracks: outside the most popular tracks holding ``head_share`` of interactions."""
+    total = counts.sum()
+    is_tail = np.ones(len(counts), dtype=bool)
+    if total == 0:
+        return is_tail
+    order = np.argsort(-counts, kind="stable")
+    cumulative = np.cumsum(counts[order])
+    n_head = int(np.searchsorted(cumulative, head_share * total, side="left")) + 1
+    is_tail[order[:n_head]] = False
+    return is_tail
+
+
+def soundtrack_themes(soundtrack_codes: np.ndarray, listeners: np.ndarray, plays: np.ndarray) -> np.ndarray:
+    """True for each soundtrack's theme. ``soundtrack_codes``: int per track, −1 when unknown."""
+    is_theme = np.zeros(len(listeners), dtype=bool)
+    order = np.lexsort((np.arange(len(listeners)), -plays, -listeners, soundtrack_codes))
+    codes = soundtrack_codes[order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    sizes = np.diff(np.r_[starts, len(codes)])
+    for start, size in zip(starts, sizes):
+        track = order[start]
+        if codes[start] >= 0 and size >= 2 and listeners[track] > 0:
+            is_theme[track] = True
+    return is_theme
+
+
+def compute_popularity(
+    user_idx: np.ndarray,
+    item_idx: np.ndarray,
+    weights: np.ndarray,
+    soundtrack_codes: np.ndarray,
+    *,
+    head_share: float = HEAD_SHARE,
+) -> Popularity:
+    """All popularity arrays from the training events (parallel arrays) and each track's soundtrack code."""
+    n = len(soundtrack_codes)
+    listeners = listener_counts(user_idx, item_idx, n)
+    plays = np.bincount(item_idx, weights=weights, minlength=n).astype(np.float64) if len(item_idx) else np.zeros(n)
+    return Popularity(
+        listeners=listeners,
+        plays=plays,
+        percentile=popularity_percentile(listeners),
+        is_tail=tail_mask(listeners, head_share),
+        is_theme=soundtrack_themes(soundtrack_codes, listeners, plays),
+    )
+
+
+def popularity_discount(listeners: np.ndarray, strength: float) -> np.ndarray:
+    """(1 + listeners) ** −strength: 1 for an unheard track, smaller the more listeners a track has."""
+    if strength < 0:
+        raise ValueError(f"discount strength must be ≥ 0, got {strength}")
+    return np.power(1.0 + np.asarray(listeners, dtype=np.float64), -strength)
