@@ -19,7 +19,10 @@ import numpy as np
 import pandas as pd
 
 from gems.errors import DataError
+from gems.ingest.formats import ListensRead
 from gems.ingest.report import MAX_EXAMPLES, IngestReport
+from gems.ingest.schema import finalize_listens
+from gems.ingest.timestamps import classify_timestamps
 
 # values that mean "nothing here" in real exports (compared case-insensitively, after stripping)
 MISSING_MARKERS = frozenset(
@@ -29,7 +32,7 @@ MISSING_MARKERS = frozenset(
 
 def is_missing(value: Any) -> bool:
     """True for None, NaN and the textual placeholders of :data:`MISSING_MARKERS`."""
-    if value is None:
+    if value is None or value is pd.NA or value is pd.NaT:
         return True
     if isinstance(value, float) and value != value:
         return True
@@ -43,14 +46,19 @@ def clean_name(value: Any) -> str | None:
     return " ".join(unicodedata.normalize("NFC", str(value)).split())
 
 
+# typographic quotes services disagree on (Spotify's "One Summer’s Day", Last.fm's "One Summer's Day")
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'})
+
+
 def text_track_id(artist: str | None, title: str | None) -> str | None:
-    """A stable id for sources without track ids: ``artist — title``, case-folded and space-normalised, so
-    the same song from two exports (or two spellings of its case) is one item. None without a title."""
+    """A stable id for sources without track ids: ``artist — title``, case-folded and space-normalised, with
+    typographic quotes made plain, so the same song from two exports (or two spellings of its case) is one
+    item. None without a title."""
     title = clean_name(title)
     if title is None:
         return None
     artist = clean_name(artist) or ""
-    return f"{artist.casefold()} — {title.casefold()}"
+    return f"{artist.casefold()} — {title.casefold()}".translate(_QUOTES)
 
 
 def load_json(path: Path, *, text: str | None = None) -> Any:
@@ -123,7 +131,9 @@ class SourceFile:
             with zipfile.ZipFile(self.source) as archive, archive.open(self.member) as handle:
                 return handle.read() if limit is None else handle.read(limit)
         except _ZIP_ERRORS as exc:
-            raise DataError(f"{self.name}: cannot read this member of the zip archive ({exc}); is the download complete?") from exc
+            raise DataError(
+                f"{self.name}: cannot read this member of the zip archive ({exc}); is the download complete?"
+            ) from exc
 
     def read_text(self) -> str:
         """The file as UTF-8 text (a byte-order mark dropped); other encodings are a :class:`DataError`."""
@@ -161,7 +171,8 @@ def source_files(path: Path, *, limit: int | None = None) -> list[SourceFile]:
     ``limit`` stops early (for sniffing a big folder cheaply)."""
     path = Path(path)
     if path.is_dir():
-        found = (p for p in sorted(path.rglob("*")) if p.is_file())
+        walk = path.rglob("*") if limit is not None else sorted(path.rglob("*"))  # sniffing need not sort
+        found = (p for p in walk if p.is_file())
         files = []
         for p in islice(found, limit):
             rel = PurePosixPath(*p.relative_to(path).parts)
@@ -172,6 +183,20 @@ def source_files(path: Path, *, limit: int | None = None) -> list[SourceFile]:
         members = [m for m in _zip_members(path) if not _skipped_name(PurePosixPath(m).parts)]
         return [SourceFile(path, PurePosixPath(m), member=m) for m in sorted(members)[:limit]]
     return [SourceFile(path, PurePosixPath(path.name))]
+
+
+def with_sibling(path: Path, files: list[SourceFile], name: str, *, up: int = 0) -> list[SourceFile]:
+    """``files`` plus the file called ``name`` beside ``path`` (or in one of the ``up`` folders above) when
+    ``path`` is a single plain file: the ``user.json``/``Userdata.json`` of the export that file came from
+    (nothing else around it is read)."""
+    path = Path(path)
+    if path.is_dir() or path.suffix.lower() == ".zip":
+        return files
+    for folder in [path.parent, *list(path.resolve().parent.parents)[:up]]:
+        sibling = folder / name
+        if sibling.is_file():
+            return [*files, SourceFile(folder, PurePosixPath(name))]
+    return files
 
 
 def nearest_file(files: Sequence[SourceFile], of: SourceFile, name: str) -> SourceFile | None:
@@ -200,12 +225,9 @@ def json_username(file: SourceFile | None, key: str = "username") -> str | None:
 
 # words of export file names that say what the file is, not whose (compared case-insensitively)
 EXPORT_NAME_WORDS = frozenset(
-    {
-        "scrobbles", "scrobble", "lastfm", "last", "fm", "librefm", "libre", "recenttracks", "recent", "tracks",
-        "export", "exported", "exports", "download", "backup", "history", "listens", "listenbrainz", "spotify",
-        "my", "data", "mydata", "streaming", "streaminghistory", "extended", "audio", "video", "music", "podcast",
-        "podcasts", "audiobook", "endsong", "endvideo", "account", "csv", "json", "jsonl", "user", "copy",
-    }
+    """scrobbles scrobble lastfm last fm librefm libre recenttracks recent tracks export exported exports download
+    backup history listens listenbrainz spotify my data mydata streaming streaminghistory extended audio video music
+    podcast podcasts audiobook endsong endvideo account csv json jsonl user copy""".split()
 )
 _NAME_TOKEN = re.compile(r"[^\s_\-.()\[\]]+")
 
@@ -214,9 +236,11 @@ def owner_from_name(name: str) -> str | None:
     """What is left of a file or folder name once export boilerplate is removed: ``scrobbles-alice-1732200000``
     → ``alice``, ``listenbrainz_bob_1700000000`` → ``bob``, ``alice`` → ``alice``, ``Streaming_History_Audio_2023_1``
     → None. Tokens (split at spaces, ``_``, ``-``, ``.``) that are numbers or words of
-    :data:`EXPORT_NAME_WORDS` (with or without trailing digits: ``StreamingHistory0``) are dropped; the span from the first to the last remaining token is kept."""
+    :data:`EXPORT_NAME_WORDS` (with or without trailing digits: ``StreamingHistory0``) are dropped; the span
+    from the first to the last remaining token is kept."""
     tokens = [
-        m for m in _NAME_TOKEN.finditer(name)
+        m
+        for m in _NAME_TOKEN.finditer(name)
         if not m.group().isdigit() and m.group().casefold().rstrip("0123456789") not in EXPORT_NAME_WORDS
     ]
     if not tokens:
@@ -249,28 +273,52 @@ def first_json_record(head: bytes) -> Any:
     return None
 
 
-def json_records(file: SourceFile, *, expected: str) -> list[Any]:
-    """The records of a file holding one JSON array; anything else is a :class:`DataError` saying ``expected``."""
-    data = load_json(file.name, text=file.read_text())
+def json_records(file: SourceFile, *, expected: str, text: str | None = None) -> list[Any]:
+    """The records of a file holding one JSON array (``text``: its content, when already read); anything else
+    is a :class:`DataError` saying ``expected``."""
+    data = load_json(file.name, text=file.read_text() if text is None else text)
     if not isinstance(data, list):
-        kind = f"an object with keys {', '.join(list(data)[:6])}" if isinstance(data, dict) else type(data).__name__
-        raise DataError(f"{file.name}: expected {expected} (a JSON array of records), found {kind}")
+        raise DataError(f"{file.name}: expected {expected} (a JSON array of records), found {describe_json(data)}")
     return data
 
 
-def json_lines(file: SourceFile) -> tuple[list[tuple[int, Any]], list[tuple[int, str]]]:
-    """A JSON-lines file as ``(line, value)`` pairs and ``(line, error)`` for lines that are not JSON (a
-    truncated last line, say); blank lines are skipped."""
+def json_lines(file: SourceFile, *, text: str | None = None) -> tuple[list[tuple[int, Any]], list[tuple[int, str]]]:
+    """A JSON-lines file (``text``: its content, when already read) as ``(line, value)`` pairs and
+    ``(line, error)`` for lines that are not JSON (a truncated last line, say); blank lines are skipped.
+    Lines end at line feeds only: a raw U+2028 inside a JSON string is text, not a line break."""
     good: list[tuple[int, Any]] = []
     bad: list[tuple[int, str]] = []
-    for number, line in enumerate(file.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
+    text = file.read_text() if text is None else text
+    numbered = [(n, line.strip()) for n, line in enumerate(text.split("\n"), start=1) if line.strip()]
+    # fast path: one object a line (the usual case) parses as one array, twice as fast as line by line
+    if all(line.startswith("{") and line.endswith("}") for _, line in numbered):
+        try:
+            values = json.loads("[" + ",".join(line for _, line in numbered) + "]")
+        except ValueError:
+            values = None
+        if isinstance(values, list) and len(values) == len(numbered):
+            return [(n, v) for (n, _), v in zip(numbered, values)], bad
+    for number, line in numbered:
         try:
             good.append((number, json.loads(line)))
         except ValueError as exc:
             bad.append((number, getattr(exc, "msg", str(exc))))
     return good, bad
+
+
+def describe_json(value: Any) -> str:
+    """What a JSON value is, for a message: ``an object with keys a, b`` or ``a number``..."""
+    if isinstance(value, dict):
+        return f"an object with keys {', '.join(map(str, list(value)[:6]))}" if value else "an empty object"
+    kinds = {list: "an array", str: "a string", bool: "true/false", int: "a number", float: "a number"}
+    return kinds.get(type(value), "null" if value is None else type(value).__name__)
+
+
+def shown(value: Any) -> str:
+    """A raw value for a message: its repr, or ``missing`` for null, NaN and absent values."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return "missing"
+    return repr(value)
 
 
 def missing_mask(values: pd.Series) -> np.ndarray:
@@ -280,20 +328,26 @@ def missing_mask(values: pd.Series) -> np.ndarray:
 
 
 def clean_names(values: pd.Series) -> pd.Series:
-    """Vectorised :func:`clean_name` (missing values become ``<NA>``)."""
-    return pd.Series([clean_name(v) for v in values], index=values.index, dtype="string")
+    """Vectorised :func:`clean_name` (missing values become ``<NA>``; other values are read as text). Each
+    distinct value is cleaned once: exports repeat the same names thousands of times."""
+    codes, uniques = pd.factorize(values.astype("string"))
+    cleaned = np.array([clean_name(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(cleaned[codes], index=values.index, dtype="string")
 
 
 def text_track_ids(artists: pd.Series, titles: pd.Series) -> pd.Series:
-    """Vectorised :func:`text_track_id`."""
-    return pd.Series(
-        [text_track_id(a, t) for a, t in zip(artists, titles, strict=True)], index=titles.index, dtype="string"
-    )
+    """Vectorised :func:`text_track_id`, computed once per distinct (artist, title) pair."""
+    pairs = pd.DataFrame({"a": artists.astype("string"), "t": titles.astype("string")})
+    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(pairs))
+    ids = np.array([text_track_id(a, t) for a, t in uniques] + [None], dtype=object)
+    return pd.Series(ids[codes], index=titles.index, dtype="string")
 
 
 def is_true(values: pd.Series) -> np.ndarray:
     """JSON ``true`` (or the text ``"true"``) per value; null and anything else is False."""
-    return values.map(lambda v: v is True or (isinstance(v, str) and v.strip().casefold() == "true")).to_numpy(dtype=bool)
+    return values.map(lambda v: v is True or (isinstance(v, str) and v.strip().casefold() == "true")).to_numpy(
+        dtype=bool
+    )
 
 
 class RowSieve:
@@ -316,11 +370,23 @@ class RowSieve:
 
 
 def items_from_listens(frame: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:
-    """One catalogue row per listened track id: its first known title, artist and album (as ``soundtrack``),
-    plus the ``extra`` columns (``duration_s``, ``recording_mbid``...) that ``frame`` has."""
-    columns = [c for c in ("title", "artist", "album", *extra) if c in frame]
-    items = frame.groupby("track_id", sort=False)[columns].first().reset_index()
-    return items.rename(columns={"album": "soundtrack"})
+    """One catalogue row per listened track id: its most common title, artist and album (as ``soundtrack``;
+    ties go to the spelling seen first), plus the ``extra`` columns (``duration_s``, ``recording_mbid``...)
+    that ``frame`` has with some value (their first known value)."""
+    items = pd.DataFrame({"track_id": frame["track_id"].drop_duplicates()})
+    for column in ("title", "artist", "album"):
+        if column not in frame:
+            continue
+        spelled = pd.DataFrame({"track_id": frame["track_id"], column: frame[column], "at": np.arange(len(frame))})
+        counts = spelled.groupby(["track_id", column], observed=True)["at"].agg(["size", "min"]).reset_index()
+        counts = counts.sort_values(["size", "min"], ascending=[False, True], kind="stable")
+        items = items.merge(counts.drop_duplicates("track_id")[["track_id", column]], on="track_id", how="left")
+    extra = [c for c in extra if c in frame and frame[c].notna().any()]  # an all-empty extra says nothing
+    if extra:
+        items = items.merge(
+            frame.groupby("track_id", sort=False)[extra].first().reset_index(), on="track_id", how="left"
+        )
+    return items.rename(columns={"album": "soundtrack"}).reset_index(drop=True)
 
 
 def resolve_users(
@@ -330,8 +396,8 @@ def resolve_users(
     *,
     account_file: str | None = None,
     all_files: Sequence[SourceFile] = (),
-) -> tuple[pd.Series, list[str]]:
-    """The user id of every row of a personal export, and notes saying where ids came from.
+) -> pd.Series:
+    """The user id of every row of a personal export.
 
     ``named`` holds the user name each row carries (Spotify ``username``, ListenBrainz ``user_name``), if any.
     A row without one takes, in order: the one name the other rows of files in the same folder carry (older
@@ -340,8 +406,7 @@ def resolve_users(
     (:func:`owner_of`); else :data:`DEFAULT_USER`.
     """
     users = clean_names(named)
-    folders = np.array([str(files[i].rel.parent) for i in file_index], dtype=object)
-    notes: list[str] = []
+    folders = np.array([str(f.rel.parent) for f in files], dtype=object)[file_index]
     for folder in dict.fromkeys(folders):
         in_folder = folders == folder
         missing = in_folder & users.isna().to_numpy()
@@ -352,12 +417,41 @@ def resolve_users(
             users[missing] = distinct[0]
             continue
         for i in np.unique(file_index[missing]):
-            rows = missing & (file_index == i)
             account = nearest_file(all_files, files[i], account_file) if account_file else None
-            user = json_username(account) or owner_of(files[i])
-            if user is None:
-                user = DEFAULT_USER
-                if not any(DEFAULT_USER in n for n in notes):
-                    notes.append(f"no user name in the export or its file names; its listens are user '{DEFAULT_USER}'")
-            users[rows] = user
-    return users, notes
+            users[missing & (file_index == i)] = json_username(account) or owner_of(files[i]) or DEFAULT_USER
+    return users
+
+
+def drop_bad_dates(sieve: RowSieve, raw: pd.Series, *, missing: str = "missing date") -> pd.Series:
+    """Set aside rows whose date is missing (reason ``missing``), a pre-1971 placeholder (``placeholder date``)
+    or unreadable (``unparseable date``); returns the parsed UTC dates."""
+    stamps, unparseable, placeholder = classify_timestamps(raw)
+    date = lambda i: f"date={shown(raw.iloc[i])}"  # noqa: E731
+    sieve.drop(stamps.isna().to_numpy() & ~unparseable & ~placeholder, missing, lambda i: "no date")
+    sieve.drop(placeholder, "placeholder date", date)
+    sieve.drop(unparseable, "unparseable date", date)
+    return stamps
+
+
+def drop_repeats(
+    sieve: RowSieve, key: pd.DataFrame, detail: Callable[[int], str], *, reason: str = "duplicate listen"
+) -> None:
+    """Set aside rows whose ``key`` columns repeat those of an earlier row still kept."""
+    repeated = np.zeros(len(key), dtype=bool)
+    repeated[sieve.keep] = key[sieve.keep].duplicated().to_numpy()
+    sieve.drop(repeated, reason, detail)
+
+
+def finish_listens(
+    frame: pd.DataFrame, keep: np.ndarray, report: IngestReport, *, extra: Sequence[str] = ()
+) -> ListensRead:
+    """The kept rows of ``frame`` (user_id, track_id, weight, timestamp, title, artist[, album, extra...]) sorted
+    by user and time, as canonical listens with their items (``extra`` columns go to the items only)."""
+    report.rows_kept = int(keep.sum())
+    out = frame[keep].sort_values(["user_id", "timestamp"], kind="stable")
+    if (out["user_id"] == DEFAULT_USER).any():
+        report.notes.append(
+            f"the export names no user (no user name inside, none in its file names): its listens are user "
+            f"'{DEFAULT_USER}'; rename the file or folder after its owner to change that"
+        )
+    return ListensRead(finalize_listens(out), report, items_from_listens(out, extra=extra))

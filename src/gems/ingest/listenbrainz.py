@@ -38,16 +38,21 @@ from gems.ingest.common import (
     RowSieve,
     SourceFile,
     clean_names,
+    describe_json,
+    drop_bad_dates,
+    drop_repeats,
+    finish_listens,
     first_json_record,
     json_lines,
     json_records,
     resolve_users,
+    shown,
     source_files,
     text_track_ids,
+    with_sibling,
 )
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import IngestReport
-from gems.ingest.spotify_history import date_checks, duplicate_checks, finish
 
 FORMAT = "listenbrainz"
 SUFFIXES = (".jsonl", ".json")
@@ -79,7 +84,9 @@ def sniff(path: Path) -> bool:
             files = source_files(path, limit=500)
             if any(LISTENS_ENTRY.search(str(f.rel)) for f in files):
                 return True
-            candidates = [f for f in files if f.rel.suffix.lower() in SUFFIXES and f.file_name.casefold() not in NOT_LISTENS]
+            candidates = [
+                f for f in files if f.rel.suffix.lower() in SUFFIXES and f.file_name.casefold() not in NOT_LISTENS
+            ]
             return any(_looks_like(f) for f in candidates[:3])
         return path.is_file() and path.suffix.lower() in SUFFIXES and _looks_like(source_files(path)[0])
     except SNIFF_ERRORS:
@@ -89,7 +96,8 @@ def sniff(path: Path) -> bool:
 def _files(path: Path) -> tuple[list[SourceFile], list[SourceFile]]:
     every = source_files(path)
     if not path.is_dir() and path.suffix.lower() != ".zip":
-        return every, every
+        # a month file listens/YYYY/M.jsonl has its export's user.json three folders up
+        return every, with_sibling(path, every, "user.json", up=2)
     chosen = []
     for file in every:
         try:
@@ -105,19 +113,19 @@ def _files(path: Path) -> tuple[list[SourceFile], list[SourceFile]]:
 def _records(file: SourceFile, report: IngestReport) -> list[tuple[str, Any]]:
     """``(location, record)`` for every record of a JSON array or JSON-lines file; lines that are not JSON are
     set aside, and a file none of whose lines is JSON is a DataError."""
-    text = file.read_text()
+    text, name = file.read_text(), file.name
     if text.lstrip().startswith("["):
-        records = json_records(file, expected=EXPECTED)
+        records = json_records(file, expected=EXPECTED, text=text)
         report.rows_read += len(records)
-        return [(f"{file.name} record {n}", r) for n, r in enumerate(records, start=1)]
-    good, bad = json_lines(file)
+        return [(f"{name} record {n}", r) for n, r in enumerate(records, start=1)]
+    good, bad = json_lines(file, text=text)
     report.rows_read += len(good) + len(bad)
     if bad and not good:
         line, message = bad[0]
-        raise DataError(f"{file.name}:{line}: invalid JSON ({message}); expected {EXPECTED}, one per line")
+        raise DataError(f"{name}:{line}: invalid JSON ({message}); expected {EXPECTED}, one per line")
     for line, message in bad:
-        report.set_aside_row("invalid JSON line", f"{file.name}:{line}: {message}")
-    return [(f"{file.name}:{line}", r) for line, r in good]
+        report.set_aside_row("invalid JSON line", f"{name}:{line}: {message}")
+    return [(f"{name}:{line}", r) for line, r in good]
 
 
 def _dict(value: Any) -> dict:
@@ -144,7 +152,9 @@ def _row(record: dict) -> dict:
     duration = info.get("duration_ms")
     seconds = info.get("duration")
     try:
-        duration_s = float(duration) / 1000.0 if duration is not None else float(seconds) if seconds is not None else None
+        duration_s = (
+            float(duration) / 1000.0 if duration is not None else float(seconds) if seconds is not None else None
+        )
     except (TypeError, ValueError):
         duration_s = None
     return {
@@ -173,16 +183,25 @@ def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead
         records = _records(file, report)
         if records and not any(_is_listen(r) for _, r in records[:1000]):
             place, first = records[0]
-            found = f"keys {', '.join(list(first)[:6])}" if isinstance(first, dict) else type(first).__name__
-            raise DataError(f"{place}: expected {EXPECTED}, found {found}")
+            raise DataError(f"{place}: expected {EXPECTED}, found {describe_json(first)}")
         for place, record in records:
             if not isinstance(record, dict) or not ("listened_at" in record or "track_metadata" in record):
-                report.set_aside_row("not a listen", f"{place}: {type(record).__name__}")
+                report.set_aside_row("not a listen", f"{place}: {describe_json(record)}")
                 continue
             rows.append(_row(record))
             where.append(place)
             file_of.append(index)
-    columns_ = ["listened_at", "user_name", "artist", "title", "album", "mapped_artist", "mapped_title", "duration_s", "recording_mbid"]
+    columns_ = [
+        "listened_at",
+        "user_name",
+        "artist",
+        "title",
+        "album",
+        "mapped_artist",
+        "mapped_title",
+        "duration_s",
+        "recording_mbid",
+    ]
     raw = pd.DataFrame(rows, columns=columns_).astype(object)
     file_index = np.asarray(file_of, dtype=np.int64)
     sieve = RowSieve(report, len(raw), lambda i: where[i])
@@ -192,13 +211,12 @@ def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead
     sieve.drop(
         title.isna().to_numpy() | artist.isna().to_numpy(),
         "unknown track",
-        lambda i: f"artist_name={raw['artist'].iloc[i]!r}, track_name={raw['title'].iloc[i]!r}",
+        lambda i: f"artist_name={shown(raw['artist'].iloc[i])}, track_name={shown(raw['title'].iloc[i])}",
     )
-    stamps = date_checks(sieve, raw["listened_at"])
-    users, notes = resolve_users(files, file_index, raw["user_name"], account_file="user.json", all_files=every)
-    report.notes.extend(notes)
+    stamps = drop_bad_dates(sieve, raw["listened_at"])
+    users = resolve_users(files, file_index, raw["user_name"], account_file="user.json", all_files=every)
     track_id = text_track_ids(artist, title)
-    duplicate_checks(
+    drop_repeats(
         sieve, pd.DataFrame({"u": users, "t": track_id, "s": stamps}), lambda i: f"{title.iloc[i]} at {stamps.iloc[i]}"
     )
     frame = pd.DataFrame(
@@ -214,4 +232,4 @@ def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead
             "recording_mbid": clean_names(raw["recording_mbid"]),
         }
     )
-    return finish(frame, sieve.keep, report, extra=("duration_s", "recording_mbid"))
+    return finish_listens(frame, sieve.keep, report, extra=("duration_s", "recording_mbid"))

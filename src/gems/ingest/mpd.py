@@ -25,8 +25,8 @@ the list is trusted; ``collaborative`` and the other playlist fields are not use
 
 from __future__ import annotations
 
+import os
 import re
-from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from gems.errors import DataError
-from gems.ingest.common import clean_name, load_json
+from gems.ingest.common import MISSING_MARKERS, clean_name, describe_json, load_json
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import MAX_EXAMPLES, IngestReport
 from gems.ingest.schema import finalize_catalog, finalize_listens
@@ -45,6 +45,8 @@ SLICE_GLOB = "mpd.slice.*.json"
 CHALLENGE_NAME = "challenge_set.json"
 CONTEXT_NAMES = 3
 _SNIFF_BYTES = 4096
+_SNIFF_DEPTH = 3
+_SNIFF_ENTRIES = 5_000
 _NUMBER = re.compile(r"\d+")
 _EXPECTED = 'an object with a "playlists" list (the Million Playlist Dataset\'s {"info": ..., "playlists": [...]})'
 
@@ -65,15 +67,41 @@ def _looks_like_mpd(path: Path) -> bool:
     return '"playlists"' in head and ('"pid"' in head or '"info"' in head)
 
 
+def _files_nearby(folder: Path, *, depth: int = _SNIFF_DEPTH, budget: int = _SNIFF_ENTRIES):
+    """Files under ``folder`` down to ``depth`` levels, at most ``budget`` entries (sniffing is cheap)."""
+    level = [folder]
+    for _ in range(depth + 1):
+        below = []
+        for directory in level:
+            try:
+                with os.scandir(directory) as entries:
+                    for entry in entries:
+                        budget -= 1
+                        if budget < 0:
+                            return
+                        if entry.is_dir(follow_symlinks=False):
+                            below.append(Path(entry.path))
+                        else:
+                            yield Path(entry.path)
+            except OSError:
+                continue
+        level = below
+
+
 def sniff(path: Path) -> bool:
-    """A folder holding ``mpd.slice.*.json`` or ``challenge_set.json`` (or a JSON file that looks like one),
-    or a ``.json`` file whose first bytes mention ``"playlists"`` and ``"pid"`` or ``"info"``."""
+    """A folder holding ``mpd.slice.*.json`` or ``challenge_set.json`` (a few levels down at most), or JSON
+    files that look like MPD slices; or a ``.json`` file whose first bytes mention ``"playlists"`` and ``"pid"``
+    or ``"info"``."""
     path = Path(path)
     if path.is_dir():
-        if next(path.rglob(SLICE_GLOB), None) is not None or next(path.rglob(CHALLENGE_NAME), None) is not None:
-            return True
-        candidates = sorted(p for p in path.glob("*.json") if p.is_file())[:5]
-        return any(_looks_like_mpd(p) for p in candidates)
+        others = []
+        for file in _files_nearby(path):
+            name = file.name
+            if name == CHALLENGE_NAME or (name.startswith("mpd.slice.") and name.endswith(".json")):
+                return True
+            if name.lower().endswith(".json") and len(others) < 5:
+                others.append(file)
+        return any(_looks_like_mpd(p) for p in others)
     return path.is_file() and path.suffix.lower() == ".json" and _looks_like_mpd(path)
 
 
@@ -99,9 +127,7 @@ def _files(path: Path, report: IngestReport) -> list[Path]:
         else:
             skipped.append(file)
     if skipped:
-        report.notes.append(
-            f"skipped {len(skipped)} JSON file(s) that do not look like MPD slices, e.g. {skipped[0]}"
-        )
+        report.notes.append(f"skipped {len(skipped)} JSON file(s) that do not look like MPD slices, e.g. {skipped[0]}")
     if not files:
         raise DataError(
             f"{path} holds no Million Playlist Dataset files; expected mpd.slice.*.json or {CHALLENGE_NAME}"
@@ -117,25 +143,29 @@ def _line_of(text: str, pid: Any) -> str:
     return f":{text.count(chr(10), 0, match.start()) + 1}" if match else ""
 
 
-def _describe(value: Any) -> str:
-    if isinstance(value, dict):
-        keys = ", ".join(list(value)[:6])
-        return f"an object with keys {keys}" if keys else "an empty object"
-    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true/false"}.get(
-        type(value), "null" if value is None else type(value).__name__
-    )
+def _name(value: Any) -> str | None:
+    """:func:`clean_name`, with a fast path for the usual plain ASCII name (most of the 400k in a sample)."""
+    if type(value) is str:
+        text = value.strip()
+        if text.isascii() and text.isprintable() and "  " not in text:
+            return None if len(text) <= 14 and text.casefold() in MISSING_MARKERS else text
+    return clean_name(value)
+
+
+def _uri(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
 
 
 def _track_meta(track: dict) -> tuple:
     """(title, artist, album, duration_s, artist_uri, album_uri) of one MPD track object."""
     duration = track.get("duration_ms")
     return (
-        clean_name(track.get("track_name")),
-        clean_name(track.get("artist_name")),
-        clean_name(track.get("album_name")),
+        _name(track.get("track_name")),
+        _name(track.get("artist_name")),
+        _name(track.get("album_name")),
         duration / 1000.0 if isinstance(duration, (int, float)) and not isinstance(duration, bool) else None,
-        clean_name(track.get("artist_uri")),
-        clean_name(track.get("album_uri")),
+        _uri(track.get("artist_uri")),
+        _uri(track.get("album_uri")),
     )
 
 
@@ -155,15 +185,17 @@ class _Collector:
         self.empty_playlists = 0
         self.repeat_examples: list[str] = []
         self.repeats = 0
+        self.pids: set[str] = set()
+        self.repeated_pids: list[str] = []
 
     def set_aside(self, reason: str, where: str) -> None:
         self.report.set_aside_row(reason, where)
 
     def add_file(self, file: Path, text: str, data: Any) -> None:
         if not isinstance(data, dict) or not isinstance(data.get("playlists"), list):
-            found = _describe(data)
+            found = describe_json(data)
             if isinstance(data, dict) and "playlists" in data:
-                found = f'"playlists" as {_describe(data["playlists"])}'
+                found = f'"playlists" as {describe_json(data["playlists"])}'
             raise DataError(f"{file}: expected {_EXPECTED}; found {found}")
         for index, playlist in enumerate(data["playlists"]):
             self.add_playlist(file, text, index, playlist)
@@ -171,14 +203,14 @@ class _Collector:
     def add_playlist(self, file: Path, text: str, index: int, playlist: Any) -> None:
         if not isinstance(playlist, dict):
             raise DataError(
-                f"{file}: playlist #{index + 1} is {_describe(playlist)}; expected an object with pid and tracks"
+                f"{file}: playlist #{index + 1} is {describe_json(playlist)}; expected an object with pid and tracks"
             )
         pid = playlist.get("pid")
         tracks = playlist.get("tracks")
         if not isinstance(tracks, list):
             raise DataError(
                 f"{file}{_line_of(text, pid)}: playlist #{index + 1} (pid={pid}) has "
-                + ("no " if tracks is None else f"{_describe(tracks)} as ")
+                + ("no " if tracks is None else f"{describe_json(tracks)} as ")
                 + '"tracks"; expected a list of tracks'
             )
         report = self.report
@@ -187,10 +219,13 @@ class _Collector:
             report.set_aside_rows(
                 "playlist without pid",
                 len(tracks),
-                [f"{file} playlist #{index + 1}: pid is {_describe(pid)}; expected a number"],
+                [f"{file} playlist #{index + 1}: pid is {describe_json(pid)}; expected a number"],
             )
             return
         user = str(pid).strip()
+        if user in self.pids:
+            self.repeated_pids.append(user)
+        self.pids.add(user)
         expected = playlist.get("num_samples", playlist.get("num_tracks"))
         if isinstance(expected, int) and not isinstance(expected, bool) and expected != len(tracks):
             self.mismatched += 1
@@ -208,11 +243,11 @@ class _Collector:
             if not isinstance(uri, str) or not uri.strip():
                 where = f"{file} playlist pid={user} track #{number}"
                 if not isinstance(track, dict):
-                    self.set_aside("track is not a JSON object", f"{where}: {_describe(track)}")
+                    self.set_aside("track is not a JSON object", f"{where}: {describe_json(track)}")
                 elif uri is None or isinstance(uri, str):
                     self.set_aside("track without uri", f"{where}: {track.get('track_name')!r}")
                 else:
-                    self.set_aside("track uri is not text", f"{where}: track_uri is {_describe(uri)}")
+                    self.set_aside("track uri is not text", f"{where}: track_uri is {describe_json(uri)}")
                 continue
             if uri[0].isspace() or uri[-1].isspace():
                 uri = uri.strip()
@@ -235,10 +270,9 @@ class _Collector:
             if uri not in meta:
                 meta[uri] = _track_meta(track)
 
-    def finish(self, source: str) -> ListensRead:
+    def finish(self) -> ListensRead:
         report = self.report
         report.set_aside_rows("repeated track in playlist", self.repeats, self.repeat_examples)
-        report.rows_kept = len(self.users)
         if self.mismatched:
             report.notes.append(
                 f"{self.mismatched:,} playlist(s) list a different number of tracks than their num_tracks says; "
@@ -250,17 +284,37 @@ class _Collector:
             report.notes.append(
                 "a track listed more than once in a playlist is one listen whose weight is the number of listings"
             )
-        listens = finalize_listens(
-            pd.DataFrame(
-                {
-                    "user_id": pd.array(self.users, dtype="string"),
-                    "track_id": pd.array(self.tracks, dtype="string"),
-                    "weight": np.asarray(self.weights, dtype=np.float32),
-                    "position": np.asarray(self.positions, dtype=np.int64),
-                }
-            )
+        frame = pd.DataFrame(
+            {
+                "user_id": pd.array(self.users, dtype="string"),
+                "track_id": pd.array(self.tracks, dtype="string"),
+                "weight": np.asarray(self.weights, dtype=np.float32),
+                "position": np.asarray(self.positions, dtype=np.int64),
+            }
         )
-        return ListensRead(listens=listens, report=report, items=self.items())
+        if self.repeated_pids:
+            frame = self._merge_repeated_pids(frame)
+        report.rows_kept = len(frame)
+        return ListensRead(listens=finalize_listens(frame), report=report, items=self.items())
+
+    def _merge_repeated_pids(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Playlists sharing a pid are one user: a track in both is one listen (weights added)."""
+        report = self.report
+        report.notes.append(
+            f"{len(set(self.repeated_pids)):,} pid(s) name more than one playlist (e.g. pid={self.repeated_pids[0]}); "
+            "each pid is read as one user"
+        )
+        keys = ["user_id", "track_id"]
+        repeat = frame.duplicated(keys, keep="first").to_numpy()
+        if not repeat.any():
+            return frame
+        frame = frame.assign(weight=frame.groupby(keys, sort=False)["weight"].transform("sum"))
+        examples = [
+            f"playlist pid={u}: {t} (in two playlists with this pid)"
+            for u, t in frame.loc[repeat, keys].head(3).to_numpy()
+        ]
+        report.set_aside_rows("repeated track in playlist", int(repeat.sum()), examples)
+        return frame[~repeat]
 
     def items(self) -> pd.DataFrame:
         ids = list(self.meta)
@@ -271,35 +325,39 @@ class _Collector:
                 "title": columns[0],
                 "artist": columns[1],
                 "soundtrack": columns[2],
-                "duration_s": pd.array(columns[3], dtype="Float64").astype("float64") if ids else [],
+                "duration_s": np.array(columns[3], dtype=np.float64) if ids else [],
             }
         )
         frame["title"] = frame["title"].where(frame["title"].notna(), frame["track_id"])
         for name, values in (("artist_uri", columns[4]), ("album_uri", columns[5])):
             if any(v is not None for v in values):
-                frame[name] = values
+                frame[name] = pd.array(values, dtype="string")
         context = self.context()
         frame["context"] = pd.array([context.get(track) for track in ids], dtype="string")
         return finalize_catalog(frame)
 
     def context(self) -> dict[str, str]:
         """track_uri -> its three most common playlist names, '; '-joined (ties alphabetically)."""
-        by_track: dict[str, dict[str, int]] = {}
-        for track, name in zip(self.tracks, self.names):
-            if name is None:
-                continue
-            counts = by_track.get(track)
-            if counts is None:
-                by_track[track] = {name: 1}
-            else:
-                counts[name] = counts.get(name, 0) + 1
-        out = {}
-        for track, counts in by_track.items():
-            if len(counts) == 1:
-                out[track] = next(iter(counts))
-            else:
-                top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:CONTEXT_NAMES]
-                out[track] = "; ".join(name for name, _ in top)
+        names = pd.array(self.names, dtype=object)
+        track_codes, tracks = pd.factorize(pd.array(self.tracks, dtype=object))
+        name_codes, unique_names = pd.factorize(names)  # a playlist without a name: -1
+        named = name_codes >= 0
+        if not named.any():
+            return {}
+        width = np.int64(len(unique_names))
+        pairs, counts = np.unique(track_codes[named].astype(np.int64) * width + name_codes[named], return_counts=True)
+        track, name = pairs // width, pairs % width
+        alphabetical = np.empty(len(unique_names), dtype=np.int64)
+        alphabetical[np.argsort(np.asarray(unique_names, dtype=object))] = np.arange(len(unique_names))
+        order = np.lexsort((alphabetical[name], -counts, track))
+        track, name = track[order], name[order]
+        starts = np.flatnonzero(np.r_[True, track[1:] != track[:-1]])
+        rank = np.arange(len(track)) - np.repeat(starts, np.diff(np.r_[starts, len(track)]))
+        keep = rank < CONTEXT_NAMES
+        out: dict[str, str] = {}
+        for code, text in zip(track[keep].tolist(), np.asarray(unique_names, dtype=object)[name[keep]].tolist()):
+            uri = tracks[code]
+            out[uri] = f"{out[uri]}; {text}" if uri in out else text
         return out
 
 
@@ -320,4 +378,4 @@ def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead
             raise DataError(f"{file}: cannot be read ({exc.strerror})") from exc
         data = load_json(file, text=text)
         collector.add_file(file, text, data)
-    return collector.finish(str(path))
+    return collector.finish()

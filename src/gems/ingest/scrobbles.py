@@ -18,10 +18,10 @@ User id: the file name with export boilerplate removed (``scrobbles-alice-173220
 the source, else ``me``.
 
 Each row is kept or set aside for the first of these reasons that applies:
-``malformed row`` (wrong number of fields) · ``now playing (no date)`` (the empty-date row exporters write for
-the track playing during the export) · ``unknown track`` (no track name, or no artist: ``Unknown Artist``,
-``[unknown]``, empty) · ``placeholder date`` (before 1971: ``01 Jan 1970 00:00``, uts 0) · ``unparseable date``
-· ``duplicate scrobble`` (the same user, track and second as an earlier row: exporters repeat rows at page
+``malformed row`` (wrong number of fields) · ``unknown track`` (no track name, or no artist: ``Unknown Artist``,
+``[unknown]``, empty) · ``now playing (no date)`` (the empty-date row exporters write for the track playing
+during the export) · ``placeholder date`` (before 1971: ``01 Jan 1970 00:00``, uts 0) · ``unparseable date`` ·
+``duplicate scrobble`` (the same user, track and second as an earlier row: exporters repeat rows at page
 boundaries).
 """
 
@@ -29,9 +29,8 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-import numpy as np
 import pandas as pd
 
 from gems.errors import DataError
@@ -41,16 +40,16 @@ from gems.ingest.common import (
     RowSieve,
     SourceFile,
     clean_names,
-    items_from_listens,
-    missing_mask,
+    drop_bad_dates,
+    drop_repeats,
+    finish_listens,
     owner_of,
+    shown,
     source_files,
     text_track_ids,
 )
 from gems.ingest.formats import ListensRead
-from gems.ingest.listens import KNOWN_NAMES
 from gems.ingest.report import IngestReport
-from gems.ingest.schema import finalize_listens
 from gems.ingest.tabular import read_table
 from gems.ingest.timestamps import classify_timestamps
 
@@ -68,7 +67,6 @@ HEADER_ROLES: dict[str, tuple[str, ...]] = {
 }
 # a header with any of these is a table of several users' listens: the generic reader's job
 USER_COLUMNS = frozenset({"user", "user_id", "userid", "username", "user_name", "uid", "listener", "listener_id"})
-HEADER_WORDS = KNOWN_NAMES | {n for names in HEADER_ROLES.values() for n in names}
 _SNIFF_LINES = 5
 
 
@@ -91,14 +89,14 @@ def _layout(head: str, suffix: str) -> tuple[str, dict[str, str]] | None:
     if found["artist"] and found["track"] and (found["uts"] or found["time"]) and not USER_COLUMNS & set(header):
         names = {f.strip().casefold(): f.strip() for f in rows[0]}
         return "header", {role: names[n] for role, n in found.items() if n}
-    if any(field in HEADER_WORDS for field in header):
-        return None  # a header, but not of scrobbles
+    # no header: four fields a row, the first row's last one a date (or empty: the now-playing row) — which
+    # also tells a header such as user,track,plays,date (or a first scrobble titled "Time") from data
     sample = rows[:_SNIFF_LINES]
     if any(len(row) != 4 for row in sample):
         return None
     stamps, unparseable, placeholder = classify_timestamps(pd.Series([row[3] for row in sample], dtype="string"))
     parsed = int(stamps.notna().sum())
-    if parsed == 0 or parsed < int(unparseable.sum()):
+    if unparseable[0] or parsed == 0 or parsed < int(unparseable.sum()):
         return None
     return "bare", {}
 
@@ -115,7 +113,9 @@ def _head(path: Path, size: int = 8192) -> str:
 
 def _is_scrobbles_file(path: Path) -> bool:
     try:
-        return path.is_file() and path.suffix.lower() in SUFFIXES and _layout(_head(path), path.suffix.lower()) is not None
+        return (
+            path.is_file() and path.suffix.lower() in SUFFIXES and _layout(_head(path), path.suffix.lower()) is not None
+        )
     except SNIFF_ERRORS:
         return False
 
@@ -192,37 +192,31 @@ def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead
                 f"ignored {len(others)} table file(s) that are not scrobble exports (e.g. {others[0].name})"
             )
     else:
-        chosen = source_files(path)
+        chosen = [SourceFile(path, PurePosixPath(path.name))]
     raw = pd.concat([_read_file(f, report) for f in chosen], ignore_index=True)
 
     artist, title = clean_names(raw["artist"]), clean_names(raw["track"])
-    text_time = raw["time"]
     uts = raw["uts"]
-    date_text = uts.where(uts.notna() & (uts.str.strip() != ""), text_time)
-    stamps, unparseable, placeholder = classify_timestamps(date_text)
+    date_text = uts.where(uts.notna() & (uts.str.strip() != ""), raw["time"])
     track_id = text_track_ids(artist, title)
     user_id = raw["owner"].astype("string")
 
     where = raw["where"].tolist()
     sieve = RowSieve(report, len(raw), lambda i: where[i])
-    no_date = date_text.isna().to_numpy() | (date_text.str.strip() == "").fillna(True).to_numpy()
-    sieve.drop(no_date, "now playing (no date)", lambda i: f"{raw['artist'].iloc[i]} – {raw['track'].iloc[i]}")
     no_title, no_artist = title.isna().to_numpy(), artist.isna().to_numpy()
     sieve.drop(
         no_title | no_artist,
         "unknown track",
-        lambda i: f"track={raw['track'].iloc[i]!r}" if no_title[i] else f"artist={raw['artist'].iloc[i]!r}",
+        lambda i: f"track={shown(raw['track'].iloc[i])}" if no_title[i] else f"artist={shown(raw['artist'].iloc[i])}",
     )
-    sieve.drop(placeholder, "placeholder date", lambda i: f"date={date_text.iloc[i]!r}")
-    sieve.drop(unparseable, "unparseable date", lambda i: f"date={date_text.iloc[i]!r}")
-    key = pd.DataFrame({"u": user_id, "t": track_id, "s": stamps})
-    repeated = np.zeros(len(raw), dtype=bool)
-    repeated[sieve.keep] = key[sieve.keep].duplicated().to_numpy()
-    sieve.drop(repeated, "duplicate scrobble", lambda i: f"{title.iloc[i]} at {stamps.iloc[i]}")
-
-    keep = sieve.keep
-    report.rows_kept = int(keep.sum())
-    out = pd.DataFrame(
+    stamps = drop_bad_dates(sieve, date_text, missing="now playing (no date)")
+    drop_repeats(
+        sieve,
+        pd.DataFrame({"u": user_id, "t": track_id, "s": stamps}),
+        lambda i: f"{title.iloc[i]} at {stamps.iloc[i]}",
+        reason="duplicate scrobble",
+    )
+    frame = pd.DataFrame(
         {
             "user_id": user_id,
             "track_id": track_id,
@@ -233,8 +227,5 @@ def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead
             "album": clean_names(raw["album"]),
             "recording_mbid": clean_names(raw["mbid"]),
         }
-    )[keep]
-    out = out.sort_values(["user_id", "timestamp"], kind="stable")
-    if (out["user_id"] == DEFAULT_USER).any():
-        report.notes.append(f"no user name in the file names; scrobbles are attributed to user '{DEFAULT_USER}'")
-    return ListensRead(finalize_listens(out), report, items_from_listens(out, extra=("recording_mbid",)))
+    )
+    return finish_listens(frame, sieve.keep, report, extra=("recording_mbid",))

@@ -12,12 +12,13 @@ another case or spacing is one item, and matches it in Last.fm or ListenBrainz e
 :func:`gems.ingest.common.owner_of`), else ``me``.
 
 Each row is kept or set aside for the first of these reasons that applies:
-``not a streaming record`` (not a JSON object) · ``podcast`` (rows of ``StreamingHistory_podcast_*`` files, or
-rows naming an episode) · ``audiobook`` / ``video`` (rows of files so named) · ``unknown track`` (no track or
-no artist: ``Unknown Track``, ``Unknown Artist``, empty) · ``missing play time`` · ``zero duration`` ·
-``too short`` (under :data:`~gems.ingest.spotify_history.MIN_PLAY_MS`, the same 30 s as the extended
-history) · ``missing date`` · ``placeholder date`` · ``unparseable date`` · ``duplicate listen`` (the same
-user, track, end time and play time as an earlier row: overlapping files).
+``not a streaming record`` (not a JSON object, or one with neither ``endTime`` nor ``msPlayed``) · ``podcast``
+(rows of ``StreamingHistory_podcast_*`` files, or rows naming an episode) · ``audiobook`` / ``video`` (rows of
+files so named) · ``unknown track`` (no track or no artist: ``Unknown Track``, ``Unknown Artist``, empty) ·
+``missing play time`` · ``zero duration`` · ``too short`` (under
+:data:`~gems.ingest.spotify_history.MIN_PLAY_MS`, the same 30 s as the extended history) · ``implausible play
+time`` (over a day) · ``missing date`` · ``placeholder date`` · ``unparseable date`` · ``duplicate listen``
+(the same user, track, end time and play time as an earlier row: overlapping files).
 """
 
 from __future__ import annotations
@@ -35,36 +36,33 @@ from gems.ingest.common import (
     RowSieve,
     SourceFile,
     clean_names,
+    drop_bad_dates,
+    drop_repeats,
+    finish_listens,
     first_json_record,
     missing_mask,
     resolve_users,
+    shown,
     source_files,
     text_track_ids,
 )
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import IngestReport
-from gems.ingest.spotify_history import (
-    MIN_PLAY_MS,
-    date_checks,
-    duplicate_checks,
-    finish,
-    load_records,
-    play_time_checks,
-    spotify_files,
-)
+from gems.ingest.spotify_history import MIN_PLAY_MS, load_records, play_ms, play_time_checks, spotify_files
 
 __all__ = ["MIN_PLAY_MS", "read", "sniff"]
 
 FORMAT = "spotify-account"
 NAME = re.compile(r"^streaminghistory(_[a-z]+)?_?\d*\.json$", re.IGNORECASE)
 FIELDS = ("endTime", "artistName", "trackName", "msPlayed", "podcastName", "episodeName")
+KEYS = ("endTime", "msPlayed")  # every record has both
 EXPECTED = "Spotify account streaming history (records with endTime, artistName, trackName, msPlayed)"
 # rows of files whose name holds one of these words are not music
 KIND_WORDS = {"podcast": "podcast", "audiobook": "audiobook", "video": "video"}
 
 
 def _is_record(value) -> bool:
-    return isinstance(value, dict) and "endTime" in value and "msPlayed" in value
+    return isinstance(value, dict) and all(key in value for key in KEYS)
 
 
 def _looks_like(file: SourceFile) -> bool:
@@ -102,34 +100,30 @@ def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead
     path = Path(path)
     files, every = spotify_files(path, _belongs, "Spotify account streaming history (StreamingHistory*.json)")
     report = IngestReport(source=str(path), format=FORMAT)
-    raw = load_records(files, FIELDS, _is_record, EXPECTED, report)
+    raw = load_records(files, FIELDS, KEYS, EXPECTED, report)
     file_index = raw["_file"].to_numpy(dtype=np.int64)
     record = raw["_record"].to_numpy(dtype=np.int64)
     sieve = RowSieve(report, len(raw), lambda i: f"{files[file_index[i]].name} record {record[i]}")
 
     kinds = np.array([_kind(f) or "" for f in files], dtype=object)[file_index]
     episode = ~missing_mask(raw["episodeName"]) | ~missing_mask(raw["podcastName"])
-    sieve.drop((kinds == "podcast") | episode, "podcast", lambda i: f"episode {raw['episodeName'].iloc[i]!r}")
+    sieve.drop((kinds == "podcast") | episode, "podcast", lambda i: f"episode {shown(raw['episodeName'].iloc[i])}")
     for reason in ("audiobook", "video"):
         sieve.drop(kinds == reason, reason, lambda i: files[file_index[i]].file_name)
     title, artist = clean_names(raw["trackName"]), clean_names(raw["artistName"])
     sieve.drop(
         title.isna().to_numpy() | artist.isna().to_numpy(),
         "unknown track",
-        lambda i: f"artistName={raw['artistName'].iloc[i]!r}, trackName={raw['trackName'].iloc[i]!r}",
+        lambda i: f"artistName={shown(raw['artistName'].iloc[i])}, trackName={shown(raw['trackName'].iloc[i])}",
     )
-    ms = pd.to_numeric(
-        raw["msPlayed"].map(lambda v: v if isinstance(v, (int, float, str)) and not isinstance(v, bool) else None),
-        errors="coerce",
-    )
-    play_time_checks(sieve, ms, raw["msPlayed"])
-    ended = date_checks(sieve, raw["endTime"])
+    ms = play_ms(raw["msPlayed"])
+    play_time_checks(sieve, ms, raw["msPlayed"], "msPlayed")
+    ended = drop_bad_dates(sieve, raw["endTime"])
 
     named = pd.Series(pd.NA, index=raw.index, dtype="string")
-    users, notes = resolve_users(files, file_index, named, account_file="Userdata.json", all_files=every)
-    report.notes.extend(notes)
+    users = resolve_users(files, file_index, named, account_file="Userdata.json", all_files=every)
     track_id = text_track_ids(artist, title)
-    duplicate_checks(
+    drop_repeats(
         sieve,
         pd.DataFrame({"u": users, "t": track_id, "s": ended, "m": ms}),
         lambda i: f"{title.iloc[i]} at {raw['endTime'].iloc[i]}",
@@ -139,9 +133,9 @@ def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead
             "user_id": users,
             "track_id": track_id,
             "weight": 1.0,
-            "timestamp": ended - pd.to_timedelta(ms.fillna(0), unit="ms"),
+            "timestamp": ended - pd.to_timedelta(ms.where(sieve.keep, 0).fillna(0), unit="ms"),
             "title": title,
             "artist": artist,
         }
     )
-    return finish(frame, sieve.keep, report)
+    return finish_listens(frame, sieve.keep, report)

@@ -18,12 +18,14 @@ username of the other files in their folder, else ``Userdata.json``'s (from the 
 sits beside them), else the owner the path names (see :func:`gems.ingest.common.owner_of`), else ``me``.
 
 Each row is kept or set aside for the first of these reasons that applies:
-``not a streaming record`` (not a JSON object) · ``video`` (every row of a ``Streaming_History_Video_*`` file) ·
-``podcast`` (an episode uri or name) · ``audiobook`` (any ``audiobook_*`` field) · ``unknown track`` (no track
-name, or neither a track uri nor an artist) · ``private session`` (``incognito_mode``: the listener asked
-Spotify not to learn from these plays, and gems honours that) · ``missing play time`` · ``zero duration`` ·
-``too short`` (under :data:`MIN_PLAY_MS`) · ``missing date`` · ``placeholder date`` · ``unparseable date`` ·
-``duplicate listen`` (the same user, track, end time and play time as an earlier row: overlapping exports).
+``not a streaming record`` (not a JSON object, or one with neither ``ts`` nor ``ms_played``) · ``video`` (every
+row of a ``Streaming_History_Video_*`` file) · ``podcast`` (an episode uri or name) · ``audiobook`` (any
+``audiobook_*`` field) · ``unknown track`` (no track name, or neither a track uri nor an artist) ·
+``private session`` (``incognito_mode``: the listener asked Spotify not to learn from these plays, and gems
+honours that) · ``missing play time`` · ``zero duration`` · ``too short`` (under :data:`MIN_PLAY_MS`) ·
+``implausible play time`` (over :data:`MAX_PLAY_MS`, a day) · ``missing date`` · ``placeholder date`` ·
+``unparseable date`` · ``duplicate listen`` (the same user, track, end time and play time as an earlier row:
+overlapping exports). ``offline_timestamp`` (milliseconds, seconds or null) is not used: ``ts`` is the time.
 """
 
 from __future__ import annotations
@@ -42,24 +44,29 @@ from gems.ingest.common import (
     RowSieve,
     SourceFile,
     clean_names,
+    describe_json,
+    drop_bad_dates,
+    drop_repeats,
+    finish_listens,
     first_json_record,
     is_true,
-    items_from_listens,
     json_records,
     missing_mask,
     resolve_users,
+    shown,
     source_files,
     text_track_ids,
+    with_sibling,
 )
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import IngestReport
-from gems.ingest.schema import finalize_listens
-from gems.ingest.timestamps import classify_timestamps
 
 FORMAT = "spotify-history"
 # A play counts as a listen from 30 s on: the threshold Spotify (and the charts) use to count a stream.
 # Shorter plays are skips and previews, not taste. Shared with the basic account-data reader.
 MIN_PLAY_MS = 30_000
+# A single play longer than a day is a broken counter, not a listen (and would make its start time absurd).
+MAX_PLAY_MS = 24 * 3_600_000
 NAME = re.compile(r"^(endsong(_\d+)?|endvideo(_\d+)?|streaming_history_(audio|video)(_.*)?)\.json$", re.IGNORECASE)
 VIDEO_NAME = re.compile(r"^(endvideo|streaming_history_video)", re.IGNORECASE)
 FIELDS = (
@@ -79,11 +86,12 @@ FIELDS = (
     "audiobook_chapter_title",
     "incognito_mode",
 )
+KEYS = ("ts", "ms_played")  # every record has both
 EXPECTED = "Spotify extended streaming history (records with ts, ms_played, master_metadata_track_name...)"
 
 
 def _is_record(value) -> bool:
-    return isinstance(value, dict) and "ts" in value and "ms_played" in value
+    return isinstance(value, dict) and all(key in value for key in KEYS)
 
 
 def _looks_like(file: SourceFile) -> bool:
@@ -117,7 +125,7 @@ def spotify_files(path: Path, belongs, what: str) -> tuple[list[SourceFile], lis
     the files ``belongs`` accepts (an error if none)."""
     every = source_files(path)
     if not path.is_dir() and path.suffix.lower() != ".zip":
-        return every, every
+        return every, with_sibling(path, every, "Userdata.json")
     chosen = []
     for file in every:
         try:
@@ -131,73 +139,65 @@ def spotify_files(path: Path, belongs, what: str) -> tuple[list[SourceFile], lis
 
 
 def load_records(
-    files: list[SourceFile], fields: tuple[str, ...], is_record, expected: str, report: IngestReport
+    files: list[SourceFile], fields: tuple[str, ...], keys: tuple[str, str], expected: str, report: IngestReport
 ) -> pd.DataFrame:
-    """The records of every file as one frame of ``fields`` plus ``_file`` and ``_record`` (1-based); records
-    that are not objects are set aside; a file with records but none of the expected shape is a DataError."""
-    rows: list[dict] = []
+    """The records of every file as one frame of ``fields`` plus ``_file`` and ``_record`` (1-based).
+
+    A file whose first records (up to 1,000) have none with both ``keys`` is not of the format: a DataError.
+    A record that is not an object, or has neither key, is set aside as ``not a streaming record``.
+    """
+    kept: list[dict] = []
+    file_of: list[int] = []
+    number_of: list[int] = []
     for index, file in enumerate(files):
         records = json_records(file, expected=expected)
         report.rows_read += len(records)
-        if records and not any(is_record(r) for r in records[:1000]):
-            first = records[0]
-            found = f"keys {', '.join(list(first)[:6])}" if isinstance(first, dict) else type(first).__name__
-            raise DataError(f"{file.name} record 1: expected {expected}, found {found}")
+        if records and not any(isinstance(r, dict) and keys[0] in r and keys[1] in r for r in records[:1000]):
+            raise DataError(f"{file.name} record 1: expected {expected}, found {describe_json(records[0])}")
         for number, record in enumerate(records, start=1):
-            if not isinstance(record, dict):
-                report.set_aside_row("not a streaming record", f"{file.name} record {number}: {type(record).__name__}")
-                continue
-            row = {field: record.get(field) for field in fields}
-            row["_file"], row["_record"] = index, number
-            rows.append(row)
-    frame = pd.DataFrame(rows, columns=[*fields, "_file", "_record"])
-    for field in fields:
-        frame[field] = frame[field].astype(object)
+            if isinstance(record, dict) and (keys[0] in record or keys[1] in record):
+                kept.append(record)
+                file_of.append(index)
+                number_of.append(number)
+            else:
+                report.set_aside_row("not a streaming record", f"{file.name} record {number}: {describe_json(record)}")
+    frame = pd.DataFrame({field: [r.get(field) for r in kept] for field in fields}, dtype=object)
+    frame["_file"] = np.asarray(file_of, dtype=np.int64)
+    frame["_record"] = np.asarray(number_of, dtype=np.int64)
     return frame
 
 
-def play_time_checks(sieve: RowSieve, ms: pd.Series, raw: pd.Series) -> None:
-    """Set aside plays without a play time, of zero length, or shorter than :data:`MIN_PLAY_MS`."""
-    sieve.drop(ms.isna().to_numpy(), "missing play time", lambda i: f"ms_played={raw.iloc[i]!r}")
-    sieve.drop((ms <= 0).fillna(False).to_numpy(), "zero duration", lambda i: f"ms_played={raw.iloc[i]!r}")
+def play_ms(raw: pd.Series) -> pd.Series:
+    """Play times in milliseconds (numbers or numeric text); anything else is NaN."""
+    usable = raw.map(lambda v: v if isinstance(v, (int, float, str)) and not isinstance(v, bool) else None)
+    return pd.to_numeric(usable, errors="coerce").astype("float64")
+
+
+def play_time_checks(sieve: RowSieve, ms: pd.Series, raw: pd.Series, field: str = "ms_played") -> None:
+    """Set aside plays without a play time, of zero length, shorter than :data:`MIN_PLAY_MS` or longer than
+    :data:`MAX_PLAY_MS`."""
+    sieve.drop(ms.isna().to_numpy(), "missing play time", lambda i: f"{field}={shown(raw.iloc[i])}")
+    sieve.drop((ms <= 0).fillna(False).to_numpy(), "zero duration", lambda i: f"{field}={shown(raw.iloc[i])}")
     sieve.drop(
         (ms < MIN_PLAY_MS).fillna(False).to_numpy(),
         "too short",
         lambda i: f"{ms.iloc[i] / 1000:g} s < {MIN_PLAY_MS / 1000:g} s",
     )
-
-
-def date_checks(sieve: RowSieve, raw: pd.Series) -> pd.Series:
-    """Set aside rows whose date is missing, a 1970 placeholder or unreadable; returns the parsed dates."""
-    stamps, unparseable, placeholder = classify_timestamps(raw)
-    shown = lambda i: f"date={raw.iloc[i]!r}"  # noqa: E731
-    sieve.drop(stamps.isna().to_numpy() & ~unparseable & ~placeholder, "missing date", shown)
-    sieve.drop(placeholder, "placeholder date", shown)
-    sieve.drop(unparseable, "unparseable date", shown)
-    return stamps
-
-
-def duplicate_checks(sieve: RowSieve, key: pd.DataFrame, shown) -> None:
-    """Set aside rows whose ``key`` repeats an earlier kept row's."""
-    repeated = np.zeros(len(key), dtype=bool)
-    repeated[sieve.keep] = key[sieve.keep].duplicated().to_numpy()
-    sieve.drop(repeated, "duplicate listen", shown)
-
-
-def finish(frame: pd.DataFrame, keep: np.ndarray, report: IngestReport, extra: tuple[str, ...] = ()) -> ListensRead:
-    """Kept rows sorted by user and time, as canonical listens and items."""
-    report.rows_kept = int(keep.sum())
-    out = frame[keep].sort_values(["user_id", "timestamp"], kind="stable")
-    items = items_from_listens(out, extra=extra)
-    return ListensRead(finalize_listens(out), report, items)
+    sieve.drop(
+        (ms > MAX_PLAY_MS).fillna(False).to_numpy(),
+        "implausible play time",
+        lambda i: f"{field}={shown(raw.iloc[i])}, over {MAX_PLAY_MS // 3_600_000} hours",
+    )
 
 
 def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead:
     """An extended-history file, folder or zip into canonical listens (``columns`` is ignored)."""
     path = Path(path)
-    files, every = spotify_files(path, _belongs, "Spotify extended streaming history (endsong_N.json, Streaming_History_Audio_*.json)")
+    files, every = spotify_files(
+        path, _belongs, "Spotify extended streaming history (endsong_N.json, Streaming_History_Audio_*.json)"
+    )
     report = IngestReport(source=str(path), format=FORMAT)
-    raw = load_records(files, FIELDS, _is_record, EXPECTED, report)
+    raw = load_records(files, FIELDS, KEYS, EXPECTED, report)
     file_index = raw["_file"].to_numpy(dtype=np.int64)
     record = raw["_record"].to_numpy(dtype=np.int64)
     sieve = RowSieve(report, len(raw), lambda i: f"{files[file_index[i]].name} record {record[i]}")
@@ -207,25 +207,47 @@ def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead
     uri = clean_names(raw["spotify_track_uri"])
     uri = uri.where(uri.str.startswith("spotify:track:").fillna(False))
     video_file = np.array([bool(VIDEO_NAME.match(f.file_name)) for f in files], dtype=bool)
-    sieve.drop(video_file[file_index], "video", lambda i: files[file_index[i]].file_name)
+    sieve.drop(
+        video_file[file_index],
+        "video",
+        lambda i: f"video {shown(raw['episode_name'].iloc[i] if pd.isna(title.iloc[i]) else title.iloc[i])}",
+    )
     present = lambda column: ~missing_mask(raw[column])  # noqa: E731
     episode = present("spotify_episode_uri") | present("episode_name") | present("episode_show_name")
-    sieve.drop(episode, "podcast", lambda i: f"episode {raw['episode_name'].iloc[i]!r} of {raw['episode_show_name'].iloc[i]!r}")
-    book = present("audiobook_uri") | present("audiobook_title") | present("audiobook_chapter_uri") | present("audiobook_chapter_title")
-    sieve.drop(book, "audiobook", lambda i: f"audiobook {raw['audiobook_title'].iloc[i]!r}")
+    sieve.drop(
+        episode,
+        "podcast",
+        lambda i: f"episode {shown(raw['episode_name'].iloc[i])} of {shown(raw['episode_show_name'].iloc[i])}",
+    )
+    book = (
+        present("audiobook_uri")
+        | present("audiobook_title")
+        | present("audiobook_chapter_uri")
+        | present("audiobook_chapter_title")
+    )
+    sieve.drop(book, "audiobook", lambda i: f"audiobook {shown(raw['audiobook_title'].iloc[i])}")
     unknown = title.isna().to_numpy() | (uri.isna() & artist.isna()).to_numpy()
-    sieve.drop(unknown, "unknown track", lambda i: f"track={raw['master_metadata_track_name'].iloc[i]!r}, uri={raw['spotify_track_uri'].iloc[i]!r}")
+    sieve.drop(
+        unknown,
+        "unknown track",
+        lambda i: (
+            f"track={shown(raw['master_metadata_track_name'].iloc[i])}, uri={shown(raw['spotify_track_uri'].iloc[i])}"
+        ),
+    )
     sieve.drop(is_true(raw["incognito_mode"]), "private session", lambda i: f"{title.iloc[i]} (incognito_mode)")
-    ms = pd.to_numeric(raw["ms_played"].map(lambda v: v if isinstance(v, (int, float, str)) and not isinstance(v, bool) else None), errors="coerce")
+    ms = play_ms(raw["ms_played"])
     play_time_checks(sieve, ms, raw["ms_played"])
-    ended = date_checks(sieve, raw["ts"])
+    ended = drop_bad_dates(sieve, raw["ts"])
 
-    users, notes = resolve_users(files, file_index, raw["username"], account_file="Userdata.json", all_files=every)
-    report.notes.extend(notes)
-    track_id = uri.fillna(text_track_ids(artist, title))
-    started = ended - pd.to_timedelta(ms.fillna(0), unit="ms")
-    duplicate_checks(
-        sieve, pd.DataFrame({"u": users, "t": track_id, "s": ended, "m": ms}), lambda i: f"{title.iloc[i]} at {raw['ts'].iloc[i]}"
+    users = resolve_users(files, file_index, raw["username"], account_file="Userdata.json", all_files=every)
+    no_uri = uri.isna()
+    track_id = uri.copy()
+    track_id[no_uri] = text_track_ids(artist[no_uri], title[no_uri])
+    started = ended - pd.to_timedelta(ms.where(sieve.keep, 0).fillna(0), unit="ms")
+    drop_repeats(
+        sieve,
+        pd.DataFrame({"u": users, "t": track_id, "s": ended, "m": ms}),
+        lambda i: f"{title.iloc[i]} at {raw['ts'].iloc[i]}",
     )
     frame = pd.DataFrame(
         {
@@ -238,4 +260,4 @@ def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead
             "album": clean_names(raw["master_metadata_album_album_name"]),
         }
     )
-    return finish(frame, sieve.keep, report)
+    return finish_listens(frame, sieve.keep, report)

@@ -20,6 +20,8 @@ _TEXT_FORMATS = (
 _MS_THRESHOLD = 1e11
 PLACEHOLDER_BEFORE = pd.Timestamp("1971-01-01", tz="UTC")
 _MAX_SECONDS = 9.2e9  # 2262-04-11, the end of datetime64[ns]
+_NAT = np.iinfo(np.int64).min
+_MIN_NS, _MAX_NS = pd.Timestamp.min.value + 1, pd.Timestamp.max.value
 
 
 def parse_timestamps(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -37,36 +39,59 @@ def classify_timestamps(values: pd.Series) -> tuple[pd.Series, np.ndarray, np.nd
     """Like :func:`parse_timestamps`, but tells the two kinds of bad value apart.
 
     Returns ``(timestamps, unparseable, placeholder)``: ``unparseable`` flags values no format reads (and
-    epoch numbers out of range); ``placeholder`` flags values that read as a time before 1971 (the
-    ``1970-01-01`` / epoch-0 stand-ins exporters write for an unknown time). Both become NaT; missing or empty
-    values become NaT with neither flag.
+    times outside 1677-2262, which pandas cannot hold: an epoch in microseconds, ``9999-12-31``);
+    ``placeholder`` flags values that read as a time before 1971 (the ``1970-01-01`` / epoch-0 stand-ins
+    exporters write for an unknown time). Both become NaT; missing or empty values become NaT with neither flag.
+
+    Each distinct value is parsed once, and the text formats are tried in the order that suits a sample of the
+    values best, so a column of one format costs one pass.
     """
-    text = values.astype("string").str.strip()
-    missing = text.isna() | (text == "")
-    result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    codes, uniques = pd.factorize(values.astype("string").str.strip())
+    text = pd.Series(uniques, dtype="string")
+    ns = np.full(len(text), _NAT, dtype=np.int64)
+    bad = np.zeros(len(text), dtype=bool)
 
-    numeric = pd.to_numeric(text.where(text.str.fullmatch(r"-?\d+(\.\d+)?", na=False)), errors="coerce")
-    is_number = numeric.notna().to_numpy()
-    out_of_range = np.zeros(len(values), dtype=bool)
+    is_number = text.str.fullmatch(r"-?\d+(\.\d+)?").fillna(False).to_numpy(dtype=bool)
     if is_number.any():
-        seconds = numeric[is_number].astype("float64")
-        seconds = seconds.where(seconds.abs() < _MS_THRESHOLD, seconds / 1000.0)
-        # beyond pandas' nanosecond range (years 1677-2262) a number is not a time
-        in_range = (seconds.abs() < _MAX_SECONDS).to_numpy()
-        out_of_range[np.flatnonzero(is_number)[~in_range]] = True
-        seconds = seconds.where(in_range)
-        result[is_number] = pd.to_datetime(seconds, unit="s", utc=True, errors="coerce")
+        seconds = pd.to_numeric(text[is_number]).to_numpy(dtype="float64")
+        seconds = np.where(np.abs(seconds) < _MS_THRESHOLD, seconds, seconds / 1000.0)
+        ok = np.abs(seconds) < _MAX_SECONDS
+        idx = np.flatnonzero(is_number)
+        ns[idx[ok]] = np.round(seconds[ok] * 1e9).astype(np.int64)
+        bad[idx[~ok]] = True
 
-    pending = ~is_number & ~missing.to_numpy()
-    for fmt in _TEXT_FORMATS:
-        if not pending.any():
-            break
-        parsed = pd.to_datetime(text[pending], format=fmt, utc=True, errors="coerce")
-        ok = parsed.notna().to_numpy()
-        idx = np.flatnonzero(pending)[ok]
-        result.iloc[idx] = parsed[ok].to_numpy()
-        pending[idx] = False
+    pending = ~is_number & (text != "").fillna(False).to_numpy(dtype=bool)
+    if pending.any():
+        sample = text[pending].iloc[:50]
+        hits = [int(pd.to_datetime(sample, format=f, utc=True, errors="coerce").notna().sum()) for f in _TEXT_FORMATS]
+        for fmt in [f for _, f in sorted(zip(hits, _TEXT_FORMATS), key=lambda h: -h[0])]:
+            if not pending.any():
+                break
+            parsed = pd.to_datetime(text[pending], format=fmt, utc=True, errors="coerce")
+            got, out_of_range = _nanoseconds(parsed)
+            idx = np.flatnonzero(pending)
+            ns[idx] = np.where(got != _NAT, got, ns[idx])
+            bad[idx[out_of_range]] = True
+            pending[idx[(got != _NAT) | out_of_range]] = False
+    bad |= pending
 
-    placeholder = (result < PLACEHOLDER_BEFORE).fillna(False).to_numpy()
-    result[placeholder] = pd.NaT
-    return result, pending | out_of_range, placeholder
+    placeholder = (ns != _NAT) & (ns < PLACEHOLDER_BEFORE.value)
+    ns[placeholder] = _NAT
+    # back to one value per row (code -1: a missing value)
+    ns, bad, placeholder = (np.append(a, fill)[codes] for a, fill in ((ns, _NAT), (bad, False), (placeholder, False)))
+    result = pd.Series(ns.view("datetime64[ns]"), index=values.index).dt.tz_localize("UTC")
+    return result, bad, placeholder
+
+
+def _nanoseconds(parsed: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """UTC times (any unit) as int64 nanoseconds since the epoch (NaT: :data:`_NAT`), and which times were
+    outside the nanosecond range (made NaT)."""
+    naive = np.asarray(parsed.dt.tz_convert("UTC").dt.tz_localize(None))
+    unit = np.datetime_data(naive.dtype)[0]
+    per = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[unit]
+    raw = naive.view(np.int64)
+    present = raw != _NAT
+    fits = present & (raw >= _MIN_NS // per) & (raw <= _MAX_NS // per)
+    out = np.full(len(raw), _NAT, dtype=np.int64)
+    out[fits] = raw[fits] * per
+    return out, present & ~fits
