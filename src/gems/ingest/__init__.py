@@ -18,8 +18,17 @@ from gems.ingest.catalog import read_catalog, scan_audio_folder
 from gems.ingest.formats import read_listens_source
 from gems.ingest.report import IngestReport
 from gems.ingest.schema import empty_listens, finalize_catalog
+from gems.soundtrack import classify_soundtrack
 
-__all__ = ["IngestReport", "Ingested", "ingest_sources", "read_listens", "read_listens_source"]
+__all__ = [
+    "IngestReport",
+    "IngestSummary",
+    "Ingested",
+    "ingest_listens",
+    "ingest_sources",
+    "read_listens",
+    "read_listens_source",
+]
 
 
 def read_listens(
@@ -118,4 +127,72 @@ def ingest_sources(
     tracks = finalize_catalog(tracks)
     if tracks.empty:
         raise DataError("the sources hold no usable tracks; see the set-aside counts above")
+    tracks[["is_soundtrack", "soundtrack_reason"]] = classify_soundtrack(tracks)
     return Ingested(tracks=tracks, listens=table, reports=reports)
+
+
+@dataclass
+class IngestSummary:
+    """What ``gems ingest`` understood: the format (and whether it was detected), the report, counts."""
+
+    format: str
+    detected: bool
+    report: IngestReport
+    users: int
+    tracks: int
+    soundtrack_tracks: int
+    out: Path
+
+
+def ingest_listens(
+    path: str | Path, out: str | Path, *, format: str = "auto", columns: Mapping[str, str] | None = None
+) -> IngestSummary:
+    """Read any listens source into the canonical listens table and write it as Parquet (atomically).
+
+    Item metadata the source describes (title, artist, album) is joined onto the rows that lack it, and each
+    row says whether its track is soundtrack music, so the file is self-contained for ``gems build``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from gems.artifacts import write_atomic
+    from gems.ingest.formats import ALIASES, detect_format
+
+    out = Path(out)
+    if out.suffix.lower() not in (".parquet", ".pq"):
+        raise ParameterError(f"--out must be a .parquet file, got {out}")
+    name = ALIASES.get(format, format)
+    detected = name == "auto"
+    if detected:
+        name = detect_format(Path(path))
+    source = read_listens_source(path, format=name, columns=columns)
+    listens = source.listens
+    items = source.items if source.items is not None else _tracks_from_listens(listens)
+    items = finalize_catalog(items)
+    flags = classify_soundtrack(items)
+    meta = pd.DataFrame(
+        {
+            "track_id": items["track_id"],
+            "title": items["title"],
+            "artist": items["artist"],
+            "album": items["soundtrack"],
+            "is_soundtrack": flags["is_soundtrack"].to_numpy(),
+        }
+    ).drop_duplicates("track_id")
+    joined = listens.drop(columns=[c for c in ("title", "artist", "album") if c in listens]).merge(
+        meta, on="track_id", how="left", sort=False
+    )
+    for column in ("title", "artist", "album"):
+        if column in listens:  # the source's own spelling wins where it has one
+            joined[column] = listens[column].fillna(joined[column]).to_numpy()
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pandas(joined, preserve_index=False), sink, compression="zstd")
+    write_atomic(out, sink.getvalue().to_pybytes())
+    return IngestSummary(
+        format=name,
+        detected=detected,
+        report=source.report,
+        users=int(listens["user_id"].nunique()),
+        tracks=int(listens["track_id"].nunique()),
+        soundtrack_tracks=int(meta.loc[meta["track_id"].isin(set(listens["track_id"])), "is_soundtrack"].sum()),
+        out=out,
+    )

@@ -1,0 +1,474 @@
+"""The ``gems`` command line: parse options, call one library function, print.
+
+Heavy libraries are imported inside the commands that need them, so ``gems recommend`` starts fast. A user's
+mistake (a :class:`~gems.errors.GemsError` or a usage error) prints one red line and exits with code 1.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from gems.errors import GemsError, ParameterError
+
+app = typer.Typer(
+    name="gems",
+    help="Find the overlooked tracks of soundtracks: hidden gems close to what you love, discounted by popularity.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+# ----------------------------------------------------------------------------------------- shared options
+
+ModelDir = Annotated[Path, typer.Option("--model", "-m", help="Model folder written by `gems build`.")]
+TopK = Annotated[int | None, typer.Option("-k", "--k", help="How many tracks to return [default: the model's, 10].")]
+Discount = Annotated[
+    float | None,
+    typer.Option(
+        "--discount",
+        help="Popularity discount strength: 0 = none, higher = deeper into the tail [default: the model's].",
+    ),
+]
+PerSoundtrack = Annotated[
+    int | None, typer.Option("--per-soundtrack", help="At most this many picks per soundtrack (0 = no cap).")
+]
+Scope = Annotated[
+    str | None, typer.Option("--scope", help="What may be recommended: soundtrack (soundtrack music only) or all.")
+]
+DeepCuts = Annotated[
+    bool, typer.Option("--deep-cuts", help="Only the overlooked tracks of the soundtracks you seeded (no themes).")
+]
+TailShare = Annotated[
+    float | None, typer.Option("--tail-share", help="Share of the list reserved for long-tail tracks (0-1).")
+]
+Like = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--like",
+        "-l",
+        help="A seed track you love: its id or title (fuzzy; 'Title (Soundtrack)' to disambiguate). Repeatable.",
+    ),
+]
+User = Annotated[
+    str | None, typer.Option("--user", "-u", help="A listener id from the model's listens: their history is the seed.")
+]
+Workers = Annotated[int | None, typer.Option("--workers", "-w", help="Audio extraction processes [default: cores].")]
+NoProgress = Annotated[bool, typer.Option("--no-progress", help="Hide progress bars.")]
+FORMAT_HELP = (
+    "Listens format: auto, mpd, lastfm-hetrec, listenbrainz, spotify-history, spotify-account, "
+    "lastfm-scrobbles, table (generic CSV/TSV/Parquet)."
+)
+ListensFormat = Annotated[str, typer.Option(help=FORMAT_HELP)]
+ListensColumns = Annotated[
+    list[str] | None,
+    typer.Option(help="Map generic table columns: user=COL,track=COL,weight=COL,timestamp=COL."),
+]
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _error(message: str) -> int:
+    """Print one red, unwrapped line on stderr; returns the exit code 1."""
+    _console(stderr=True).print(f"[red]error:[/] {escape(message)}")
+    return 1
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what each stage does.")] = False) -> None:
+    from rich.logging import RichHandler
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=_console(stderr=True), show_path=False, show_time=False)],
+        force=True,
+    )
+
+
+# ----------------------------------------------------------------------------------------- build
+
+
+def _parse_columns(pairs: list[str] | None) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    mapping = {}
+    for pair in ",".join(pairs).split(","):
+        role, sep, column = pair.partition("=")
+        if not sep or not role.strip() or not column.strip():
+            raise ParameterError(f"--listens-columns takes ROLE=COLUMN pairs such as user=uid,track=song; got '{pair}'")
+        mapping[role.strip()] = column.strip()
+    return mapping
+
+
+def _print_report(console, report: dict) -> None:
+    """One source's ingest report: rows kept, then each set-aside reason with a count and an example."""
+    console.print(
+        f"[bold]{report['source']}[/]: {report['format']}, {report['rows_kept']:,} of {report['rows_read']:,} rows kept"
+    )
+    for reason, n in report["set_aside"].items():
+        example = (report["examples"].get(reason) or [""])[0]
+        console.print(f"  set aside {n:,} × {reason}" + (f"  [dim]e.g. {escape(example)}[/]" if example else ""))
+    for note in report["notes"]:
+        console.print(f"  [yellow]note:[/] {escape(note)}")
+
+
+def _print_build(result) -> None:
+    from rich.table import Table
+
+    console = _console()
+    for report in result.reports:
+        _print_report(console, report)
+    if result.audio_failures:
+        console.print(f"[yellow]{len(result.audio_failures)} audio file(s) skipped:[/]")
+        for failure in result.audio_failures:
+            console.print(f"  [yellow]{failure['status']}[/] {escape(failure['path'])}: {escape(failure['reason'])}")
+    table = Table(title=None, box=None, pad_edge=False)
+    for column in ("stage", "status", "seconds", "counts"):
+        table.add_column(column)
+    for name, stage in result.manifest["stages"].items():
+        counts = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in stage["counts"].items())
+        table.add_row(name, "reused" if stage["reused"] else "built", f"{stage['seconds']:.2f}", counts)
+    console.print(table)
+    counts = result.manifest["counts"]
+    simulated = " (simulated)" if result.manifest["listens_simulated"] else ""
+    console.print(
+        f"[green]model written to {result.path}[/] in {result.seconds:.1f}s: {counts['tracks']:,} tracks, "
+        f"{counts['listens']:,} listens{simulated} by {counts['users']:,} listeners, "
+        f"{counts['audio_ok']:,} with audio; spaces: {', '.join(result.manifest['spaces']) or 'none'}"
+    )
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  gems build pipelines/demo.toml\n\n"
+    "  gems build --audio ~/Music/OST --model models/mine\n\n"
+    "  gems build --catalog tracks.csv --listens plays.csv --listens-columns user=uid,weight=n --model models/mine"
+)
+def build(
+    pipeline: Annotated[Path | None, typer.Argument(help="Pipeline TOML file (flags override it).")] = None,
+    audio: Annotated[Path | None, typer.Option(help="Folder of audio files (wav, flac, ogg, opus, mp3).")] = None,
+    catalog: Annotated[
+        Path | None, typer.Option(help="Catalogue table (CSV/TSV/Parquet) with track_id, title, path, ...")
+    ] = None,
+    listens: Annotated[Path | None, typer.Option(help="Listens file or folder.")] = None,
+    listens_format: Annotated[str | None, typer.Option(help="Listens format: auto, table (CSV/TSV/Parquet).")] = None,
+    listens_columns: Annotated[
+        list[str] | None, typer.Option(help="Map listens columns: user=COL,track=COL,weight=COL,timestamp=COL.")
+    ] = None,
+    model: Annotated[Path | None, typer.Option("--model", "-m", help="Model folder to write.")] = None,
+    workers: Workers = None,
+    no_progress: NoProgress = False,
+) -> None:
+    """Build a model folder: ingest, audio embeddings, ALS, popularity, indexes. Unchanged stages are reused."""
+    from dataclasses import replace
+
+    from gems.build import build_model
+    from gems.config import BuildConfig, load_pipeline
+
+    if pipeline is not None:
+        config = load_pipeline(pipeline)
+    elif model is None:
+        raise ParameterError("give a pipeline file or --model DIR (with --audio, --catalog and/or --listens)")
+    else:
+        config = BuildConfig(model=model)
+    config = config.with_overrides(
+        model=model,
+        audio=audio,
+        catalog=catalog,
+        listens=listens,
+        listens_format=listens_format,
+        listens_columns=_parse_columns(listens_columns),
+    )
+    if workers is not None:
+        if workers < 1:
+            raise ParameterError(f"--workers must be at least 1, got {workers}")
+        config = replace(config, audio_params=replace(config.audio_params, workers=workers))
+    _print_build(build_model(config, show_progress=not no_progress))
+
+
+@app.command(
+    epilog="Examples:\n\n  gems extract data/demo/audio --out embeddings.parquet\n\n  gems extract ~/Music/OST --out ost.parquet --workers 2 --strict"
+)
+def extract(
+    audio_dir: Annotated[Path, typer.Argument(help="Folder of audio files, searched recursively.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Parquet file to write: one row per file.")],
+    workers: Workers = None,
+    dims: Annotated[int, typer.Option(help="Embedding dimensions (at most files − 1).")] = 24,
+    excerpt: Annotated[
+        float, typer.Option(help="Seconds analysed from the middle of each file (0 = whole file).")
+    ] = 30.0,
+    strict: Annotated[bool, typer.Option(help="Exit with code 1 if any file fails.")] = False,
+    no_progress: NoProgress = False,
+) -> None:
+    """Audio embeddings alone: a row per file with `status` ("ok" or what went wrong), `reason` and `embedding`."""
+    from gems.extract import extract_folder
+
+    summary = extract_folder(
+        audio_dir, out, workers=workers, dims=dims, excerpt_s=excerpt, show_progress=not no_progress
+    )
+    console = _console()
+    for failure in summary.failures:
+        console.print(f"  [yellow]{failure['status']}[/] {escape(failure['path'])}: {escape(failure['reason'])}")
+    console.print(
+        f"{summary.ok:,} of {summary.files:,} files embedded ({summary.dims} dims) in {summary.seconds:.1f}s "
+        f"[{summary.cache_hits:,} from cache] -> {out}"
+    )
+    if summary.ok == 0 or (strict and summary.failures):
+        raise typer.Exit(1)
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  gems ingest --listens ../shared/data/mpd-sample/slices --out mpd.parquet\n\n"
+    "  gems ingest --listens my_spotify_data.zip --out me.parquet\n\n"
+    "  gems ingest --listens scrobbles.csv --listens-format lastfm-scrobbles --out me.parquet"
+)
+def ingest(
+    listens: Annotated[Path, typer.Option(help="Listens file, folder or zip.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Parquet file to write (the canonical listens table).")],
+    listens_format: ListensFormat = "auto",
+    listens_columns: ListensColumns = None,
+) -> None:
+    """Read a listening export into the canonical listens table, and say what was understood."""
+    from gems.ingest import ingest_listens
+
+    summary = ingest_listens(listens, out, format=listens_format, columns=_parse_columns(listens_columns))
+    console = _console()
+    how = "detected" if summary.detected else "as asked"
+    console.print(f"format: [bold]{summary.format}[/] ({how})")
+    _print_report(console, summary.report.to_dict())
+    console.print(
+        f"{summary.users:,} users, {summary.tracks:,} tracks ({summary.soundtrack_tracks:,} soundtrack) -> {summary.out}"
+    )
+
+
+# ----------------------------------------------------------------------------------------- serve
+
+
+def _options(model, k, discount, per_soundtrack, scope=None, deep_cuts=False, tail_share=None):
+    from gems.rank import RankOptions
+
+    return RankOptions.from_params(
+        model.manifest.get("rank_defaults", {}),
+        k=k,
+        discount=discount,
+        per_soundtrack=per_soundtrack,
+        scope=scope,
+        deep_cuts=deep_cuts or None,
+        tail_share=tail_share,
+    )
+
+
+def _recommend(model, like, user, options):
+    from gems.rank import recommend_for_user, recommend_like
+
+    if bool(like) == (user is not None):
+        raise ParameterError("give either --like TRACK (one or more) or --user ID")
+    if user is not None:
+        return [], recommend_for_user(model, user, options)
+    return recommend_like(model, like, options)
+
+
+def _print_picks(model, seeds, picks, heading: str) -> None:
+    """Each pick on one line (◆ marks the long tail), its explanation indented beneath."""
+    console = _console()
+    console.print(f"[bold]{escape(heading)}[/]")
+    if seeds:
+        console.print("seeds: " + "; ".join(escape(model.label(s)) for s in seeds))
+    for i, pick in enumerate(picks, 1):
+        gem = "[green]◆[/]" if pick.is_tail else " "
+        console.print(
+            f"{i:>3} {gem} {escape(model.label(pick.row))}  "
+            f"[dim]{pick.popularity:,} listeners · percentile {pick.popularity_percentile:.0f}[/]"
+        )
+        console.print(f"      [dim]{escape(pick.why)}[/]")
+    if model.simulated:
+        console.print("[dim]listener counts come from a simulated listening log · ◆ = long tail[/]")
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    '  gems recommend --model models/demo --like "Main Theme"\n\n'
+    '  gems recommend -m models/demo --like "Menu (Warzone 2100 OST)" --like hyperrogue-hr3-caves -k 5 --json\n\n'
+    "  gems recommend -m models/demo --user sim-user-0007 --discount 0"
+)
+def recommend(
+    model: ModelDir,
+    like: Like = None,
+    user: User = None,
+    k: TopK = None,
+    discount: Discount = None,
+    per_soundtrack: PerSoundtrack = None,
+    scope: Scope = None,
+    deep_cuts: DeepCuts = False,
+    tail_share: TailShare = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
+) -> None:
+    """Hidden gems close to the tracks you love (or a listener's history), popularity discounted."""
+    from gems.model import Model
+
+    loaded = Model(model)
+    options = _options(loaded, k, discount, per_soundtrack, scope, deep_cuts, tail_share)
+    seeds, picks = _recommend(loaded, like, user, options)
+    if as_json:
+        sys.stdout.write(json.dumps([p.to_dict() for p in picks], ensure_ascii=False, indent=2) + "\n")
+        return
+    _print_picks(loaded, seeds, picks, f"Hidden gems for {user}" if user else "Hidden gems")
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    '  gems playlist --model models/demo --like "Main Theme" --length 12 --out gems.m3u8\n\n'
+    "  gems playlist -m models/demo --user sim-user-0042 --length 25 --out mine.m3u8"
+)
+def playlist(
+    model: ModelDir,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Playlist file to write (.m3u8).")],
+    like: Like = None,
+    user: User = None,
+    length: Annotated[int, typer.Option("--length", "-n", help="Number of tracks.")] = 25,
+    discount: Discount = None,
+    per_soundtrack: PerSoundtrack = None,
+    scope: Scope = None,
+    deep_cuts: DeepCuts = False,
+) -> None:
+    """A playlist of hidden gems, ordered so the sound flows, in a file your player opens."""
+    from gems.model import Model
+    from gems.playlist import order_for_flow, write_playlist
+
+    loaded = Model(model)
+    seeds, picks = _recommend(loaded, like, user, _options(loaded, length, discount, per_soundtrack, scope, deep_cuts))
+    ordered = order_for_flow(loaded, picks)
+    title = "gems: hidden gems " + (f"for {user}" if user else "like " + ", ".join(loaded.titles[s] for s in seeds))
+    path = write_playlist(loaded, ordered, out, title=title)
+    _console().print(f"{len(ordered)} tracks -> {path}")
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  gems export --model models/demo -k 50 --out recs.parquet\n\n"
+    "  gems export -m models/mpd --users users.txt -k 50 --out recs.csv"
+)
+def export(
+    model: ModelDir,
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write: .parquet, .csv or .jsonl.")],
+    users: Annotated[
+        Path | None, typer.Option(help="Text file of user ids, one per line [default: every user].")
+    ] = None,
+    k: TopK = None,
+    discount: Discount = None,
+    per_soundtrack: PerSoundtrack = None,
+    scope: Scope = None,
+    tail_share: TailShare = None,
+    no_progress: NoProgress = False,
+) -> None:
+    """Top-k recommendations for many listeners: rows user_id, rank, track_id, score, popularity."""
+    from gems.export import export_recommendations, read_user_ids
+    from gems.model import Model
+
+    loaded = Model(model)
+    options = _options(loaded, k, discount, per_soundtrack, scope, tail_share=tail_share)
+    wanted = read_user_ids(users) if users is not None else None
+    summary = export_recommendations(loaded, out, options, user_ids=wanted, show_progress=not no_progress)
+    _console().print(f"{summary.rows:,} recommendations for {summary.users:,} users -> {summary.out}")
+
+
+@app.command(epilog="Examples:\n\n  gems info --model models/demo\n\n  gems info -m models/demo --tracks")
+def info(
+    model: ModelDir,
+    tracks: Annotated[bool, typer.Option("--tracks", help="Also list every track with its popularity.")] = False,
+) -> None:
+    """What a model holds: sources, counts, spaces, stages and library versions."""
+    from gems.model import Model
+
+    loaded = Model(model)
+    m = loaded.manifest
+    console = _console()
+    counts = m["counts"]
+    simulated = " (simulated)" if m.get("listens_simulated") else ""
+    console.print(f"[bold]{loaded.path}[/] built {m['created_at']} by gems {m['gems_version']}")
+    for role in ("catalog", "audio", "listens"):
+        if m["config"].get(role):
+            console.print(f"  {role}: {m['config'][role]}")
+    console.print(
+        f"  {counts['tracks']:,} tracks · {counts['listens']:,} listens{simulated} · {counts['users']:,} listeners · "
+        f"audio {counts['audio_ok']:,} ok / {counts['audio_failed']:,} failed · head {counts['head']:,} / tail {counts['tail']:,}"
+    )
+    console.print(f"  spaces: {', '.join(m['spaces']) or 'none'} · rank defaults: {m['rank_defaults']}")
+    for name, stage in m["stages"].items():
+        console.print(
+            f"  stage {name}: {'reused' if stage['reused'] else 'built'} in {stage['seconds']:.2f}s {stage['counts']}"
+        )
+    console.print("  versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()))
+    if tracks:
+        from rich.table import Table
+
+        table = Table(box=None, pad_edge=False)
+        for column in ("track_id", "title", "soundtrack", "listeners", "pct", "tail", "theme"):
+            table.add_column(column)
+        for row in range(loaded.n_tracks):
+            table.add_row(
+                loaded.track_ids[row],
+                loaded.titles[row],
+                loaded.soundtracks[row] or "",
+                f"{int(loaded.listeners[row]):,}",
+                f"{loaded.percentile[row]:.0f}",
+                "◆" if loaded.is_tail[row] else "",
+                "theme" if loaded.is_theme[row] else "",
+            )
+        console.print(table)
+
+
+@app.command(epilog="Example:\n\n  gems demo")
+def demo(no_progress: NoProgress = False) -> None:
+    """Build models/demo from the bundled demo (real soundtrack excerpts, simulated listens) and show gems."""
+    from gems.build import build_model
+    from gems.config import load_pipeline
+    from gems.demo import demo_seeds, find_demo_pipeline
+    from gems.model import Model
+    from gems.rank import RankOptions, rank
+
+    config = load_pipeline(find_demo_pipeline())
+    _print_build(build_model(config, show_progress=not no_progress))
+    loaded = Model(config.model)
+    options = RankOptions.from_params(loaded.manifest["rank_defaults"], k=5)
+    for seed in demo_seeds(loaded):
+        picks = rank(loaded, [seed], options)
+        _print_picks(loaded, [], picks, f"\nIf you love {loaded.label(seed)}, the theme everyone knows, try:")
+    _console().print(
+        f'\nNext: gems recommend --model {config.model} --like "<a title>"  ·  gems info --model {config.model} --tracks'
+    )
+
+
+# ----------------------------------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; a user mistake prints one red line on stderr and returns 1."""
+    try:
+        result = app(args=argv, prog_name="gems", standalone_mode=False)
+    except GemsError as exc:
+        return _error(str(exc))
+    except typer.Abort:
+        return _error("aborted")
+    except typer.TyperException as exc:  # usage errors: a missing option, a bad value, an unknown command
+        context = getattr(exc, "ctx", None)
+        hint = f" (see `{context.command_path} --help`)" if context is not None else ""
+        return _error(exc.format_message() + hint)
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Pipeline files (TOML): which sources to read and which parameters to build with.
+
+Relative paths in a pipeline file are relative to the file's own folder. Command-line flags override the file.
+Every section and key is checked: a typo is an error that names the file, the section and the known keys.
+
+    [sources]                      # at least one of catalog, audio, listens
+    catalog = "../data/demo/tracks.csv"
+    audio = "../data/demo/audio"   # a folder scanned for audio files (optional when the catalogue has paths)
+    listens = "../data/demo/listens.csv"
+    listens_format = "auto"
+    listens_simulated = true       # say "simulated" wherever listener counts are shown
+    [sources.listens_columns]      # map roles to column names: user, track, weight, timestamp, title, ...
+    weight = "plays"
+
+    [model]  path = "../models/demo"
+    [audio]  excerpt_s = 30, dims = 24, workers = 2, min_duration_s = 2
+    [cf]     factors = 128, regularization = 0.05, iterations = 15, alpha = 1.0, confidence = "bm25"
+    [neighbours] k = 100                # item-kNN neighbours kept per track
+    [popularity] head_share = 0.8
+    [index]  audio_weight = 0.5
+    [rank]   discount, per_soundtrack, k, tail_share, weight_cf, weight_near, weight_audio, scope
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from gems.errors import ParameterError
+
+
+@dataclass(frozen=True)
+class AudioParams:
+    excerpt_s: float = 30.0
+    min_duration_s: float = 2.0
+    dims: int = 24
+    workers: int = field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 8)))
+
+
+@dataclass(frozen=True)
+class CFParams:
+    factors: int = 128
+    regularization: float = 0.05
+    iterations: int = 15
+    alpha: float = 1.0
+    confidence: str = "bm25"
+    random_state: int = 0
+
+
+@dataclass(frozen=True)
+class NeighbourParams:
+    k: int = 100
+
+
+@dataclass(frozen=True)
+class PopularityParams:
+    head_share: float = 0.8
+
+
+@dataclass(frozen=True)
+class IndexParams:
+    audio_weight: float = 0.5
+
+
+@dataclass(frozen=True)
+class RankParams:
+    """Defaults of ``gems recommend/playlist/export`` for this model (see ``gems.rank``)."""
+
+    discount: float = 0.5
+    per_soundtrack: int = 2
+    k: int = 10
+    tail_share: float = 0.0
+    weight_cf: float = 0.5
+    weight_near: float = 0.5
+    weight_audio: float = 0.5
+    scope: str = "all"
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything a build needs; ``fingerprint``-relevant parts are the params and the sources."""
+
+    model: Path
+    catalog: Path | None = None
+    audio: Path | None = None
+    listens: Path | None = None
+    listens_format: str = "auto"
+    listens_columns: dict[str, str] = field(default_factory=dict)
+    listens_simulated: bool = False
+    audio_params: AudioParams = field(default_factory=AudioParams)
+    cf: CFParams = field(default_factory=CFParams)
+    neighbours: NeighbourParams = field(default_factory=NeighbourParams)
+    popularity: PopularityParams = field(default_factory=PopularityParams)
+    index: IndexParams = field(default_factory=IndexParams)
+    rank: RankParams = field(default_factory=RankParams)
+
+    def with_overrides(self, **overrides: Any) -> BuildConfig:
+        """A copy with the given top-level fields replaced (``None`` values are ignored)."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key in ("model", "catalog", "audio", "listens"):
+            out[key] = None if out[key] is None else str(out[key])
+        return out
+
+
+_SECTIONS = {
+    "audio": AudioParams,
+    "cf": CFParams,
+    "neighbours": NeighbourParams,
+    "popularity": PopularityParams,
+    "index": IndexParams,
+    "rank": RankParams,
+}
+_SOURCE_KEYS = {"catalog", "audio", "listens", "listens_format", "listens_columns", "listens_simulated"}
+
+
+def _params(cls, values: dict, where: str):
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ParameterError(f"{where}: unknown key(s) {', '.join(unknown)}; known keys are {', '.join(known)}")
+    defaults = cls()
+    checked = {}
+    for key, value in values.items():
+        expected = type(getattr(defaults, key))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+            raise ParameterError(f"{where}: {key} must be a {expected.__name__}, found {value!r}")
+        checked[key] = value
+    return cls(**checked)
+
+
+def load_pipeline(path: str | Path) -> BuildConfig:
+    """Read a pipeline TOML file into a :class:`BuildConfig` (paths resolved against the file's folder)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"pipeline file {path} does not exist (see pipelines/demo.toml for an example)")
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ParameterError(f"{path} is not valid TOML: {exc}") from exc
+    base = path.parent
+    unknown = sorted(set(data) - set(_SECTIONS) - {"sources", "model"})
+    if unknown:
+        raise ParameterError(
+            f"{path}: unknown section(s) {', '.join(unknown)}; known are sources, model, {', '.join(_SECTIONS)}"
+        )
+    sources = data.get("sources", {})
+    bad = sorted(set(sources) - _SOURCE_KEYS)
+    if bad:
+        raise ParameterError(
+            f"{path} [sources]: unknown key(s) {', '.join(bad)}; known are {', '.join(sorted(_SOURCE_KEYS))}"
+        )
+
+    def resolve(value: str | None) -> Path | None:
+        return None if value is None else (base / value).resolve()
+
+    model = data.get("model", {})
+    if set(model) - {"path"}:
+        raise ParameterError(f"{path} [model]: only 'path' is known")
+    return BuildConfig(
+        model=resolve(model.get("path")) or (base / "models" / path.stem).resolve(),
+        catalog=resolve(sources.get("catalog")),
+        audio=resolve(sources.get("audio")),
+        listens=resolve(sources.get("listens")),
+        listens_format=sources.get("listens_format", "auto"),
+        listens_columns=dict(sources.get("listens_columns", {})),
+        listens_simulated=bool(sources.get("listens_simulated", False)),
+        **{
+            ("audio_params" if name == "audio" else name): _params(cls, data.get(name, {}), f"{path} [{name}]")
+            for name, cls in _SECTIONS.items()
+        },
+    )

@@ -1,0 +1,87 @@
+"""``gems extract``: audio embeddings of a folder as one Parquet table, without building a model."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from gems.artifacts import InputHasher
+from gems.errors import DataError, ParameterError
+
+
+@dataclass
+class ExtractSummary:
+    files: int
+    ok: int
+    dims: int
+    cache_hits: int
+    seconds: float
+    failures: list[dict]
+
+
+def list_files(folder: Path) -> list[Path]:
+    """Every non-hidden file under ``folder``, sorted; each gets a row, audio or not."""
+    if not folder.is_dir():
+        raise DataError(f"{folder} is not a folder of audio files")
+    files = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        files.extend(Path(dirpath) / name for name in sorted(filenames) if not name.startswith("."))
+    if not files:
+        raise DataError(f"{folder} holds no files")
+    return files
+
+
+def extract_folder(
+    folder: str | Path,
+    out: str | Path,
+    *,
+    workers: int | None = None,
+    dims: int = 24,
+    excerpt_s: float = 30.0,
+    min_duration_s: float = 2.0,
+    show_progress: bool = False,
+) -> ExtractSummary:
+    """Embed every file of ``folder`` and write ``out`` (Parquet): path, status, reason, source_duration_s,
+    content_hash and ``embedding`` (list of float32, null for failed files)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from gems.artifacts import write_atomic
+    from gems.audio.stage import embed_audio_files, hash_audio_files
+
+    out = Path(out)
+    if out.suffix.lower() not in (".parquet", ".pq"):
+        raise ParameterError(f"--out must be a .parquet file, got {out}")
+    if dims < 2:
+        raise ParameterError(f"--dims must be at least 2, got {dims}")
+    started = time.perf_counter()
+    files = list_files(Path(folder))
+    hashed = hash_audio_files([str(p) for p in files], InputHasher())
+    embedding = embed_audio_files(
+        hashed,
+        excerpt_s=excerpt_s,
+        min_duration_s=min_duration_s,
+        dims=dims,
+        workers=workers or max(1, os.cpu_count() or 1),
+        show_progress=show_progress,
+    )
+    table = pa.Table.from_pandas(embedding.files, preserve_index=False)
+    vectors: list = [None] * len(files)
+    for j, i in enumerate(embedding.ok_positions if embedding.embedder is not None else []):
+        vectors[i] = embedding.vectors[j].tolist()
+    table = table.append_column("embedding", pa.array(vectors, type=pa.list_(pa.float32())))
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    write_atomic(out, sink.getvalue().to_pybytes())
+    failures = embedding.failures()[["path", "status", "reason"]].to_dict("records")
+    return ExtractSummary(
+        files=len(files),
+        ok=int(len(embedding.ok_positions)) if embedding.embedder is not None else 0,
+        dims=int(embedding.vectors.shape[1]) if embedding.embedder is not None else 0,
+        cache_hits=embedding.cache_hits,
+        seconds=time.perf_counter() - started,
+        failures=failures,
+    )

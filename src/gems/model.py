@@ -1,0 +1,170 @@
+"""A built model, opened for serving, export and evaluation. Imports only numpy, pyarrow and faiss, so
+``gems recommend`` starts fast; arrays are memory-mapped and loaded on first use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from gems.artifacts import ModelFolder, arrow_to_numpy
+from gems.errors import ModelError, ParameterError
+
+SPACE_PRIORITY = ("blend", "audio", "cf")  # the space used for a pair of tracks that are both in several
+
+
+@dataclass
+class Space:
+    """One vector space: ``vectors[i]`` (unit rows) belongs to track row ``rows[i]``; ``position[row]`` is the
+    inverse map (−1 for tracks not in this space)."""
+
+    name: str
+    rows: np.ndarray
+    vectors: np.ndarray
+    position: np.ndarray
+    index: object
+
+    def has(self, rows: np.ndarray) -> np.ndarray:
+        return self.position[rows] >= 0
+
+
+class Model:
+    """Read view of a model folder built by ``gems build``."""
+
+    def __init__(self, path: str | Path):
+        self.folder = ModelFolder(path)
+        self.path = self.folder.path
+        self.manifest = self.folder.manifest
+        tracks = self.folder.table(
+            "tracks.parquet", columns=["track_id", "title", "artist", "soundtrack", "duration_s", "path"]
+        )
+        self.track_ids: list[str] = tracks.column("track_id").to_pylist()
+        self.titles: list[str] = tracks.column("title").to_pylist()
+        self.artists: list[str | None] = tracks.column("artist").to_pylist()
+        self.soundtracks: list[str | None] = tracks.column("soundtrack").to_pylist()
+        self.durations = arrow_to_numpy(tracks.column("duration_s"))
+        self.paths: list[str | None] = tracks.column("path").to_pylist()
+        popularity = self.folder.table("popularity.parquet")
+        self.listeners = arrow_to_numpy(popularity.column("listeners"))
+        self.percentile = arrow_to_numpy(popularity.column("popularity_percentile"))
+        self.is_tail = arrow_to_numpy(popularity.column("is_tail"))
+        self.is_theme = arrow_to_numpy(popularity.column("is_theme"))
+        self.n_tracks = len(self.track_ids)
+        self.simulated = bool(self.manifest.get("listens_simulated", False))
+
+    # ------------------------------------------------------------------ vector spaces
+
+    @cached_property
+    def spaces(self) -> dict[str, Space]:
+        spaces = {}
+        for name in self.manifest.get("spaces", []):
+            rows = self.folder.array(f"index/{name}_rows.npy", mmap=False)
+            position = np.full(self.n_tracks, -1, dtype=np.int64)
+            position[rows] = np.arange(len(rows))
+            spaces[name] = Space(
+                name,
+                rows,
+                self.folder.array(f"index/{name}_vectors.npy"),
+                position,
+                self.folder.index(f"index/{name}.faiss"),
+            )
+        if not spaces:
+            raise ModelError(f"{self.path} has no audio embeddings and no listening data to compare tracks by")
+        return spaces
+
+    @cached_property
+    def audio_standardized(self) -> tuple[np.ndarray, np.ndarray, dict[str, slice]] | None:
+        """(position by track row, group-weighted standardised features, feature groups), or None."""
+        if not self.folder.has("audio/standardized.npy"):
+            return None
+        rows = self.folder.array("audio/rows.npy", mmap=False)
+        position = np.full(self.n_tracks, -1, dtype=np.int64)
+        position[rows] = np.arange(len(rows))
+        groups = {name: slice(*bounds) for name, bounds in self.folder.json("audio/groups.json").items()}
+        return position, self.folder.array("audio/standardized.npy"), groups
+
+    def similarity(self, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
+        """Cosine of every (a, b) pair of tracks in their best shared space (:data:`SPACE_PRIORITY`),
+        shape (len(a) × len(b)); NaN where two tracks share no space."""
+        sim = np.full((len(rows_a), len(rows_b)), np.nan)
+        for name in SPACE_PRIORITY:
+            space = self.spaces.get(name)
+            if space is None:
+                continue
+            pa, pb = space.position[rows_a], space.position[rows_b]
+            ia, ib = np.flatnonzero(pa >= 0), np.flatnonzero(pb >= 0)
+            if len(ia) and len(ib):
+                block = np.ix_(ia, ib)
+                values = np.asarray(space.vectors[pa[ia]]) @ np.asarray(space.vectors[pb[ib]]).T
+                sim[block] = np.where(np.isnan(sim[block]), values, sim[block])
+        return sim
+
+    @cached_property
+    def inputs(self):
+        """The :class:`~gems.rank.RankingInputs` of this model (arrays memory-mapped)."""
+        from gems.rank import RankingInputs
+
+        folder = self.folder
+        codes: dict[str, int] = {}
+        soundtrack_codes = np.array(
+            [-1 if s is None else codes.setdefault(s, len(codes)) for s in self.soundtracks], dtype=np.int64
+        )
+        inputs = RankingInputs(
+            listeners=self.listeners,
+            is_tail=self.is_tail,
+            is_theme=self.is_theme,
+            soundtrack_codes=soundtrack_codes,
+        )
+        if "is_soundtrack" in folder.columns("tracks.parquet"):
+            inputs.is_soundtrack = arrow_to_numpy(folder.table("tracks.parquet", ["is_soundtrack"]).column(0))
+        if folder.has("cf/item_factors.npy"):
+            inputs.item_factors = folder.array("cf/item_factors.npy")
+            inputs.user_factors = folder.array("cf/user_factors.npy")
+        if folder.has("neighbours/indptr.npy"):
+            inputs.neighbours = tuple(folder.array(f"neighbours/{name}.npy") for name in ("indptr", "indices", "data"))
+        if folder.has("index/audio_rows.npy"):
+            rows = folder.array("index/audio_rows.npy", mmap=False)
+            inputs.audio_position = np.full(self.n_tracks, -1, dtype=np.int64)
+            inputs.audio_position[rows] = np.arange(len(rows))
+            inputs.audio_vectors = folder.array("index/audio_vectors.npy")
+        return inputs
+
+    # ------------------------------------------------------------------ listeners
+
+    @cached_property
+    def user_ids(self) -> dict[str, int]:
+        if not self.folder.has("users.parquet"):
+            return {}
+        return {u: i for i, u in enumerate(self.folder.table("users.parquet").column("user_id").to_pylist())}
+
+    @cached_property
+    def interactions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return tuple(self.folder.array(f"interactions/{name}.npy") for name in ("indptr", "indices", "weights"))
+
+    def user_row(self, user_id: str) -> int:
+        if user_id not in self.user_ids:
+            known = len(self.user_ids)
+            example = next(iter(self.user_ids), None)
+            hint = f" (ids look like '{example}')" if example else " (this model was built without listens)"
+            raise ParameterError(f"unknown user '{user_id}': not among the model's {known:,} listeners{hint}")
+        return self.user_ids[user_id]
+
+    def history(self, user_row: int) -> tuple[np.ndarray, np.ndarray]:
+        """(track rows, summed weights) a user listened to."""
+        indptr, indices, weights = self.interactions
+        start, stop = indptr[user_row], indptr[user_row + 1]
+        return np.asarray(indices[start:stop], dtype=np.int64), np.asarray(weights[start:stop], dtype=np.float64)
+
+    # ------------------------------------------------------------------ describing tracks
+
+    def label(self, row: int) -> str:
+        soundtrack = self.soundtracks[row]
+        return f"“{self.titles[row]}”" + (f" ({soundtrack})" if soundtrack else "")
+
+    @cached_property
+    def lookup(self):
+        from gems.lookup import TrackLookup
+
+        return TrackLookup(self.track_ids, self.titles, self.soundtracks)

@@ -1,0 +1,77 @@
+"""Hand-made model folders for ranking tests: vectors and popularity chosen so the right answer is known."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gems.artifacts import ModelWriter
+from gems.build import write_spaces
+from gems.index import l2_normalize
+from gems.ingest.schema import finalize_catalog
+from gems.popularity import compute_popularity
+
+
+def write_model(
+    path: Path,
+    *,
+    titles: list[str],
+    soundtracks: list[str | None],
+    vectors: np.ndarray,
+    listeners: list[int],
+    space: str = "audio",
+    simulated: bool = False,
+    paths: list[str | None] | None = None,
+    durations: list[float] | None = None,
+    item_factors: np.ndarray | None = None,
+    is_soundtrack: list[bool] | None = None,
+) -> Path:
+    """A model whose tracks t0..tn have the given audio ``vectors`` (or ``space``) and listener counts, and
+    optionally ALS ``item_factors`` (tracks with no listeners must have zero rows).
+
+    Listener u_j listens to every track with more than j listeners, so track i has exactly listeners[i].
+    """
+    n = len(titles)
+    track_ids = [f"t{i}" for i in range(n)]
+    tracks = finalize_catalog(
+        pd.DataFrame(
+            {
+                "track_id": track_ids,
+                "title": titles,
+                "soundtrack": soundtracks,
+                "artist": ["Composer"] * n,
+                "path": paths or [None] * n,
+                "duration_s": durations or [30.0] * n,
+            }
+        )
+    )
+    if is_soundtrack is not None:
+        tracks["is_soundtrack"] = is_soundtrack
+    users = [j for i, count in enumerate(listeners) for j in range(count)]
+    items = [i for i, count in enumerate(listeners) for _ in range(count)]
+    codes = pd.factorize(pd.Series(soundtracks), use_na_sentinel=True)[0]
+    popularity = compute_popularity(
+        np.array(users, dtype=np.int64), np.array(items, dtype=np.int64), np.ones(len(items)), codes
+    )
+    with ModelWriter(path) as writer:
+        writer.save_table("tracks.parquet", tracks)
+        writer.save_table("popularity.parquet", pd.DataFrame({"track_id": track_ids, **popularity.to_columns()}))
+        spaces = {space: (np.arange(n), l2_normalize(vectors))}
+        if item_factors is not None:
+            heard = np.flatnonzero(np.asarray(listeners) > 0)
+            writer.save_array("cf/item_factors.npy", np.asarray(item_factors, dtype=np.float32))
+            writer.save_array("cf/user_factors.npy", np.zeros((max(listeners), item_factors.shape[1]), np.float32))
+            spaces["cf"] = (heard, l2_normalize(item_factors[heard]))
+        write_spaces(writer, spaces)
+        writer.commit(
+            {
+                "spaces": list(spaces),
+                "listens_simulated": simulated,
+                "rank_defaults": {"k": 10, "discount": 0.5, "per_soundtrack": 2},
+                "counts": {},
+                "stages": {},
+            }
+        )
+    return path

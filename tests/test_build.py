@@ -1,0 +1,107 @@
+"""gems build: stages, caching by inputs, atomic model folders, loading without pickles."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import gems.build
+from gems.build import build_model
+from gems.config import BuildConfig, CFParams, load_pipeline
+from gems.errors import ModelError, ParameterError
+from gems.model import Model
+from listenskit import write_listens
+
+
+@pytest.fixture
+def listens_config(tmp_path):
+    return BuildConfig(model=tmp_path / "models" / "m", listens=write_listens(tmp_path / "listens.csv"))
+
+
+def test_listens_only_build(listens_config):
+    result = build_model(listens_config)
+    manifest = result.manifest
+    assert manifest["spaces"] == ["cf"]
+    assert manifest["counts"]["tracks"] == 36 and manifest["counts"]["users"] == 90
+    assert {"ingest", "interactions", "popularity", "cf", "neighbours", "index"} == set(manifest["stages"])
+    assert manifest["versions"]["implicit"] != "absent"
+    model = Model(result.path)
+    hits = [model.track_ids.index(f"g{g}-t0") for g in range(3)]
+    assert all(model.is_theme[h] and not model.is_tail[h] for h in hits)
+    assert model.titles[hits[0]] == "Track 0 of 0"
+
+
+def test_unchanged_rebuild_reuses_every_stage_without_heavy_imports(listens_config):
+    build_model(listens_config)
+    script = (
+        "import sys, json; from gems.build import build_model; from gems.config import BuildConfig; "
+        f"r = build_model(BuildConfig(model={str(listens_config.model)!r}, listens={str(listens_config.listens)!r})); "
+        "print(json.dumps({'reused': [s['reused'] for s in r.manifest['stages'].values()], "
+        "'heavy': [m for m in ('implicit', 'sklearn', 'librosa') if m in sys.modules]}))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    report = json.loads(out.strip().splitlines()[-1])
+    assert all(report["reused"]) and report["heavy"] == []
+
+
+def test_changing_a_cf_parameter_reruns_only_what_depends_on_it(listens_config):
+    build_model(listens_config)
+    changed = replace(listens_config, cf=CFParams(factors=8))
+    stages = build_model(changed).manifest["stages"]
+    assert {name for name, s in stages.items() if not s["reused"]} == {"cf", "index"}  # not neighbours
+
+
+def test_changing_the_listens_reruns_from_ingest(listens_config, tmp_path):
+    build_model(listens_config)
+    with open(listens_config.listens, "a") as f:
+        f.write("u999,g0-t1,1,Track 1 of 0,Soundtrack 0\n")
+    stages = build_model(listens_config).manifest["stages"]
+    assert not any(s["reused"] for s in stages.values())
+
+
+def test_a_failing_build_leaves_the_old_model_and_no_temporary_folder(listens_config, monkeypatch):
+    first = build_model(listens_config)
+    before = (first.path / "manifest.json").read_text()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(gems.build, "_index", broken)
+    with pytest.raises(RuntimeError):
+        build_model(replace(listens_config, cf=CFParams(factors=4)))
+    assert (first.path / "manifest.json").read_text() == before
+    assert sorted(p.name for p in first.path.parent.iterdir()) == ["m"]
+    Model(first.path)
+
+
+def test_model_arrays_load_without_pickle(listens_config):
+    path = build_model(listens_config).path
+    for npy in path.rglob("*.npy"):
+        np.load(npy, allow_pickle=False)
+    with pytest.raises(ModelError, match="not a gems model folder"):
+        Model(path.parent)
+    with pytest.raises(ModelError, match="does not exist"):
+        Model(path.parent / "nope")
+
+
+def test_pipeline_files_are_checked(tmp_path):
+    good = tmp_path / "p.toml"
+    good.write_text('[sources]\nlistens = "l.csv"\n[model]\npath = "out"\n[cf]\nfactors = 8\nalpha = 1\n')
+    config = load_pipeline(good)
+    assert config.listens == tmp_path / "l.csv" and config.model == tmp_path / "out"
+    assert config.cf.factors == 8 and config.cf.alpha == 1.0
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[cf]\nfactorz = 8\n")
+    with pytest.raises(ParameterError, match=r"bad.toml \[cf\]: unknown key\(s\) factorz; known keys are factors"):
+        load_pipeline(bad)
+    bad.write_text('[cf]\nfactors = "many"\n')
+    with pytest.raises(ParameterError, match="factors must be a int"):
+        load_pipeline(bad)
+    bad.write_text("[sauces]\n")
+    with pytest.raises(ParameterError, match="unknown section"):
+        load_pipeline(bad)

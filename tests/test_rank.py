@@ -1,0 +1,186 @@
+"""Ranking on hand-made catalogues whose right answers are known by construction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gems.errors import ParameterError, UnknownTrackError
+from gems.model import Model
+from gems.rank import RankOptions, rank, recommend_like
+from modelkit import write_model
+
+AUDIO_ONLY = (0.0, 0.0, 1.0)
+
+
+@pytest.fixture
+def near_duplicates(tmp_path):
+    """t0 the seed; t1 a popular near-duplicate of it; t2 an obscure track almost as close; t3 opposite."""
+    vectors = np.array([[1.0, 0.0], [0.99, 0.05], [0.95, 0.3], [-1.0, 0.2]])
+    return Model(
+        write_model(
+            tmp_path / "m",
+            titles=["Seed", "Famous Twin", "Obscure Cousin", "Opposite"],
+            soundtracks=["A", "B", "C", "D"],
+            vectors=vectors,
+            listeners=[40, 100, 2, 1],
+        )
+    )
+
+
+def test_without_discount_the_nearest_track_wins_and_the_opposite_comes_last(near_duplicates):
+    picks = rank(near_duplicates, [0], RankOptions(k=3, discount=0.0, weights=AUDIO_ONLY))
+    assert [p.title for p in picks] == ["Famous Twin", "Obscure Cousin", "Opposite"]
+    assert picks[0].similarity == pytest.approx(1.0) and picks[0].score == pytest.approx(1.0)
+    assert picks[2].similarity == pytest.approx(0.01)  # the least similar candidate: last, not dropped
+
+
+def test_discount_pushes_the_popular_near_duplicate_below_the_obscure_one(near_duplicates):
+    picks = rank(near_duplicates, [0], RankOptions(k=2, discount=0.5, weights=AUDIO_ONLY))
+    assert [p.title for p in picks] == ["Obscure Cousin", "Famous Twin"]
+    assert picks[0].is_tail and not picks[1].is_tail
+    assert picks[0].popularity == 2 and picks[1].popularity == 100
+    # score = relevance · (1 + listeners)^-0.5
+    assert picks[0].score == pytest.approx(picks[0].similarity * 3**-0.5)
+
+
+def test_seeds_are_never_recommended_and_explanations_name_the_nearest_seed(near_duplicates):
+    picks = rank(near_duplicates, [0, 1], RankOptions(k=5, discount=0.5, weights=AUDIO_ONLY))
+    assert [p.track_id for p in picks] == ["t2", "t3"]
+    obscure = picks[0]
+    # t2 is nearer to t1 than to t0
+    assert obscure.seed == "t1" and obscure.why.startswith("Sounds close to “Famous Twin” (B)")
+    assert "long-tail" in obscure.why and "2 listeners" in obscure.why
+
+
+def test_per_soundtrack_cap(tmp_path):
+    vectors = np.array([[1.0, 0.0], [0.99, 0.1], [0.98, 0.15], [0.97, 0.2], [0.5, 0.5]])
+    model = Model(
+        write_model(
+            tmp_path / "m",
+            titles=list("ABCDE"),
+            soundtracks=["S", "X", "X", "X", "Y"],
+            vectors=vectors,
+            listeners=[1] * 5,
+        )
+    )
+    options = dict(k=4, discount=0.0, weights=AUDIO_ONLY)
+    assert [p.title for p in rank(model, [0], RankOptions(**options, per_soundtrack=2))] == ["B", "C", "E"]  # not D
+    assert [p.title for p in rank(model, [0], RankOptions(**options, per_soundtrack=0))] == ["B", "C", "D", "E"]
+
+
+@pytest.fixture
+def soundtrack_model(tmp_path):
+    """Soundtrack S: theme t0 (50 listeners), deep cuts t1, t2; soundtrack T: theme t3, cut t4; U: t5 alone."""
+    vectors = np.array([[1.0, 0.0], [0.9, 0.1], [0.8, 0.3], [0.95, 0.05], [0.7, 0.4], [0.6, 0.6]])
+    return Model(
+        write_model(
+            tmp_path / "m",
+            titles=["Theme S", "Cut S1", "Cut S2", "Theme T", "Cut T1", "Lone U"],
+            soundtracks=["S", "S", "S", "T", "T", "U"],
+            vectors=vectors,
+            listeners=[50, 3, 2, 60, 4, 1],
+            simulated=True,
+            is_soundtrack=[True, True, True, True, True, False],
+        )
+    )
+
+
+def test_theme_and_deep_cut_words(soundtrack_model):
+    picks = rank(soundtrack_model, [1], RankOptions(k=3, discount=0.0, weights=AUDIO_ONLY, per_soundtrack=0))
+    by_title = {p.title: p.why for p in picks}
+    assert "The theme of S" in by_title["Theme S"]
+    assert "A deep cut of S" in by_title["Cut S2"] and "simulated" in by_title["Cut S2"]
+
+
+def test_a_loved_soundtracks_theme_never_ranks_above_its_deep_cuts(soundtrack_model):
+    # without the rule, Theme S (cos 0.99 to Cut S1) would come before Cut S2 (cos 0.93)
+    picks = rank(soundtrack_model, [1], RankOptions(k=5, discount=0.0, weights=AUDIO_ONLY, per_soundtrack=0))
+    titles = [p.title for p in picks]
+    assert titles.index("Theme S") > titles.index("Cut S2")
+
+
+def test_deep_cuts_only_and_soundtrack_scope(soundtrack_model):
+    deep = rank(soundtrack_model, [0], RankOptions(k=5, discount=0.0, weights=AUDIO_ONLY, deep_cuts=True))
+    assert {p.title for p in deep} == {"Cut S1", "Cut S2"}
+    scoped = rank(soundtrack_model, [0], RankOptions(k=10, discount=0.0, weights=AUDIO_ONLY, scope="soundtrack"))
+    assert "Lone U" not in {p.title for p in scoped}
+    assert "Lone U" in {p.title for p in rank(soundtrack_model, [0], RankOptions(k=10, weights=AUDIO_ONLY))}
+
+
+def test_tail_share_reserves_the_last_places_for_long_tail_tracks(tmp_path):
+    # popular tracks closest to the seed, then obscure ones further away
+    angles = np.linspace(0.0, 1.2, 21)
+    vectors = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    listeners = [5] + [100] * 10 + [1] * 10
+    titles = [f"T{i}" for i in range(21)]
+    model = Model(
+        write_model(tmp_path / "m", titles=titles, soundtracks=[None] * 21, vectors=vectors, listeners=listeners)
+    )
+    plain = rank(model, [0], RankOptions(k=10, discount=0.0, weights=AUDIO_ONLY))
+    shared = rank(model, [0], RankOptions(k=10, discount=0.0, weights=AUDIO_ONLY, tail_share=0.3))
+    assert [p.title for p in shared[:7]] == [p.title for p in plain[:7]]
+    assert all(p.is_tail for p in shared[7:]) and sum(p.is_tail for p in shared) > sum(p.is_tail for p in plain)
+    # the reserved places hold the best-scoring tail tracks not already in the list, in score order
+    first = {p.title for p in shared[:7]}
+    tail_by_score = [t for i, t in enumerate(titles[1:], 1) if model.is_tail[i] and t not in first]
+    assert [p.title for p in shared[7:]] == tail_by_score[:3]
+
+
+def test_relevance_blends_the_kinds_each_track_has(tmp_path):
+    """t1 has audio and listens, t2 audio only (no listens): each is judged on what it has."""
+    vectors = np.array([[1.0, 0.0], [0.6, 0.8], [0.6, 0.8]])
+    factors = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
+    model = Model(
+        write_model(
+            tmp_path / "m",
+            titles=["Seed", "Both", "AudioOnly"],
+            soundtracks=[None] * 3,
+            vectors=vectors,
+            listeners=[3, 3, 0],
+            item_factors=factors,
+        )
+    )
+    picks = {p.title: p for p in rank(model, [0], RankOptions(k=3, discount=0.0, weights=(0.5, 0.0, 0.5)))}
+    # Both: (0.5·1 + 0.5·1) / 1 = 1 (its audio cos 0.6 is the best audio match, scaled to 1); AudioOnly: 0.5·1/0.5
+    assert picks["Both"].similarity == pytest.approx(1.0) and picks["AudioOnly"].similarity == pytest.approx(1.0)
+    assert picks["Both"].why.startswith("Liked by listeners of “Seed” and sounds close to it.")
+    assert (
+        picks["AudioOnly"].why.startswith("Sounds close to “Seed”")
+        and "Nobody has played it yet" in picks["AudioOnly"].why
+    )
+
+
+def test_titles_resolve_exactly_fuzzily_or_with_suggestions(tmp_path):
+    vectors = np.eye(4)
+    model = Model(
+        write_model(
+            tmp_path / "m",
+            titles=["Main Theme", "Main Theme", "Through Space", "Battle Epic"],
+            soundtracks=["Wesnoth", "Singularity", "Singularity", "Wesnoth"],
+            vectors=vectors,
+            listeners=[1, 1, 1, 1],
+        )
+    )
+    lookup = model.lookup
+    assert lookup.resolve("t2") == 2
+    assert lookup.resolve("through space") == 2
+    assert lookup.resolve("Main Theme (Singularity)") == 1
+    assert lookup.resolve("Battle Epik") == 3
+    with pytest.raises(UnknownTrackError, match="matches several tracks.*Main Theme \\(Wesnoth\\)"):
+        lookup.resolve("main theme")
+    with pytest.raises(UnknownTrackError, match="no track matches 'Zzyzx'"):
+        lookup.resolve("Zzyzx")
+    with pytest.raises(ParameterError):
+        recommend_like(model, [], RankOptions())
+
+
+def test_options_are_checked():
+    with pytest.raises(ParameterError, match="discount"):
+        RankOptions(discount=-0.1)
+    with pytest.raises(ParameterError, match="k must"):
+        RankOptions(k=0)
+    with pytest.raises(ParameterError, match="tail-share"):
+        RankOptions(tail_share=1.5)
+    with pytest.raises(ParameterError, match="scope"):
+        RankOptions(scope="films")
