@@ -54,8 +54,20 @@ HEADROOM_PEAK = 0.999
 SIZE_LIMIT_BYTES = 15_000_000
 
 TRACK_COLUMNS = [
-    "track_id", "title", "soundtrack", "game", "composer", "licence", "duration_s", "path",
-    "source_package", "source_version", "source_member", "source_duration_s", "excerpt_start_s", "track_no",
+    "track_id",
+    "title",
+    "soundtrack",
+    "game",
+    "composer",
+    "licence",
+    "duration_s",
+    "path",
+    "source_package",
+    "source_version",
+    "source_member",
+    "source_duration_s",
+    "excerpt_start_s",
+    "track_no",
 ]
 
 # Short, readable folder and id prefixes; any soundtrack not listed is slugified from its name.
@@ -95,8 +107,7 @@ LICENCE_TERMS = {
     "(<https://www.gnu.org/licenses/old-licenses/gpl-2.0.html>).",
     "GPL-2+": "GNU General Public License version 2 or (at your option) any later version "
     "(<https://www.gnu.org/licenses/old-licenses/gpl-2.0.html>).",
-    "GPL-2": "GNU General Public License version 2 only "
-    "(<https://www.gnu.org/licenses/old-licenses/gpl-2.0.html>).",
+    "GPL-2": "GNU General Public License version 2 only (<https://www.gnu.org/licenses/old-licenses/gpl-2.0.html>).",
 }
 
 SMALL_WORDS = {"a", "an", "and", "at", "by", "for", "in", "of", "on", "or", "the", "to"}
@@ -213,8 +224,10 @@ def assign_slugs_and_order(tracks: list[Track]) -> None:
             track.track_slug = slug if unique else slugify(Path(track.row["member"]).stem)
         slugs = [t.track_slug for t in group]
         if len(set(slugs)) != len(slugs):
-            raise SystemExit(f"error: duplicate track slugs in soundtrack {group[0].row['soundtrack']!r}: "
-                             f"{slugs}; give the tracks distinct titles or file names")
+            raise SystemExit(
+                f"error: duplicate track slugs in soundtrack {group[0].row['soundtrack']!r}: "
+                f"{slugs}; give the tracks distinct titles or file names"
+            )
 
 
 # -------------------------------------------------------------------------------------------------- audio
@@ -253,15 +266,24 @@ def cut_excerpt(path: Path, seconds: float) -> tuple[np.ndarray, float, float]:
 def write_excerpt(track: Track, audio: np.ndarray, dest: Path, compression_level: float) -> None:
     """Write ``audio`` as OGG Vorbis with title/artist/album/licence comments naming the source."""
     row = track.row
-    with sf.SoundFile(str(dest), "w", samplerate=TARGET_SR, channels=1, format="OGG", subtype="VORBIS",
-                      compression_level=compression_level) as f:
+    with sf.SoundFile(
+        str(dest),
+        "w",
+        samplerate=TARGET_SR,
+        channels=1,
+        format="OGG",
+        subtype="VORBIS",
+        compression_level=compression_level,
+    ) as f:
         f.title = track.title
         f.artist = track.composer
         f.album = row["soundtrack"]
         f.license = row["license"]
-        f.comment = (f"Excerpt ({track.start_s:.2f} s + {track.duration_s:.2f} s) of {row['member']} from "
-                     f"Debian package {row['package']} {row['version']}; downmixed to mono, resampled to "
-                     "22050 Hz, faded in/out and re-encoded by gems' make_demo_catalog.py")
+        f.comment = (
+            f"Excerpt ({track.start_s:.2f} s + {track.duration_s:.2f} s) of {row['member']} from "
+            f"Debian package {row['package']} {row['version']}; downmixed to mono, resampled to "
+            "22050 Hz, faded in/out and re-encoded by gems' make_demo_catalog.py"
+        )
         f.write(audio)
 
 
@@ -279,13 +301,13 @@ def stamp_ogg_serial(path: Path, serial: int) -> None:
     data = bytearray(path.read_bytes())
     pos = 0
     while pos < len(data):
-        if data[pos:pos + 4] != b"OggS":
+        if data[pos : pos + 4] != b"OggS":
             raise ValueError(f"{path}: no Ogg page at byte {pos}")
         n_segments = data[pos + 26]
-        end = pos + 27 + n_segments + sum(data[pos + 27:pos + 27 + n_segments])
-        data[pos + 14:pos + 18] = serial.to_bytes(4, "little")
-        data[pos + 22:pos + 26] = bytes(4)
-        data[pos + 22:pos + 26] = _ogg_crc(bytes(data[pos:end])).to_bytes(4, "little")
+        end = pos + 27 + n_segments + sum(data[pos + 27 : pos + 27 + n_segments])
+        data[pos + 14 : pos + 18] = serial.to_bytes(4, "little")
+        data[pos + 22 : pos + 26] = bytes(4)
+        data[pos + 22 : pos + 26] = _ogg_crc(bytes(data[pos:end])).to_bytes(4, "little")
         pos = end
     path.write_bytes(bytes(data))
 
@@ -299,12 +321,24 @@ def write_tracks_csv(tracks: list[Track], dest: Path) -> None:
         writer.writerow(TRACK_COLUMNS)
         for t in tracks:
             r = t.row
-            writer.writerow([
-                t.track_id, t.title, r["soundtrack"], r["game"], t.composer, r["license"],
-                f"{t.duration_s:.2f}", t.rel_path, r["package"], r["version"], r["member"],
-                f"{t.source_duration_s:.2f}",
-                f"{t.start_s:.2f}", t.track_no,
-            ])
+            writer.writerow(
+                [
+                    t.track_id,
+                    t.title,
+                    r["soundtrack"],
+                    r["game"],
+                    t.composer,
+                    r["license"],
+                    f"{t.duration_s:.2f}",
+                    t.rel_path,
+                    r["package"],
+                    r["version"],
+                    r["member"],
+                    f"{t.source_duration_s:.2f}",
+                    f"{t.start_s:.2f}",
+                    t.track_no,
+                ]
+            )
 
 
 def attribution_markdown(tracks: list[Track], seconds: float) -> str:
@@ -350,10 +384,11 @@ def attribution_markdown(tracks: list[Track], seconds: float) -> str:
             r = t.row
             lines.append(f"- **{t.title}** by {t.composer} -- `{t.rel_path}`")
             lines.append(f"  - soundtrack: {soundtrack}; game: {r['game']}; licence: `{r['license']}`")
-            lines.append(f"  - source: `{r['package']}` {r['version']}, `{r['member']}` "
-                         f"({t.source_duration_s:.1f} s)")
-            lines.append(f"  - excerpt: {t.start_s:.2f} s to {t.start_s + t.duration_s:.2f} s "
-                         f"({t.duration_s:.2f} s), downmixed, resampled and re-encoded as described above")
+            lines.append(f"  - source: `{r['package']}` {r['version']}, `{r['member']}` ({t.source_duration_s:.1f} s)")
+            lines.append(
+                f"  - excerpt: {t.start_s:.2f} s to {t.start_s + t.duration_s:.2f} s "
+                f"({t.duration_s:.2f} s), downmixed, resampled and re-encoded as described above"
+            )
             if t.composer_note:
                 lines.append(f"  - credit: {t.composer_note}")
         lines.append("")
@@ -372,14 +407,15 @@ def _replace(tmp: Path, final: Path) -> None:
 def load_manifest(source: Path) -> list[dict[str, str]]:
     manifest = source / "manifest.csv"
     if not manifest.is_file():
-        raise SystemExit(f"error: no manifest.csv in {source}; fetch the soundtracks first:\n"
-                         f"  {FETCH_COMMAND}")
+        raise SystemExit(f"error: no manifest.csv in {source}; fetch the soundtracks first:\n  {FETCH_COMMAND}")
     with open(manifest, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     missing = [source / r["path"] for r in rows if not (source / r["path"]).is_file()]
     if missing:
-        raise SystemExit(f"error: {len(missing)} audio file(s) named in {manifest} are missing, e.g. "
-                         f"{missing[0]}; re-fetch them:\n  {FETCH_COMMAND}")
+        raise SystemExit(
+            f"error: {len(missing)} audio file(s) named in {manifest} are missing, e.g. "
+            f"{missing[0]}; re-fetch them:\n  {FETCH_COMMAND}"
+        )
     return rows
 
 
@@ -390,8 +426,7 @@ def build(source: Path, out: Path, *, seconds: float, compression_level: float) 
     for row in rows:
         title, composer, note = resolve_metadata(row, source / row["path"])
         slug = SOUNDTRACK_SLUGS.get(row["soundtrack"]) or slugify(row["soundtrack"])
-        tracks.append(Track(row=row, title=title, composer=composer, composer_note=note,
-                            soundtrack_slug=slug))
+        tracks.append(Track(row=row, title=title, composer=composer, composer_note=note, soundtrack_slug=slug))
     assign_slugs_and_order(tracks)
     tracks.sort(key=lambda t: (t.soundtrack_slug, t.track_no))
 
@@ -406,21 +441,27 @@ def build(source: Path, out: Path, *, seconds: float, compression_level: float) 
             dest.parent.mkdir(parents=True, exist_ok=True)
             write_excerpt(track, audio, dest, compression_level)
             stamp_ogg_serial(dest, zlib.crc32(track.track_id.encode()))
-            print(f"[{i:3d}/{len(tracks)}] {track.rel_path}  ({track.duration_s:.1f} s, "
-                  f"{dest.stat().st_size / 1e3:.0f} kB)", file=sys.stderr)
+            print(
+                f"[{i:3d}/{len(tracks)}] {track.rel_path}  ({track.duration_s:.1f} s, "
+                f"{dest.stat().st_size / 1e3:.0f} kB)",
+                file=sys.stderr,
+            )
         audio_bytes = sum(p.stat().st_size for p in audio_tmp.rglob("*.ogg"))
         if audio_bytes > SIZE_LIMIT_BYTES:
-            raise SystemExit(f"error: the excerpts take {audio_bytes / 1e6:.1f} MB, over the demo's "
-                             f"{SIZE_LIMIT_BYTES / 1e6:.0f} MB budget; raise --compression-level (now "
-                             f"{compression_level}) or lower --seconds (now {seconds:g}). "
-                             "Nothing was replaced.")
+            raise SystemExit(
+                f"error: the excerpts take {audio_bytes / 1e6:.1f} MB, over the demo's "
+                f"{SIZE_LIMIT_BYTES / 1e6:.0f} MB budget; raise --compression-level (now "
+                f"{compression_level}) or lower --seconds (now {seconds:g}). "
+                "Nothing was replaced."
+            )
         _replace(audio_tmp, out / "audio")
     finally:
         shutil.rmtree(audio_tmp, ignore_errors=True)
 
-    for name, writer in (("tracks.csv", lambda p: write_tracks_csv(tracks, p)),
-                         ("ATTRIBUTION.md", lambda p: p.write_text(attribution_markdown(tracks, seconds),
-                                                                   encoding="utf-8"))):
+    for name, writer in (
+        ("tracks.csv", lambda p: write_tracks_csv(tracks, p)),
+        ("ATTRIBUTION.md", lambda p: p.write_text(attribution_markdown(tracks, seconds), encoding="utf-8")),
+    ):
         tmp = out / f"{name}.tmp-{os.getpid()}"
         writer(tmp)
         os.replace(tmp, out / name)
@@ -428,23 +469,25 @@ def build(source: Path, out: Path, *, seconds: float, compression_level: float) 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=f"Fetch the sources first with:\n  {FETCH_COMMAND}")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"Fetch the sources first with:\n  {FETCH_COMMAND}",
+    )
     parser.add_argument("--source", type=Path, help="folder written by fetch-game-soundtracks (required)")
-    parser.add_argument("--out", type=Path, default=Path("data/demo"),
-                        help="demo folder (default: data/demo)")
+    parser.add_argument("--out", type=Path, default=Path("data/demo"), help="demo folder (default: data/demo)")
     parser.add_argument("--seconds", type=float, default=30.0, help="excerpt length in seconds (default: 30)")
-    parser.add_argument("--compression-level", type=float, default=0.95,
-                        help="libsndfile Vorbis compression level, 0 = best quality .. 1 = smallest "
-                        "(default: 0.95)")
+    parser.add_argument(
+        "--compression-level",
+        type=float,
+        default=0.95,
+        help="libsndfile Vorbis compression level, 0 = best quality .. 1 = smallest (default: 0.95)",
+    )
     args = parser.parse_args(argv)
     if args.source is None:
-        parser.error(f"--source is required: the folder of fetched soundtracks. Fetch it with:\n"
-                     f"  {FETCH_COMMAND}")
+        parser.error(f"--source is required: the folder of fetched soundtracks. Fetch it with:\n  {FETCH_COMMAND}")
     if not args.source.is_dir():
-        parser.error(f"--source {args.source} is not a folder. Fetch the soundtracks with:\n"
-                     f"  {FETCH_COMMAND}")
+        parser.error(f"--source {args.source} is not a folder. Fetch the soundtracks with:\n  {FETCH_COMMAND}")
     if not 0 < args.seconds:
         parser.error(f"--seconds must be positive, got {args.seconds}")
     if not 0 <= args.compression_level <= 1:
@@ -453,8 +496,10 @@ def main(argv: list[str] | None = None) -> None:
     tracks = build(args.source, args.out, seconds=args.seconds, compression_level=args.compression_level)
     total = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
     soundtracks = {t.row["soundtrack"] for t in tracks}
-    print(f"{len(tracks)} excerpts from {len(soundtracks)} soundtracks in {args.out}; "
-          f"folder now {total / 1e6:.2f} MB (Vorbis compression level {args.compression_level})")
+    print(
+        f"{len(tracks)} excerpts from {len(soundtracks)} soundtracks in {args.out}; "
+        f"folder now {total / 1e6:.2f} MB (Vorbis compression level {args.compression_level})"
+    )
     for t in tracks:
         if t.composer_note:
             print(f"  {t.track_id}: {t.composer} ({t.composer_note})")

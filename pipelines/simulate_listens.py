@@ -132,14 +132,18 @@ class Catalogue:
 
 def read_tracks(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
-        raise SystemExit(f"error: {path} not found; make the catalogue first with "
-                         "`python pipelines/make_demo_catalog.py --source DEST --out data/demo`")
+        raise SystemExit(
+            f"error: {path} not found; make the catalogue first with "
+            "`python pipelines/make_demo_catalog.py --source DEST --out data/demo`"
+        )
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     needed = {"track_id", "title", "soundtrack", "game", "composer", "track_no"}
     if not rows or not needed <= rows[0].keys():
-        raise SystemExit(f"error: {path} needs the columns {sorted(needed)} and at least one row; "
-                         f"found {sorted(rows[0].keys()) if rows else 'no rows'}")
+        raise SystemExit(
+            f"error: {path} needs the columns {sorted(needed)} and at least one row; "
+            f"found {sorted(rows[0].keys()) if rows else 'no rows'}"
+        )
     return rows
 
 
@@ -171,8 +175,19 @@ def build_catalogue(rows: list[dict[str, str]], rng: np.random.Generator) -> Cat
         deep_rank[deep] = np.arange(1, len(deep) + 1)
 
     composers = np.array([r["composer"] for r in rows])
-    return Catalogue(track_ids, soundtracks, members, soundtrack_of, composers, themes, reasons, popularity,
-                     moods, soundtrack_moods, deep_rank)
+    return Catalogue(
+        track_ids,
+        soundtracks,
+        members,
+        soundtrack_of,
+        composers,
+        themes,
+        reasons,
+        popularity,
+        moods,
+        soundtrack_moods,
+        deep_rank,
+    )
 
 
 @dataclass
@@ -187,8 +202,9 @@ class Listener:
     activity: float
 
 
-def draw_listener(cat: Catalogue, rng: np.random.Generator, composers: list[str],
-                  composer_weights: np.ndarray) -> Listener:
+def draw_listener(
+    cat: Catalogue, rng: np.random.Generator, composers: list[str], composer_weights: np.ndarray
+) -> Listener:
     n_soundtracks = len(cat.soundtracks)
     affinity = np.zeros(n_soundtracks)
     composer = None
@@ -275,8 +291,10 @@ def simulate(rows: list[dict[str, str]], *, users: int, seed: int) -> tuple[list
     stamps = np.datetime_as_string(YEAR_START + np.concatenate(seconds).astype("timedelta64[s]"), unit="s")
     width = max(4, len(str(users)))
     user_ids = [f"sim-user-{u + 1:0{width}d}" for u in range(users)]
-    out = [(user_ids[u], cat.track_ids[t], n, f"{stamp}Z")
-           for u, t, n, stamp in zip(user_of, tracks, np.concatenate(plays).tolist(), stamps.tolist())]
+    out = [
+        (user_ids[u], cat.track_ids[t], n, f"{stamp}Z")
+        for u, t, n, stamp in zip(user_of, tracks, np.concatenate(plays).tolist(), stamps.tolist())
+    ]
     out.sort(key=lambda r: (r[0], r[3], r[1]))
     return out, cat
 
@@ -318,20 +336,29 @@ def summary(rows: list[tuple], cat: Catalogue, users: int) -> str:
     for s, name in enumerate(cat.soundtracks):
         theme = cat.themes[s]
         median = np.median(listeners[cat.members[s]])
-        lines.append(f"  {name}: {cat.track_ids[theme]} ({cat.theme_reasons[s]}) -- "
-                     f"{listeners[theme]} listeners vs median track {median:g} "
-                     f"({len(cat.members[s])} tracks)")
+        lines.append(
+            f"  {name}: {cat.track_ids[theme]} ({cat.theme_reasons[s]}) -- "
+            f"{listeners[theme]} listeners vs median track {median:g} "
+            f"({len(cat.members[s])} tracks)"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tracks", type=Path, default=Path("data/demo/tracks.csv"),
-                        help="the demo's tracks.csv (default: data/demo/tracks.csv)")
-    parser.add_argument("--out", type=Path, default=Path("data/demo/listens.csv"),
-                        help="where to write the log (default: data/demo/listens.csv)")
-    parser.add_argument("--users", type=int, default=1500,
-                        help="number of simulated listeners (default: 1500)")
+    parser.add_argument(
+        "--tracks",
+        type=Path,
+        default=Path("data/demo/tracks.csv"),
+        help="the demo's tracks.csv (default: data/demo/tracks.csv)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("data/demo/listens.csv"),
+        help="where to write the log (default: data/demo/listens.csv)",
+    )
+    parser.add_argument("--users", type=int, default=1500, help="number of simulated listeners (default: 1500)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
     args = parser.parse_args(argv)
     if args.users < 1:
