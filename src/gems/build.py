@@ -23,7 +23,7 @@ import numpy as np
 
 from gems import __version__
 from gems.artifacts import InputHasher, ModelFolder, ModelWriter, hash_json, library_versions
-from gems.config import BuildConfig
+from gems.config import BuildConfig, load_pipeline
 from gems.errors import GemsError, ParameterError
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,21 @@ class BuildResult:
     reports: list[dict[str, Any]]
     audio_failures: list[dict[str, Any]]
     seconds: float
+
+
+def load_or_default_config(pipeline: str | Path | None, **overrides) -> BuildConfig:
+    """The pipeline file's configuration (or the defaults), with the given sources and options overriding it.
+
+    Without a pipeline file or ``model`` the model folder defaults to ``models/<listens name>``."""
+    if pipeline is not None:
+        config = load_pipeline(pipeline)
+    else:
+        model = overrides.get("model")
+        source = overrides.get("listens") or overrides.get("audio") or overrides.get("catalog")
+        if model is None and source is None:
+            raise ParameterError("give a pipeline file or --model DIR (with --audio, --catalog and/or --listens)")
+        config = BuildConfig(model=Path(model) if model else Path("models") / Path(source).stem)
+    return config.with_overrides(**overrides)
 
 
 def _previous_model(path: Path) -> ModelFolder | None:

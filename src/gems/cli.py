@@ -174,16 +174,10 @@ def build(
     """Build a model folder: ingest, audio embeddings, ALS, popularity, indexes. Unchanged stages are reused."""
     from dataclasses import replace
 
-    from gems.build import build_model
-    from gems.config import BuildConfig, load_pipeline
+    from gems.build import build_model, load_or_default_config
 
-    if pipeline is not None:
-        config = load_pipeline(pipeline)
-    elif model is None:
-        raise ParameterError("give a pipeline file or --model DIR (with --audio, --catalog and/or --listens)")
-    else:
-        config = BuildConfig(model=model)
-    config = config.with_overrides(
+    config = load_or_default_config(
+        pipeline,
         model=model,
         audio=audio,
         catalog=catalog,
@@ -383,6 +377,70 @@ def export(
     wanted = read_user_ids(users) if users is not None else None
     summary = export_recommendations(loaded, out, options, user_ids=wanted, show_progress=not no_progress)
     _console().print(f"{summary.rows:,} recommendations for {summary.users:,} users -> {summary.out}")
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  gems evaluate --listens ../shared/data/mpd-sample/slices --listens-format mpd --out reports/mpd\n\n"
+    "  gems evaluate pipelines/demo.toml --out reports/demo\n\n"
+    "  gems evaluate --recs recs.parquet --truth truth.csv --listens train.parquet -k 50 --out reports/scored"
+)
+def evaluate(
+    pipeline: Annotated[Path | None, typer.Argument(help="Pipeline TOML file: sources and parameters.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for metrics.json, report.md, plots.")] = None,
+    listens: Annotated[Path | None, typer.Option(help="Listens file or folder (training data with --recs).")] = None,
+    listens_format: Annotated[str | None, typer.Option(help=FORMAT_HELP)] = None,
+    catalog: Annotated[Path | None, typer.Option(help="Catalogue table (soundtrack flags, audio paths).")] = None,
+    protocol: Annotated[
+        str, typer.Option(help="auto, random, temporal or playlist (RecSys 2018 continuation).")
+    ] = "auto",
+    seed: Annotated[int, typer.Option(help="Seed of the split and of every randomised method.")] = 0,
+    k: Annotated[
+        list[int] | None, typer.Option("-k", "--k", help="Cut-offs (repeatable) [default: 10 and 50].")
+    ] = None,
+    part: Annotated[str, typer.Option(help="test (report) or validation (tune parameters).")] = "test",
+    recs: Annotated[Path | None, typer.Option(help="Score these recommendations (user_id, rank, track_id).")] = None,
+    truth: Annotated[Path | None, typer.Option(help="Held-out truth for --recs (user_id, track_id).")] = None,
+    no_progress: NoProgress = False,
+) -> None:
+    """Offline evaluation: accuracy and long-tail reach of gems against baselines, or of any system's --recs."""
+    if out is None:
+        raise ParameterError("give --out DIR for metrics.json, report.md and the plots")
+    ks = tuple(k) if k else (10, 50)
+    if part not in ("test", "validation"):
+        raise ParameterError(f"--part must be test or validation, got '{part}'")
+    console = _console()
+    if recs is not None or truth is not None:
+        from gems.evaluate import score_recommendations, write_scored
+        from gems.ingest import read_listens
+
+        if recs is None or truth is None or listens is None:
+            raise ParameterError("scoring needs all three of --recs, --truth and --listens (the training listens)")
+        train, _ = read_listens(listens, format=listens_format or "auto")
+        metrics = score_recommendations(recs, truth, train, ks)
+        path = write_scored(metrics, out)
+        for key in (
+            f"{name}@{cut}" for cut in ks for name in ("ndcg", "recall", "tail_recall", "aplt", "arp", "coverage")
+        ):
+            console.print(f"  {key:<16} {metrics[key]:.4f}")
+        console.print(f"-> {path}")
+        return
+    from gems.build import load_or_default_config
+    from gems.evaluate.experiment import run_experiment
+
+    config = load_or_default_config(pipeline, listens=listens, listens_format=listens_format, catalog=catalog)
+    result, paths = run_experiment(
+        config, out, protocol=protocol, seed=seed, ks=ks, part=part, show_progress=not no_progress
+    )
+    table = result.table()
+    cut = max(ks)
+    columns = [
+        c
+        for c in (f"ndcg@{cut}", f"recall@{cut}", f"tail_recall@{cut}", f"aplt@{cut}", f"coverage@{cut}")
+        if c in table
+    ]
+    console.print(table[columns].to_string(float_format=lambda v: f"{v:.4f}"))
+    console.print(f"-> {', '.join(str(p) for p in paths.values())}")
 
 
 @app.command(epilog="Examples:\n\n  gems info --model models/demo\n\n  gems info -m models/demo --tracks")
