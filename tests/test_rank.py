@@ -13,6 +13,11 @@ from modelkit import write_model
 AUDIO_ONLY = (0.0, 0.0, 1.0)
 
 
+def plain(**kwargs) -> RankOptions:
+    """Options without reserved long-tail places, so each rule is tested on its own."""
+    return RankOptions(**{"tail_share": 0.0, "calibrated": False, **kwargs})
+
+
 @pytest.fixture
 def near_duplicates(tmp_path):
     """t0 the seed; t1 a popular near-duplicate of it; t2 an obscure track almost as close; t3 opposite."""
@@ -29,14 +34,14 @@ def near_duplicates(tmp_path):
 
 
 def test_without_discount_the_nearest_track_wins_and_the_opposite_comes_last(near_duplicates):
-    picks = rank(near_duplicates, [0], RankOptions(k=3, discount=0.0, weights=AUDIO_ONLY))
+    picks = rank(near_duplicates, [0], plain(k=3, discount=0.0, weights=AUDIO_ONLY))
     assert [p.title for p in picks] == ["Famous Twin", "Obscure Cousin", "Opposite"]
     assert picks[0].similarity == pytest.approx(1.0) and picks[0].score == pytest.approx(1.0)
     assert picks[2].similarity == pytest.approx(0.01)  # the least similar candidate: last, not dropped
 
 
 def test_discount_pushes_the_popular_near_duplicate_below_the_obscure_one(near_duplicates):
-    picks = rank(near_duplicates, [0], RankOptions(k=2, discount=0.5, weights=AUDIO_ONLY))
+    picks = rank(near_duplicates, [0], plain(k=2, discount=0.5, weights=AUDIO_ONLY))
     assert [p.title for p in picks] == ["Obscure Cousin", "Famous Twin"]
     assert picks[0].is_tail and not picks[1].is_tail
     assert picks[0].popularity == 2 and picks[1].popularity == 100
@@ -45,7 +50,7 @@ def test_discount_pushes_the_popular_near_duplicate_below_the_obscure_one(near_d
 
 
 def test_seeds_are_never_recommended_and_explanations_name_the_nearest_seed(near_duplicates):
-    picks = rank(near_duplicates, [0, 1], RankOptions(k=5, discount=0.5, weights=AUDIO_ONLY))
+    picks = rank(near_duplicates, [0, 1], plain(k=5, discount=0.5, weights=AUDIO_ONLY))
     assert [p.track_id for p in picks] == ["t2", "t3"]
     obscure = picks[0]
     # t2 is nearer to t1 than to t0
@@ -65,8 +70,8 @@ def test_per_soundtrack_cap(tmp_path):
         )
     )
     options = dict(k=4, discount=0.0, weights=AUDIO_ONLY)
-    assert [p.title for p in rank(model, [0], RankOptions(**options, per_soundtrack=2))] == ["B", "C", "E"]  # not D
-    assert [p.title for p in rank(model, [0], RankOptions(**options, per_soundtrack=0))] == ["B", "C", "D", "E"]
+    assert [p.title for p in rank(model, [0], plain(**options, per_soundtrack=2))] == ["B", "C", "E"]  # not D
+    assert [p.title for p in rank(model, [0], plain(**options, per_soundtrack=0))] == ["B", "C", "D", "E"]
 
 
 @pytest.fixture
@@ -87,7 +92,7 @@ def soundtrack_model(tmp_path):
 
 
 def test_theme_and_deep_cut_words(soundtrack_model):
-    picks = rank(soundtrack_model, [1], RankOptions(k=3, discount=0.0, weights=AUDIO_ONLY, per_soundtrack=0))
+    picks = rank(soundtrack_model, [1], plain(k=3, discount=0.0, weights=AUDIO_ONLY, per_soundtrack=0))
     by_title = {p.title: p.why for p in picks}
     assert "The theme of S" in by_title["Theme S"]
     assert "A deep cut of S" in by_title["Cut S2"] and "simulated" in by_title["Cut S2"]
@@ -95,17 +100,17 @@ def test_theme_and_deep_cut_words(soundtrack_model):
 
 def test_a_loved_soundtracks_theme_never_ranks_above_its_deep_cuts(soundtrack_model):
     # without the rule, Theme S (cos 0.99 to Cut S1) would come before Cut S2 (cos 0.93)
-    picks = rank(soundtrack_model, [1], RankOptions(k=5, discount=0.0, weights=AUDIO_ONLY, per_soundtrack=0))
+    picks = rank(soundtrack_model, [1], plain(k=5, discount=0.0, weights=AUDIO_ONLY, per_soundtrack=0))
     titles = [p.title for p in picks]
     assert titles.index("Theme S") > titles.index("Cut S2")
 
 
 def test_deep_cuts_only_and_soundtrack_scope(soundtrack_model):
-    deep = rank(soundtrack_model, [0], RankOptions(k=5, discount=0.0, weights=AUDIO_ONLY, deep_cuts=True))
+    deep = rank(soundtrack_model, [0], plain(k=5, discount=0.0, weights=AUDIO_ONLY, deep_cuts=True))
     assert {p.title for p in deep} == {"Cut S1", "Cut S2"}
-    scoped = rank(soundtrack_model, [0], RankOptions(k=10, discount=0.0, weights=AUDIO_ONLY, scope="soundtrack"))
+    scoped = rank(soundtrack_model, [0], plain(k=10, discount=0.0, weights=AUDIO_ONLY, scope="soundtrack"))
     assert "Lone U" not in {p.title for p in scoped}
-    assert "Lone U" in {p.title for p in rank(soundtrack_model, [0], RankOptions(k=10, weights=AUDIO_ONLY))}
+    assert "Lone U" in {p.title for p in rank(soundtrack_model, [0], plain(k=10, weights=AUDIO_ONLY))}
 
 
 def test_tail_share_reserves_the_last_places_for_long_tail_tracks(tmp_path):
@@ -117,14 +122,32 @@ def test_tail_share_reserves_the_last_places_for_long_tail_tracks(tmp_path):
     model = Model(
         write_model(tmp_path / "m", titles=titles, soundtracks=[None] * 21, vectors=vectors, listeners=listeners)
     )
-    plain = rank(model, [0], RankOptions(k=10, discount=0.0, weights=AUDIO_ONLY))
-    shared = rank(model, [0], RankOptions(k=10, discount=0.0, weights=AUDIO_ONLY, tail_share=0.3))
-    assert [p.title for p in shared[:7]] == [p.title for p in plain[:7]]
-    assert all(p.is_tail for p in shared[7:]) and sum(p.is_tail for p in shared) > sum(p.is_tail for p in plain)
+    without = rank(model, [0], plain(k=10, discount=0.0, weights=AUDIO_ONLY))
+    shared = rank(model, [0], plain(k=10, discount=0.0, weights=AUDIO_ONLY, tail_share=0.3))
+    assert [p.title for p in shared[:7]] == [p.title for p in without[:7]]
+    assert all(p.is_tail for p in shared[7:]) and sum(p.is_tail for p in shared) > sum(p.is_tail for p in without)
     # the reserved places hold the best-scoring tail tracks not already in the list, in score order
     first = {p.title for p in shared[:7]}
     tail_by_score = [t for i, t in enumerate(titles[1:], 1) if model.is_tail[i] and t not in first]
     assert [p.title for p in shared[7:]] == tail_by_score[:3]
+
+
+def test_calibrated_tail_places_follow_the_querys_own_long_tail_share(tmp_path):
+    angles = np.linspace(0.0, 1.2, 21)
+    vectors = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    listeners = [100] * 11 + [1] * 10  # t0..t10 popular, t11..t20 long tail
+    model = Model(write_model(tmp_path / "m", titles=[f"T{i}" for i in range(21)], soundtracks=[None] * 21,
+                              vectors=vectors, listeners=listeners))
+    options = plain(k=10, weights=AUDIO_ONLY, tail_share=0.1, calibrated=True)
+    assert not model.is_tail[0] and model.is_tail[20]
+    # a mainstream seed: no reserved places, the list is the plain one
+    assert [p.title for p in rank(model, [0], options)] == [p.title for p in rank(model, [0], plain(k=10, weights=AUDIO_ONLY))]
+    # a long-tail seed: its own share is 1, so all k places go to long-tail tracks
+    from_tail = rank(model, [20], options)
+    assert len(from_tail) == 10 and all(p.is_tail for p in from_tail)
+    # half of its tracks in the tail: five places, the last five
+    half = rank(model, [0, 20], options)
+    assert all(p.is_tail for p in half[5:])
 
 
 def test_relevance_blends_the_kinds_each_track_has(tmp_path):
@@ -141,7 +164,7 @@ def test_relevance_blends_the_kinds_each_track_has(tmp_path):
             item_factors=factors,
         )
     )
-    picks = {p.title: p for p in rank(model, [0], RankOptions(k=3, discount=0.0, weights=(0.5, 0.0, 0.5)))}
+    picks = {p.title: p for p in rank(model, [0], plain(k=3, discount=0.0, weights=(0.5, 0.0, 0.5)))}
     # Both: (0.5·1 + 0.5·1) / 1 = 1 (its audio cos 0.6 is the best audio match, scaled to 1); AudioOnly: 0.5·1/0.5
     assert picks["Both"].similarity == pytest.approx(1.0) and picks["AudioOnly"].similarity == pytest.approx(1.0)
     assert picks["Both"].why.startswith("Liked by listeners of “Seed” and sounds close to it.")
@@ -177,9 +200,9 @@ def test_titles_resolve_exactly_fuzzily_or_with_suggestions(tmp_path):
 
 def test_options_are_checked():
     with pytest.raises(ParameterError, match="discount"):
-        RankOptions(discount=-0.1)
+        plain(discount=-0.1)
     with pytest.raises(ParameterError, match="k must"):
-        RankOptions(k=0)
+        plain(k=0)
     with pytest.raises(ParameterError, match="tail-share"):
         RankOptions(tail_share=1.5)
     with pytest.raises(ParameterError, match="scope"):

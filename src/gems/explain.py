@@ -16,19 +16,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from gems.rank import EVIDENCE_SHARE, GROUP_SIMILAR, KINDS, Evidence, _scaled
+from gems.rank import EVIDENCE_SHARE, GROUP_SIMILAR, KINDS
 
 
-def _contributions(evidence: Evidence, weights, row: int) -> dict[str, float]:
-    """Share of the pick's relevance each kind gave (kinds missing for the pick are absent)."""
-    parts = {}
-    for kind, weight in zip(KINDS, weights):
-        values = evidence.kind(kind)
-        if values is None or weight == 0 or np.isnan(values[row]):
-            continue
-        parts[kind] = weight * float(_scaled(values, evidence.signed(kind))[row])
-    total = sum(parts.values())
-    return {kind: value / total for kind, value in parts.items()} if total > 0 else {}
+def _contributions(parts: dict[str, np.ndarray], weights, position: int) -> dict[str, float]:
+    """Share of the pick's relevance each kind gave (``parts``: the query's scaled evidence per candidate,
+    ``position``: the pick's place among the candidates)."""
+    given = {kind: weight * float(parts[kind][position]) for kind, weight in zip(KINDS, weights) if kind in parts}
+    total = sum(given.values())
+    return {kind: value / total for kind, value in given.items()} if total > 0 else {}
 
 
 def _nearest(model, kind: str, row: int, history: np.ndarray) -> int | None:
@@ -89,10 +85,10 @@ def _popularity_words(model, row: int) -> str:
 
 
 def explain(
-    model, evidence: Evidence, weights, row: int, history: np.ndarray, known_user: bool
+    model, parts: dict, weights, row: int, position: int, history: np.ndarray, known_user: bool
 ) -> tuple[str, int | None]:
-    """(why, the history track named first) for one pick."""
-    shares = _contributions(evidence, weights, row)
+    """(why, the history track named first) for one pick (track ``row``, candidate ``position``)."""
+    shares = _contributions(parts, weights, position)
     named = [kind for kind, share in sorted(shares.items(), key=lambda kv: -kv[1]) if share >= EVIDENCE_SHARE]
     phrases, first_seed, named_seeds = [], None, set()
     for kind in named:

@@ -103,8 +103,6 @@ def export_recommendations(
     block: int = BLOCK,
 ) -> ExportSummary:
     """Write the top ``options.k`` of every requested user (default: every listener of the model) to ``out``."""
-    import scipy.sparse as sp
-
     out = Path(out)
     if out.suffix.lower() not in FORMATS:
         raise ParameterError(f"--out must end in {', '.join(FORMATS)}; got {out.name}")
@@ -113,7 +111,7 @@ def export_recommendations(
     requested = list(model.user_ids) if user_ids is None else user_ids
     unknown = [u for u in requested if u not in model.user_ids]
     rows = np.asarray([model.user_ids[u] for u in requested if u in model.user_ids], dtype=np.int64)
-    indptr, indices, weights = (np.asarray(a) for a in model.interactions)
+    indptr, indices, _ = (np.asarray(a) for a in model.interactions)
     counts = np.diff(indptr)
     empty = [
         requested_id
@@ -131,7 +129,6 @@ def export_recommendations(
             len(empty),
             ", ".join(empty[:3]),
         )
-    history = sp.csr_matrix((weights, indices, indptr), shape=(len(indptr) - 1, model.n_tracks))
     user_names = np.asarray(list(model.user_ids), dtype=object)
     track_ids = np.asarray(model.track_ids, dtype=object)
     inputs = model.inputs
@@ -143,7 +140,8 @@ def export_recommendations(
         with progress_bar("export", len(rows), show=show_progress) as advance:
             for start in range(0, len(rows), block):
                 users = rows[start : start + block]
-                items, scores = recommend_batch(inputs, history[users], users, options)
+                histories = [indices[indptr[u] : indptr[u + 1]].astype(np.int64) for u in users]
+                items, scores = recommend_batch(inputs, histories, users, options)
                 valid = items >= 0
                 user_of = np.repeat(users, valid.sum(axis=1))
                 written += int(valid.sum())

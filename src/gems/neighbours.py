@@ -35,6 +35,15 @@ def row_scores(
     return out
 
 
+def history_matrix(histories: list[np.ndarray], n: int):
+    """(len(histories) × n) binary CSR matrix with a 1 at each query's own tracks."""
+    import scipy.sparse as sp
+
+    indptr = np.concatenate([[0], np.cumsum([len(h) for h in histories])]).astype(np.int64)
+    indices = np.concatenate(histories).astype(np.int64) if histories else np.zeros(0, dtype=np.int64)
+    return sp.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(histories), n))
+
+
 class ItemNeighbours:
     """Cosine item-kNN over co-listening (estimator style). After :meth:`fit`: ``similarity_`` (items × items
     CSR, float32, at most ``k`` entries per row, zero diagonal)."""

@@ -22,7 +22,6 @@ chosen; and within a soundtrack the query loves, its theme never ranks above its
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -40,12 +39,13 @@ class RankOptions:
     """How to rank. ``weights`` blend the evidence kinds (cf, near, audio); see the module docstring."""
 
     k: int = 10
-    discount: float = 0.5
-    per_soundtrack: int = 2  # 0 = no cap
-    tail_share: float = 0.0  # share of the k places reserved for long-tail tracks
-    weights: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    discount: float = 0.0
+    per_soundtrack: int = 0  # 0 = no cap
+    tail_share: float = 0.1  # share of the k places reserved for long-tail tracks
+    weights: tuple[float, float, float] = (0.6, 0.4, 0.5)
     scope: str = "all"  # or "soundtrack"
     deep_cuts: bool = False
+    calibrated: bool = True  # tail places per query ∝ the share of long-tail tracks in its own history
 
     def __post_init__(self):
         if self.k < 1:
@@ -63,22 +63,31 @@ class RankOptions:
 
     @classmethod
     def from_params(cls, params: dict, **overrides) -> RankOptions:
-        """Options from a model's ``rank_defaults`` (a :class:`gems.config.RankParams` as a dict) and the
-        caller's overrides (None values ignored)."""
+        """Options from a model's ``rank_defaults`` (a :class:`gems.config.RankParams` as a dict; missing keys
+        take the defaults of this class) and the caller's overrides (None values ignored)."""
         values = {
-            "k": params.get("k", 10),
-            "discount": params.get("discount", 0.5),
-            "per_soundtrack": params.get("per_soundtrack", 2),
-            "tail_share": params.get("tail_share", 0.0),
-            "weights": (params.get("weight_cf", 0.5), params.get("weight_near", 0.5), params.get("weight_audio", 0.5)),
-            "scope": params.get("scope", "all"),
+            key: params[key]
+            for key in ("k", "discount", "per_soundtrack", "tail_share", "scope", "calibrated")
+            if key in params
         }
+        if {"weight_cf", "weight_near", "weight_audio"} & set(params):
+            default = cls().weights
+            values["weights"] = tuple(params.get(f"weight_{kind}", w) for kind, w in zip(KINDS, default))
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)
 
     @property
     def tail_places(self) -> int:
         return math.ceil(self.tail_share * self.k - 1e-9)
+
+    def tail_places_for(self, inputs: RankingInputs, histories: list[np.ndarray]) -> np.ndarray:
+        """Reserved long-tail places of each query: ⌈tail_share · k⌉, or when ``calibrated``
+        round(k · min(1, tail_share · 10 · f)), f the query's own share of long-tail tracks (so a listener
+        deep in the tail gets more of it, a mainstream one less; tail_share 0.1 gives f's own share)."""
+        if not self.calibrated:
+            return np.full(len(histories), self.tail_places, dtype=np.int64)
+        shares = np.array([inputs.is_tail[h].mean() if len(h) else 0.0 for h in histories])
+        return np.round(self.k * np.minimum(1.0, self.tail_share * 10 * shares)).astype(np.int64)
 
 
 @dataclass
@@ -121,21 +130,37 @@ class RankingInputs:
         return self._unit_factors
 
 
-# --------------------------------------------------------------------------------------------- evidence
+# --------------------------------------------------------------------------------------------- retrieval
+
+CF_CANDIDATES = 400  # per query: the best tracks by taste...
+NEAR_CANDIDATES = 1000  # ...by co-listening
+AUDIO_CANDIDATES = 400  # ...and by sound; the union is scored exactly
 
 
 @dataclass
-class Evidence:
-    """Per-kind scores of every track for one query (rows of a block for many queries), raw, before scaling.
+class Candidates:
+    """The tracks retrieved for b queries and each kind's raw evidence on them, flat: query i owns the entries
+    ``indptr[i]:indptr[i + 1]`` (track rows sorted ascending) — the layout of a CSR matrix.
 
-    NaN marks tracks that cannot take a kind's evidence (the query's own tracks; tracks without listens for
-    cf and near, without audio for audio). ``signed`` kinds are cosines whose negative range is meaningful;
-    the others are non-negative amounts of evidence (0 = none)."""
+    ``cf``/``near``/``audio``: (nnz,) float32 or None when the kind is absent; NaN where a track cannot take
+    that kind (no listens, no audio). ``signed`` kinds are cosines whose negative range is meaningful; the
+    others are non-negative amounts of evidence (0 = none)."""
 
+    indptr: np.ndarray
+    rows: np.ndarray
     cf: np.ndarray | None
     near: np.ndarray | None
     audio: np.ndarray | None
     cf_signed: bool = True
+
+    @property
+    def n_queries(self) -> int:
+        return len(self.indptr) - 1
+
+    @property
+    def query(self) -> np.ndarray:
+        """The query of each entry, (nnz,)."""
+        return np.repeat(np.arange(self.n_queries), np.diff(self.indptr))
 
     def kind(self, name: str) -> np.ndarray | None:
         return getattr(self, name)
@@ -143,84 +168,10 @@ class Evidence:
     def signed(self, name: str) -> bool:
         return name == "audio" or (name == "cf" and self.cf_signed)
 
-
-def _query_evidence(inputs: RankingInputs, history: np.ndarray, user_row: int | None) -> Evidence:
-    """Raw cf/near/audio scores of all n tracks for a query whose own tracks are ``history`` (rows)."""
-    n = inputs.n_items
-    cf = near = audio = None
-    known_user = user_row is not None and inputs.user_factors is not None
-    if inputs.item_factors is not None:
-        if known_user:
-            cf = np.asarray(inputs.item_factors @ inputs.user_factors[user_row], dtype=np.float64)
-        else:
-            heard = history[inputs.heard[history]]
-            if len(heard):
-                cf = inputs.unit_factors @ inputs.unit_factors[heard].mean(axis=0).astype(np.float64)
-    if inputs.neighbours is not None and len(history):
-        from gems.neighbours import row_scores
-
-        near = row_scores(*inputs.neighbours, history, np.ones(len(history)), n)
-    if inputs.audio_position is not None:
-        positions = inputs.audio_position[history]
-        positions = positions[positions >= 0]
-        if len(positions):
-            audio = np.full(n, np.nan)
-            have = inputs.audio_position >= 0
-            profile = np.asarray(inputs.audio_vectors[positions], dtype=np.float64).mean(axis=0)
-            audio[have] = np.asarray(inputs.audio_vectors, dtype=np.float64)[inputs.audio_position[have]] @ profile
-    for values in (cf, near):
-        if values is not None:
-            values[~inputs.heard] = np.nan
-    for values in (cf, near, audio):
-        if values is not None:
-            values[history] = np.nan  # never candidates, so they must not set the scale either
-    return Evidence(cf, near, audio, cf_signed=not known_user)
-
-
-SIGNED_FLOOR = 0.01  # scaled similarity of the least similar candidate: last, but still able to fill a list
-
-
-def _scaled(values: np.ndarray, signed: bool) -> np.ndarray:
-    """Evidence mapped to [0, 1] per query (per row of a block), NaN to 0: signed kinds linearly from their
-    [min, max] over the candidates to [SIGNED_FLOOR, 1]; others divided by their maximum (negatives to 0)."""
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # nanmax of an all-NaN row
-        top = np.nanmax(values, axis=-1, keepdims=True)
-        if signed:
-            low = np.nanmin(values, axis=-1, keepdims=True)
-            spread = top - low
-            scaled = np.where(
-                spread > 0, SIGNED_FLOOR + (1 - SIGNED_FLOOR) * (values - low) / np.where(spread > 0, spread, 1.0), 1.0
-            )
-            scaled = np.where(np.isnan(values), np.nan, scaled)
-        else:
-            scaled = np.maximum(values, 0.0) / top
-    return np.nan_to_num(scaled, nan=0.0, posinf=0.0, neginf=0.0)
-
-
-def _available(inputs: RankingInputs, kind: str) -> np.ndarray:
-    if kind == "audio":
-        return inputs.audio_position >= 0
-    return inputs.heard
-
-
-def relevance(inputs: RankingInputs, evidence: Evidence, weights: tuple[float, float, float]) -> np.ndarray:
-    """Blended relevance in [0, 1] of every track (rows of a block when evidence is 2-d)."""
-    total = None
-    weight_sum = np.zeros(inputs.n_items)
-    for kind, weight in zip(KINDS, weights):
-        values = evidence.kind(kind)
-        if values is None or weight == 0:
-            continue
-        part = weight * _scaled(values, evidence.signed(kind))
-        total = part if total is None else total + part
-        weight_sum += weight * _available(inputs, kind)
-    if total is None:
-        raise DataError("nothing to compare these tracks with: they have neither listens nor analysed audio")
-    return np.divide(total, weight_sum, out=np.zeros_like(total), where=weight_sum > 0)
-
-
-# --------------------------------------------------------------------------------------------- selection
+    def position(self, query: int, row: int) -> int:
+        """The entry of track ``row`` among query ``query``'s candidates."""
+        start, stop = self.indptr[query], self.indptr[query + 1]
+        return int(start + np.searchsorted(self.rows[start:stop], row))
 
 
 def _loved_soundtracks(inputs: RankingInputs, history: np.ndarray) -> np.ndarray:
@@ -228,55 +179,325 @@ def _loved_soundtracks(inputs: RankingInputs, history: np.ndarray) -> np.ndarray
     return np.unique(codes[codes >= 0])
 
 
-def candidate_mask(inputs: RankingInputs, options: RankOptions, history: np.ndarray) -> np.ndarray:
-    """Tracks a query may be given: not its own, within scope, deep cuts when asked."""
-    allowed = np.ones(inputs.n_items, dtype=bool)
-    allowed[history] = False
+def _best(values: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` largest finite values (any order)."""
+    finite = np.flatnonzero(np.isfinite(values))
+    if len(finite) > n:
+        finite = finite[np.argpartition(-values[finite], n - 1)[:n]]
+    return finite
+
+
+def _excluded(inputs: RankingInputs, options: RankOptions) -> np.ndarray:
+    """(n,) tracks no query may get: outside ``options.scope``."""
     if options.scope == "soundtrack" and inputs.is_soundtrack is not None:
-        allowed &= inputs.is_soundtrack
+        return ~inputs.is_soundtrack
+    return np.zeros(inputs.n_items, dtype=bool)
+
+
+def _deep_cuts(inputs: RankingInputs, history: np.ndarray) -> np.ndarray:
+    """(n,) the overlooked tracks of the soundtracks a query loves: not their themes."""
+    loved = _loved_soundtracks(inputs, history)
+    if len(loved) == 0:
+        raise ParameterError("--deep-cuts needs seeds (or a history) from soundtracks the catalogue knows")
+    return np.isin(inputs.soundtrack_codes, loved) & ~inputs.is_theme
+
+
+def _audio_profiles(inputs: RankingInputs, histories: list[np.ndarray]) -> list[np.ndarray | None]:
+    """Per query, the mean audio embedding of its tracks that have one (None when none has)."""
+    if inputs.audio_position is None:
+        return [None] * len(histories)
+    profiles = []
+    for history in histories:
+        positions = inputs.audio_position[history]
+        positions = positions[positions >= 0]
+        profiles.append(
+            np.asarray(inputs.audio_vectors[positions], np.float32).mean(axis=0) if len(positions) else None
+        )
+    return profiles
+
+
+def _finish(
+    inputs: RankingInputs,
+    keys: np.ndarray,
+    cf_query: np.ndarray | None,
+    cf_vectors,
+    near_keys: np.ndarray | None,
+    near_values: np.ndarray | None,
+    audio_profiles: list,
+    b: int,
+    cf_signed: bool,
+) -> Candidates:
+    """Candidates from the retrieved (query, track) keys = query · n + track, with every kind's exact evidence.
+
+    ``cf_query`` (b × f): each query's factor vector (rows of None queries are NaN); ``near_keys``/``near_values``:
+    the co-listening scores of (query, track) pairs, sorted by key."""
+    n = inputs.n_items
+    keys = np.unique(keys)
+    query, rows = keys // n, keys % n
+    indptr = np.searchsorted(query, np.arange(b + 1)).astype(np.int64)
+    heard = inputs.heard[rows]
+    cf = near = audio = None
+    if cf_query is not None:
+        cf = np.einsum("ij,ij->i", np.asarray(cf_vectors[rows], np.float32), cf_query[query]).astype(np.float32)
+        cf[~heard] = np.nan
+    if near_keys is not None:
+        near = np.zeros(len(keys), dtype=np.float32)
+        at = np.minimum(np.searchsorted(near_keys, keys), max(len(near_keys) - 1, 0))
+        match = near_keys[at] == keys if len(near_keys) else np.zeros(len(keys), dtype=bool)
+        near[match] = near_values[at[match]]
+        near[~heard] = np.nan
+    if any(p is not None for p in audio_profiles):
+        profiles = np.stack(
+            [np.full(inputs.audio_vectors.shape[1], np.nan, np.float32) if p is None else p for p in audio_profiles]
+        )
+        position = inputs.audio_position[rows]
+        audio = np.full(len(keys), np.nan, dtype=np.float32)
+        have = position >= 0
+        audio[have] = np.einsum(
+            "ij,ij->i", np.asarray(inputs.audio_vectors[position[have]], np.float32), profiles[query[have]]
+        )
+    return Candidates(indptr, rows.astype(np.int64), cf, near, audio, cf_signed=cf_signed)
+
+
+def retrieve_one(inputs: RankingInputs, history: np.ndarray, user_row: int | None, options: RankOptions) -> Candidates:
+    """One query's candidates (numpy only, so ``gems recommend`` stays fast): the best tracks by taste (ALS
+    preference of a known listener, or cosine to the seeds' mean factors), every co-listened track (the
+    strongest first), and the closest by sound; never the query's own tracks, only within scope."""
+    n = inputs.n_items
+    blocked = _excluded(inputs, options).copy()
+    blocked[history] = True
     if options.deep_cuts:
-        loved = _loved_soundtracks(inputs, history)
-        if len(loved) == 0:
-            raise ParameterError("--deep-cuts needs seeds (or a history) from soundtracks the catalogue knows")
-        allowed &= np.isin(inputs.soundtrack_codes, loved) & ~inputs.is_theme
-    return allowed
+        blocked |= ~_deep_cuts(inputs, history)
+    found = [np.zeros(0, dtype=np.int64)]
+    cf_query = cf_vectors = None
+    known = user_row is not None and inputs.user_factors is not None
+    if inputs.item_factors is not None:
+        if known:
+            cf_vectors, query = inputs.item_factors, np.asarray(inputs.user_factors[user_row], np.float32)
+        else:
+            heard = history[inputs.heard[history]]
+            cf_vectors = inputs.unit_factors
+            query = cf_vectors[heard].mean(axis=0).astype(np.float32) if len(heard) else None
+        if query is not None:
+            values = np.asarray(cf_vectors @ query, dtype=np.float32)
+            values[blocked | ~inputs.heard] = -np.inf
+            found.append(_best(values, CF_CANDIDATES))
+            cf_query = query[None, :]
+    near_keys = near_values = None
+    if inputs.neighbours is not None:
+        from gems.neighbours import row_scores
+
+        dense = row_scores(*inputs.neighbours, history, np.ones(len(history)), n)
+        dense[blocked] = 0
+        near_keys = np.flatnonzero(dense > 0)
+        near_values = dense[near_keys].astype(np.float32)
+        found.append(near_keys[_best(near_values, NEAR_CANDIDATES)])
+    (profile,) = _audio_profiles(inputs, [history])
+    if profile is not None:
+        have = np.flatnonzero(inputs.audio_position >= 0)
+        values = np.asarray(inputs.audio_vectors[inputs.audio_position[have]], np.float32) @ profile
+        values[blocked[have]] = -np.inf
+        found.append(have[_best(values, AUDIO_CANDIDATES)])
+    keys = np.concatenate(found)
+    return _finish(inputs, keys, cf_query, cf_vectors, near_keys, near_values, [profile], 1, cf_signed=not known)
 
 
-def select(
-    inputs: RankingInputs, scores: np.ndarray, allowed: np.ndarray, options: RankOptions, history: np.ndarray
+def retrieve_users(
+    inputs: RankingInputs, histories: list[np.ndarray], user_rows: np.ndarray, options: RankOptions
+) -> Candidates:
+    """:func:`retrieve_one` for a block of known listeners, as matrix operations: implicit's top-k for
+    taste, one sparse product for co-listening."""
+    from gems.neighbours import ItemNeighbours, history_matrix
+
+    n, b = inputs.n_items, len(histories)
+    own = history_matrix(histories, n)
+    excluded = _excluded(inputs, options)
+    if options.deep_cuts:  # per listener: rare in batch, so a plain mask per row
+        allowed = np.stack([_deep_cuts(inputs, h) & ~excluded for h in histories])
+    found = []
+    cf_query = cf_vectors = None
+    if inputs.item_factors is not None and inputs.user_factors is not None:
+        from implicit.cpu.topk import topk
+
+        cf_vectors = np.asarray(inputs.item_factors, dtype=np.float32)
+        cf_query = np.asarray(inputs.user_factors[user_rows], dtype=np.float32)
+        filtered = np.flatnonzero(excluded | ~inputs.heard).astype(np.int32)
+        ids, _ = topk(
+            cf_vectors,
+            cf_query,
+            min(CF_CANDIDATES, n),
+            filter_query_items=own,
+            filter_items=filtered if len(filtered) else None,
+            num_threads=1,
+        )
+        ok = ids >= 0
+        found.append((np.repeat(np.arange(b), ok.sum(axis=1)) * n + ids[ok]).astype(np.int64))
+    near_keys = near_values = None
+    if inputs.neighbours is not None:
+        product = (own @ ItemNeighbours.matrix_from_arrays(*inputs.neighbours)).tocsr()
+        product = product - product.multiply(own)  # never a listener's own tracks
+        product.eliminate_zeros()
+        product.sort_indices()
+        query = np.repeat(np.arange(b), np.diff(product.indptr))
+        keep = ~excluded[product.indices]
+        near_keys = (query * n + product.indices)[keep].astype(np.int64)
+        near_values = product.data[keep].astype(np.float32)
+        # the strongest NEAR_CANDIDATES per listener
+        order = np.lexsort((-near_values, query[keep]))
+        rank_in_query = np.arange(len(order)) - np.searchsorted(query[keep][order], query[keep][order], side="left")
+        found.append(near_keys[order[rank_in_query < NEAR_CANDIDATES]])
+    profiles = _audio_profiles(inputs, histories)
+    if any(p is not None for p in profiles):
+        have = np.flatnonzero(inputs.audio_position >= 0)
+        vectors = np.asarray(inputs.audio_vectors[inputs.audio_position[have]], np.float32)
+        for i, profile in enumerate(profiles):
+            if profile is not None:
+                values = vectors @ profile
+                values[excluded[have] | np.isin(have, histories[i])] = -np.inf
+                found.append(i * n + have[_best(values, AUDIO_CANDIDATES)])
+    keys = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+    if options.deep_cuts:
+        keys = keys[allowed[keys // n, keys % n]]
+    return _finish(inputs, keys, cf_query, cf_vectors, near_keys, near_values, profiles, b, cf_signed=False)
+
+
+# --------------------------------------------------------------------------------------------- scoring
+
+SIGNED_FLOOR = 0.01  # scaled similarity of the least similar candidate: last, but still able to fill a list
+
+
+def _segment(reduce, values: np.ndarray, indptr: np.ndarray, empty: float) -> np.ndarray:
+    """``reduce`` (np.maximum / np.minimum) of each query's entries, broadcast back to the entries."""
+    lengths = np.diff(indptr)
+    per_query = np.full(len(lengths), empty, dtype=np.float32)
+    nonempty = lengths > 0
+    if nonempty.any():
+        per_query[nonempty] = reduce.reduceat(values, indptr[:-1][nonempty])
+    return np.repeat(per_query, lengths)
+
+
+def _scaled(values: np.ndarray, indptr: np.ndarray, signed: bool) -> np.ndarray:
+    """Evidence mapped to [0, 1] per query over its candidates (NaN = cannot take it -> 0): signed kinds
+    linearly from their [min, max] to [SIGNED_FLOOR, 1]; others divided by their maximum (negatives to 0)."""
+    present = ~np.isnan(values)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if signed:
+            top = _segment(np.maximum, np.where(present, values, -np.inf).astype(np.float32), indptr, -np.inf)
+            low = _segment(np.minimum, np.where(present, values, np.inf).astype(np.float32), indptr, np.inf)
+            spread = top - low
+            scaled = np.where(spread > 0, SIGNED_FLOOR + (1 - SIGNED_FLOOR) * (values - low) / spread, 1.0)
+        else:
+            positive = np.where(present, np.maximum(values, 0), 0).astype(np.float32)
+            top = _segment(np.maximum, positive, indptr, 0.0)
+            scaled = np.where(top > 0, positive / top, 0.0)
+    return np.where(present, scaled, 0.0).astype(np.float32, copy=False)
+
+
+def scaled_parts(candidates: Candidates, weights) -> dict[str, np.ndarray]:
+    """Each present kind's evidence scaled to [0, 1] per query (nnz,), for the kinds with a weight."""
+    return {
+        kind: _scaled(candidates.kind(kind), candidates.indptr, candidates.signed(kind))
+        for kind, weight in zip(KINDS, weights)
+        if weight > 0 and candidates.kind(kind) is not None
+    }
+
+
+def score(
+    inputs: RankingInputs, candidates: Candidates, parts: dict[str, np.ndarray], options: RankOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """(relevance, score) per candidate entry: relevance blends the kinds each track can take, weights
+    renormalised over them; score = relevance · (1 + listeners)^−discount."""
+    if not parts:
+        raise DataError("nothing to compare these tracks with: they have neither listens nor analysed audio")
+    total = np.zeros(len(candidates.rows), dtype=np.float32)
+    weight_sum = np.zeros(len(candidates.rows), dtype=np.float32)
+    for kind, weight in zip(KINDS, options.weights):
+        if kind in parts:
+            total += weight * parts[kind]
+            weight_sum += weight * ~np.isnan(candidates.kind(kind))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        blended = np.where(weight_sum > 0, total / weight_sum, 0.0).astype(np.float32)
+    discount = popularity_discount(inputs.listeners, options.discount).astype(np.float32)
+    return blended, blended * discount[candidates.rows]
+
+
+# --------------------------------------------------------------------------------------------- selection
+
+
+def _pick(
+    inputs: RankingInputs, order: np.ndarray, options: RankOptions, history: np.ndarray, n_tail: int
 ) -> np.ndarray:
-    """Track rows of the final list for one query, best first (see the module docstring for the rules)."""
-    scores = np.where(allowed & (scores > 0), scores, -np.inf)
-    n_valid = int(np.isfinite(scores).sum())
-    if n_valid == 0:
-        return np.zeros(0, dtype=np.int64)
-    depth = min(n_valid, max(options.k * 8, 200))
-    top = np.argpartition(-scores, depth - 1)[:depth] if depth < len(scores) else np.arange(len(scores))
-    order = top[np.lexsort((top, -scores[top]))]
-    order = order[np.isfinite(scores[order])]
-    cap = options.per_soundtrack
-    n_tail = options.tail_places
+    """The final list of one query from its candidate rows in score order: the soundtrack cap, ``n_tail``
+    reserved long-tail places, and a loved soundtrack's theme after its deep cuts."""
+    cap, k = options.per_soundtrack, options.k
     chosen: list[int] = []
+    taken: set[int] = set()
     counts: dict[int, int] = {}
 
     def take(rows, limit: int) -> None:
         for row in rows:
             if len(chosen) >= limit:
                 return
+            row = int(row)
             code = int(inputs.soundtrack_codes[row])
-            if row in chosen_set or (cap and code >= 0 and counts.get(code, 0) >= cap):
+            if row in taken or (cap and code >= 0 and counts.get(code, 0) >= cap):
                 continue
-            chosen.append(int(row))
-            chosen_set.add(int(row))
+            chosen.append(row)
+            taken.add(row)
             if code >= 0:
                 counts[code] = counts.get(code, 0) + 1
 
-    chosen_set: set[int] = set()
-    take(order, options.k - n_tail)
+    take(order, k - n_tail)
     if n_tail:
-        take(order[inputs.is_tail[order]], options.k)
-    take(order, options.k)
+        take(order[inputs.is_tail[order]], k)
+    take(order, k)
     return _themes_after_deep_cuts(inputs, np.asarray(chosen, dtype=np.int64), history)
+
+
+def _within(query: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """For entries grouped by query, the 0-based count of earlier flagged entries of the same query."""
+    counts = np.cumsum(flags) - flags
+    starts = np.r_[0, np.flatnonzero(np.diff(query)) + 1]
+    offsets = np.repeat(counts[starts], np.diff(np.r_[starts, len(query)]))
+    return counts - offsets
+
+
+def select(
+    inputs: RankingInputs, candidates: Candidates, scores: np.ndarray, options: RankOptions, histories
+) -> np.ndarray:
+    """(b × k) track rows of each query's final list, best first, −1 padding (see the module docstring).
+
+    Without soundtrack rules to apply, vectorised over all queries: the best k − q, then the best q long-tail
+    tracks among the rest (the next best fill in when there are fewer)."""
+    b, k = candidates.n_queries, options.k
+    places = options.tail_places_for(inputs, histories)
+    query = candidates.query
+    order = np.lexsort((candidates.rows, -scores, query))
+    order = order[scores[order] > 0]
+    query, rows = query[order], candidates.rows[order]
+    out = np.full((b, k), -1, dtype=np.int64)
+    soundtracks_known = bool((inputs.soundtrack_codes >= 0).any())
+    if soundtracks_known and (options.per_soundtrack > 0 or inputs.is_theme.any()):
+        starts = np.searchsorted(query, np.arange(b + 1))
+        for i, history in enumerate(histories):
+            picked = _pick(inputs, rows[starts[i] : starts[i + 1]], options, history, int(places[i]))
+            out[i, : len(picked)] = picked
+        return out
+    q = places[query]
+    rank = _within(query, np.ones(len(query), dtype=bool))
+    head = rank < k - q
+    out[query[head], rank[head]] = rows[head]
+    rest = ~head & (q > 0)
+    tail = rest & inputs.is_tail[rows]
+    tail_rank = _within(query, tail)
+    chosen = tail & (tail_rank < q)
+    found = np.bincount(query[chosen], minlength=b)
+    filler = rest & ~tail
+    fill_rank = _within(query, filler)
+    fill = filler & (fill_rank < q - found[query])
+    out[query[chosen], k - q[chosen] + tail_rank[chosen]] = rows[chosen]
+    out[query[fill], k - q[fill] + found[query[fill]] + fill_rank[fill]] = rows[fill]
+    return out
 
 
 def _themes_after_deep_cuts(inputs: RankingInputs, rows: np.ndarray, history: np.ndarray) -> np.ndarray:
@@ -326,22 +547,23 @@ def rank(model, history: np.ndarray, options: RankOptions, *, user_row: int | No
     from gems.explain import explain
 
     inputs = model.inputs
-    history = np.unique(np.asarray(history, dtype=np.int64))
-    evidence = _query_evidence(inputs, history, user_row)
-    blended = relevance(inputs, evidence, options.weights)
-    scores = blended * popularity_discount(inputs.listeners, options.discount)
-    rows = select(inputs, scores, candidate_mask(inputs, options, history), options, history)
+    histories = [np.unique(np.asarray(history, dtype=np.int64))]
+    candidates = retrieve_one(inputs, histories[0], user_row, options)
+    parts = scaled_parts(candidates, options.weights)
+    blended, scores = score(inputs, candidates, parts, options)
+    rows = select(inputs, candidates, scores, options, histories)[0]
     picks = []
-    for row in rows:
-        why, seed = explain(model, evidence, options.weights, int(row), history, user_row is not None)
+    for row in rows[rows >= 0]:
+        j = candidates.position(0, int(row))
+        why, seed = explain(model, parts, options.weights, int(row), j, histories[0], user_row is not None)
         picks.append(
             Recommendation(
                 track_id=model.track_ids[row],
                 title=model.titles[row],
                 artist=model.artists[row],
                 soundtrack=model.soundtracks[row],
-                score=float(scores[row]),
-                similarity=float(blended[row]),
+                score=float(scores[j]),
+                similarity=float(blended[j]),
                 popularity=int(inputs.listeners[row]),
                 popularity_percentile=round(float(model.percentile[row]), 2),
                 is_tail=bool(inputs.is_tail[row]),
@@ -374,45 +596,19 @@ def recommend_for_user(model, user_id: str, options: RankOptions) -> list[Recomm
 
 
 def recommend_batch(
-    inputs: RankingInputs, history, user_rows: np.ndarray, options: RankOptions
+    inputs: RankingInputs, histories: list[np.ndarray], user_rows: np.ndarray, options: RankOptions
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k for a block of known listeners at once: (items (b × k) with −1 padding, scores (b × k)).
 
-    ``history``: (b × n) CSR of the users' listens; ``user_rows``: their rows in ``inputs.user_factors``.
-    Same scoring and rules as :func:`rank`, computed as matrix products over the block.
+    ``histories[i]``: listener i's tracks; ``user_rows``: their rows in ``inputs.user_factors``. The same
+    scoring and rules as :func:`rank`, computed as matrix products over the block.
     """
-    from gems.neighbours import ItemNeighbours, binarize
-
-    b, k = len(user_rows), options.k
-    cf = near = audio = None
-    if inputs.item_factors is not None and inputs.user_factors is not None:
-        cf = (inputs.user_factors[user_rows] @ inputs.item_factors.T).astype(np.float64)
-    binary = binarize(history)
-    if inputs.neighbours is not None:
-        near = np.asarray((binary @ ItemNeighbours.matrix_from_arrays(*inputs.neighbours)).todense(), dtype=np.float64)
-    if inputs.audio_position is not None:
-        have = np.flatnonzero(inputs.audio_position >= 0)
-        vectors = np.asarray(inputs.audio_vectors, dtype=np.float32)[inputs.audio_position[have]]
-        counts = np.asarray(binary[:, have].sum(axis=1)).ravel()
-        profile = np.asarray(binary[:, have] @ vectors) / np.maximum(counts, 1)[:, None]
-        audio = np.zeros((b, inputs.n_items), dtype=np.float64)
-        audio[:, have] = profile @ vectors.T
-    own_rows = np.repeat(np.arange(b), np.diff(history.indptr))
-    for values in (cf, near, audio):
-        if values is not None:
-            values[own_rows, history.indices] = np.nan
-    for values in (cf, near):
-        if values is not None:
-            values[:, ~inputs.heard] = np.nan
-    if audio is not None:
-        audio[:, inputs.audio_position < 0] = np.nan
-    blended = relevance(inputs, Evidence(cf, near, audio, cf_signed=False), options.weights)
-    scores = blended * popularity_discount(inputs.listeners, options.discount)
-    items = np.full((b, k), -1, dtype=np.int64)
-    values = np.full((b, k), -np.inf, dtype=np.float32)
-    for i in range(b):
-        own = history.indices[history.indptr[i] : history.indptr[i + 1]].astype(np.int64)
-        rows = select(inputs, scores[i], candidate_mask(inputs, options, own), options, own)
-        items[i, : len(rows)] = rows
-        values[i, : len(rows)] = scores[i, rows]
+    candidates = retrieve_users(inputs, histories, np.asarray(user_rows), options)
+    _, scores = score(inputs, candidates, scaled_parts(candidates, options.weights), options)
+    items = select(inputs, candidates, scores, options, histories)
+    values = np.full(items.shape, -np.inf, dtype=np.float32)
+    for i in range(len(items)):
+        picked = items[i][items[i] >= 0]
+        start, stop = candidates.indptr[i], candidates.indptr[i + 1]
+        values[i, : len(picked)] = scores[start + np.searchsorted(candidates.rows[start:stop], picked)]
     return items, values

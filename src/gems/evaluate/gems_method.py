@@ -79,7 +79,9 @@ class GemsRanker:
         items, scores = [], []
         for start in range(0, len(users), self.block):
             block = users[start : start + self.block]
-            i, s = recommend_batch(self.inputs_, self.train_.user_items[block], block, options)
+            matrix = self.train_.user_items
+            histories = [matrix.indices[matrix.indptr[u] : matrix.indptr[u + 1]].astype(np.int64) for u in block]
+            i, s = recommend_batch(self.inputs_, histories, block, options)
             items.append(i)
             scores.append(s)
         if not items:
