@@ -136,12 +136,21 @@ def test_calibrated_tail_places_follow_the_querys_own_long_tail_share(tmp_path):
     angles = np.linspace(0.0, 1.2, 21)
     vectors = np.stack([np.cos(angles), np.sin(angles)], axis=1)
     listeners = [100] * 11 + [1] * 10  # t0..t10 popular, t11..t20 long tail
-    model = Model(write_model(tmp_path / "m", titles=[f"T{i}" for i in range(21)], soundtracks=[None] * 21,
-                              vectors=vectors, listeners=listeners))
+    model = Model(
+        write_model(
+            tmp_path / "m",
+            titles=[f"T{i}" for i in range(21)],
+            soundtracks=[None] * 21,
+            vectors=vectors,
+            listeners=listeners,
+        )
+    )
     options = plain(k=10, weights=AUDIO_ONLY, tail_share=0.1, calibrated=True)
     assert not model.is_tail[0] and model.is_tail[20]
     # a mainstream seed: no reserved places, the list is the plain one
-    assert [p.title for p in rank(model, [0], options)] == [p.title for p in rank(model, [0], plain(k=10, weights=AUDIO_ONLY))]
+    assert [p.title for p in rank(model, [0], options)] == [
+        p.title for p in rank(model, [0], plain(k=10, weights=AUDIO_ONLY))
+    ]
     # a long-tail seed: its own share is 1, so all k places go to long-tail tracks
     from_tail = rank(model, [20], options)
     assert len(from_tail) == 10 and all(p.is_tail for p in from_tail)

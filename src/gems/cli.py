@@ -525,6 +525,15 @@ def main(argv: list[str] | None = None) -> int:
         context = getattr(exc, "ctx", None)
         hint = f" (see `{context.command_path} --help`)" if context is not None else ""
         return _error(exc.format_message() + hint)
+    except KeyboardInterrupt:
+        return _error("interrupted; nothing half-written was kept")
+    except Exception as exc:  # a bug in gems, not the user's mistake: still one line, the traceback on demand
+        if logging.getLogger().isEnabledFor(logging.INFO):  # --verbose
+            logging.getLogger("gems").error("unexpected error", exc_info=True)
+        return _error(
+            f"unexpected {type(exc).__name__}: {exc} — this is a bug in gems; please report it "
+            "(run again with --verbose to see the traceback)"
+        )
     return result if isinstance(result, int) else 0
 
 

@@ -322,7 +322,7 @@ def retrieve_users(
         cf_vectors = np.asarray(inputs.item_factors, dtype=np.float32)
         cf_query = np.asarray(inputs.user_factors[user_rows], dtype=np.float32)
         filtered = np.flatnonzero(excluded | ~inputs.heard).astype(np.int32)
-        ids, _ = topk(
+        ids, values = topk(
             cf_vectors,
             cf_query,
             min(CF_CANDIDATES, n),
@@ -330,7 +330,7 @@ def retrieve_users(
             filter_items=filtered if len(filtered) else None,
             num_threads=1,
         )
-        ok = ids >= 0
+        ok = (ids >= 0) & (values > -np.finfo(np.float32).max)  # filtered items come back scored -FLT_MAX
         found.append((np.repeat(np.arange(b), ok.sum(axis=1)) * n + ids[ok]).astype(np.int64))
     near_keys = near_values = None
     if inputs.neighbours is not None:
