@@ -73,11 +73,14 @@ class RankParams:
     discount: float = 0.0
     per_soundtrack: int = 0
     k: int = 10
-    tail_share: float = 0.1
+    tail_share: float = 0.15
     calibrated: bool = True
-    weight_cf: float = 0.6
-    weight_near: float = 0.4
+    weight_cf: float = 0.7
+    weight_near: float = 0.3
     weight_audio: float = 0.5
+    tail_weight_cf: float = 0.3
+    tail_weight_near: float = 0.7
+    tail_weight_audio: float = 0.5
     scope: str = "all"
 
 

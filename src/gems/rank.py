@@ -41,8 +41,9 @@ class RankOptions:
     k: int = 10
     discount: float = 0.0
     per_soundtrack: int = 0  # 0 = no cap
-    tail_share: float = 0.1  # share of the k places reserved for long-tail tracks
-    weights: tuple[float, float, float] = (0.6, 0.4, 0.5)
+    tail_share: float = 0.15  # share of the k places reserved for long-tail tracks
+    weights: tuple[float, float, float] = (0.7, 0.3, 0.5)
+    tail_weights: tuple[float, float, float] | None = (0.3, 0.7, 0.5)  # ranking the reserved places (None = weights)
     scope: str = "all"  # or "soundtrack"
     deep_cuts: bool = False
     calibrated: bool = True  # tail places per query ∝ the share of long-tail tracks in its own history
@@ -56,8 +57,9 @@ class RankOptions:
             raise ParameterError(f"--per-soundtrack must be ≥ 0 (0 = no cap), got {self.per_soundtrack}")
         if not 0 <= self.tail_share <= 1:
             raise ParameterError(f"--tail-share must be within [0, 1], got {self.tail_share}")
-        if len(self.weights) != 3 or min(self.weights) < 0 or sum(self.weights) <= 0:
-            raise ParameterError(f"weights must be three non-negative numbers (cf, near, audio), got {self.weights}")
+        for name, weights in (("weights", self.weights), ("tail weights", self.tail_weights or self.weights)):
+            if len(weights) != 3 or min(weights) < 0 or sum(weights) <= 0:
+                raise ParameterError(f"{name} must be three non-negative numbers (cf, near, audio), got {weights}")
         if self.scope not in ("all", "soundtrack"):
             raise ParameterError(f"--scope must be 'all' or 'soundtrack', got '{self.scope}'")
 
@@ -70,9 +72,10 @@ class RankOptions:
             for key in ("k", "discount", "per_soundtrack", "tail_share", "scope", "calibrated")
             if key in params
         }
-        if {"weight_cf", "weight_near", "weight_audio"} & set(params):
-            default = cls().weights
-            values["weights"] = tuple(params.get(f"weight_{kind}", w) for kind, w in zip(KINDS, default))
+        for field, prefix in (("weights", "weight_"), ("tail_weights", "tail_weight_")):
+            if any(f"{prefix}{kind}" in params for kind in KINDS):
+                default = getattr(cls(), field) or cls().weights
+                values[field] = tuple(params.get(f"{prefix}{kind}", w) for kind, w in zip(KINDS, default))
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)
 
@@ -393,42 +396,61 @@ def _scaled(values: np.ndarray, indptr: np.ndarray, signed: bool) -> np.ndarray:
     return np.where(present, scaled, 0.0).astype(np.float32, copy=False)
 
 
-def scaled_parts(candidates: Candidates, weights) -> dict[str, np.ndarray]:
-    """Each present kind's evidence scaled to [0, 1] per query (nnz,), for the kinds with a weight."""
+def scaled_parts(candidates: Candidates, *weightings) -> dict[str, np.ndarray]:
+    """Each present kind's evidence scaled to [0, 1] per query (nnz,), for the kinds some weighting uses."""
+    used = {kind for weights in weightings if weights for kind, w in zip(KINDS, weights) if w > 0}
     return {
         kind: _scaled(candidates.kind(kind), candidates.indptr, candidates.signed(kind))
-        for kind, weight in zip(KINDS, weights)
-        if weight > 0 and candidates.kind(kind) is not None
+        for kind in KINDS
+        if kind in used and candidates.kind(kind) is not None
     }
+
+
+def _blend(candidates: Candidates, parts: dict[str, np.ndarray], weights) -> np.ndarray:
+    """Relevance per candidate entry: the kinds each track can take, weights renormalised over them."""
+    total = np.zeros(len(candidates.rows), dtype=np.float32)
+    weight_sum = np.zeros(len(candidates.rows), dtype=np.float32)
+    for kind, weight in zip(KINDS, weights):
+        if kind in parts and weight > 0:
+            total += weight * parts[kind]
+            weight_sum += weight * ~np.isnan(candidates.kind(kind))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(weight_sum > 0, total / weight_sum, 0.0).astype(np.float32)
 
 
 def score(
     inputs: RankingInputs, candidates: Candidates, parts: dict[str, np.ndarray], options: RankOptions
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(relevance, score) per candidate entry: relevance blends the kinds each track can take, weights
-    renormalised over them; score = relevance · (1 + listeners)^−discount."""
+    """(relevance, score) per candidate entry: relevance = the blend of :func:`_blend`;
+    score = relevance · (1 + listeners)^−discount."""
     if not parts:
         raise DataError("nothing to compare these tracks with: they have neither listens nor analysed audio")
-    total = np.zeros(len(candidates.rows), dtype=np.float32)
-    weight_sum = np.zeros(len(candidates.rows), dtype=np.float32)
-    for kind, weight in zip(KINDS, options.weights):
-        if kind in parts:
-            total += weight * parts[kind]
-            weight_sum += weight * ~np.isnan(candidates.kind(kind))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        blended = np.where(weight_sum > 0, total / weight_sum, 0.0).astype(np.float32)
-    discount = popularity_discount(inputs.listeners, options.discount).astype(np.float32)
-    return blended, blended * discount[candidates.rows]
+    blended = _blend(candidates, parts, options.weights)
+    return blended, blended * _discount(inputs, candidates, options)
+
+
+def _discount(inputs: RankingInputs, candidates: Candidates, options: RankOptions) -> np.ndarray:
+    return popularity_discount(inputs.listeners, options.discount).astype(np.float32)[candidates.rows]
+
+
+def tail_score(
+    inputs: RankingInputs, candidates: Candidates, parts: dict[str, np.ndarray], options: RankOptions
+) -> np.ndarray | None:
+    """The score ranking the reserved long-tail places when ``tail_weights`` differ from ``weights``."""
+    if options.tail_weights is None or tuple(options.tail_weights) == tuple(options.weights):
+        return None
+    return _blend(candidates, parts, options.tail_weights) * _discount(inputs, candidates, options)
 
 
 # --------------------------------------------------------------------------------------------- selection
 
 
 def _pick(
-    inputs: RankingInputs, order: np.ndarray, options: RankOptions, history: np.ndarray, n_tail: int
+    inputs: RankingInputs, order: np.ndarray, tails: np.ndarray, options: RankOptions, history: np.ndarray, n_tail: int
 ) -> np.ndarray:
-    """The final list of one query from its candidate rows in score order: the soundtrack cap, ``n_tail``
-    reserved long-tail places, and a loved soundtrack's theme after its deep cuts."""
+    """The final list of one query from its candidate rows in score order (``tails``: its long-tail
+    candidates in the order ranking the reserved places): the soundtrack cap, ``n_tail`` reserved long-tail
+    places, and a loved soundtrack's theme after its deep cuts."""
     cap, k = options.per_soundtrack, options.k
     chosen: list[int] = []
     taken: set[int] = set()
@@ -449,13 +471,15 @@ def _pick(
 
     take(order, k - n_tail)
     if n_tail:
-        take(order[inputs.is_tail[order]], k)
+        take(tails, k)
     take(order, k)
     return _themes_after_deep_cuts(inputs, np.asarray(chosen, dtype=np.int64), history)
 
 
 def _within(query: np.ndarray, flags: np.ndarray) -> np.ndarray:
     """For entries grouped by query, the 0-based count of earlier flagged entries of the same query."""
+    if len(query) == 0:
+        return np.zeros(0, dtype=np.int64)
     counts = np.cumsum(flags) - flags
     starts = np.r_[0, np.flatnonzero(np.diff(query)) + 1]
     offsets = np.repeat(counts[starts], np.diff(np.r_[starts, len(query)]))
@@ -463,7 +487,12 @@ def _within(query: np.ndarray, flags: np.ndarray) -> np.ndarray:
 
 
 def select(
-    inputs: RankingInputs, candidates: Candidates, scores: np.ndarray, options: RankOptions, histories
+    inputs: RankingInputs,
+    candidates: Candidates,
+    scores: np.ndarray,
+    options: RankOptions,
+    histories,
+    tail_scores: np.ndarray | None = None,
 ) -> np.ndarray:
     """(b × k) track rows of each query's final list, best first, −1 padding (see the module docstring).
 
@@ -471,28 +500,38 @@ def select(
     tracks among the rest (the next best fill in when there are fewer)."""
     b, k = candidates.n_queries, options.k
     places = options.tail_places_for(inputs, histories)
+    tail_scores = scores if tail_scores is None else tail_scores
     query = candidates.query
     order = np.lexsort((candidates.rows, -scores, query))
-    order = order[scores[order] > 0]
+    order = order[(scores[order] > 0) | (tail_scores[order] > 0)]
     query, rows = query[order], candidates.rows[order]
+    main, for_tail = scores[order] > 0, (tail_scores[order] > 0) & inputs.is_tail[rows]
+    # the long-tail candidates of each query in the order of their own score
+    tail_order = np.flatnonzero(for_tail)
+    tail_order = tail_order[np.lexsort((rows[tail_order], -tail_scores[order][tail_order], query[tail_order]))]
     out = np.full((b, k), -1, dtype=np.int64)
     soundtracks_known = bool((inputs.soundtrack_codes >= 0).any())
     if soundtracks_known and (options.per_soundtrack > 0 or inputs.is_theme.any()):
         starts = np.searchsorted(query, np.arange(b + 1))
+        tail_starts = np.searchsorted(query[tail_order], np.arange(b + 1))
         for i, history in enumerate(histories):
-            picked = _pick(inputs, rows[starts[i] : starts[i + 1]], options, history, int(places[i]))
+            own = slice(starts[i], starts[i + 1])
+            tails = rows[tail_order[tail_starts[i] : tail_starts[i + 1]]]
+            picked = _pick(inputs, rows[own][main[own]], tails, options, history, int(places[i]))
             out[i, : len(picked)] = picked
         return out
     q = places[query]
-    rank = _within(query, np.ones(len(query), dtype=bool))
-    head = rank < k - q
+    rank = _within(query, main)
+    head = main & (rank < k - q)
     out[query[head], rank[head]] = rows[head]
-    rest = ~head & (q > 0)
-    tail = rest & inputs.is_tail[rows]
-    tail_rank = _within(query, tail)
+    tail = np.zeros(len(rows), dtype=bool)
+    tail_rank = np.zeros(len(rows), dtype=np.int64)
+    for_places = tail_order[~head[tail_order] & (q[tail_order] > 0)]
+    tail_rank[for_places] = _within(query[for_places], np.ones(len(for_places), dtype=bool))
+    tail[for_places] = True
     chosen = tail & (tail_rank < q)
     found = np.bincount(query[chosen], minlength=b)
-    filler = rest & ~tail
+    filler = main & ~head & ~chosen & (q > 0)
     fill_rank = _within(query, filler)
     fill = filler & (fill_rank < q - found[query])
     out[query[chosen], k - q[chosen] + tail_rank[chosen]] = rows[chosen]
@@ -549,9 +588,10 @@ def rank(model, history: np.ndarray, options: RankOptions, *, user_row: int | No
     inputs = model.inputs
     histories = [np.unique(np.asarray(history, dtype=np.int64))]
     candidates = retrieve_one(inputs, histories[0], user_row, options)
-    parts = scaled_parts(candidates, options.weights)
+    parts = scaled_parts(candidates, options.weights, options.tail_weights)
     blended, scores = score(inputs, candidates, parts, options)
-    rows = select(inputs, candidates, scores, options, histories)[0]
+    tails = tail_score(inputs, candidates, parts, options)
+    rows = select(inputs, candidates, scores, options, histories, tails)[0]
     picks = []
     for row in rows[rows >= 0]:
         j = candidates.position(0, int(row))
@@ -604,8 +644,9 @@ def recommend_batch(
     scoring and rules as :func:`rank`, computed as matrix products over the block.
     """
     candidates = retrieve_users(inputs, histories, np.asarray(user_rows), options)
-    _, scores = score(inputs, candidates, scaled_parts(candidates, options.weights), options)
-    items = select(inputs, candidates, scores, options, histories)
+    parts = scaled_parts(candidates, options.weights, options.tail_weights)
+    _, scores = score(inputs, candidates, parts, options)
+    items = select(inputs, candidates, scores, options, histories, tail_score(inputs, candidates, parts, options))
     values = np.full(items.shape, -np.inf, dtype=np.float32)
     for i in range(len(items)):
         picked = items[i][items[i] >= 0]

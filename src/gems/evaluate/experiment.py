@@ -53,14 +53,26 @@ def make_split(listens: pd.DataFrame, protocol: str, *, seed: int, items=None, a
 
 
 def gems_methods(config: BuildConfig, discounts=DISCOUNTS) -> dict[str, GemsRanker]:
-    """gems with the pipeline's rank defaults, then the same at each discount strength (one shared fit)."""
+    """gems with the pipeline's rank defaults; the ablation (each component switched off in turn); and the
+    default at each discount strength (the accuracy/long-tail frontier). One shared fit of ALS and neighbours."""
     components = GemsComponents(config.cf, config.neighbours)
     default = RankOptions.from_params(asdict(config.rank), per_soundtrack=0)
-    methods = {"gems": GemsRanker(components, default, name="gems")}
-    for discount in discounts:
-        name = f"gems (discount {discount:g})"
-        methods[name] = GemsRanker(components, replace(default, discount=discount), name=name)
-    return methods
+    cf_only, near_only = (1.0, 0.0, default.weights[2]), (0.0, 1.0, default.weights[2])
+    variants = {
+        "gems": default,
+        "gems − tail places": replace(default, tail_share=0.0),
+        "gems − calibration": replace(default, calibrated=False),
+        "gems − own tail blend": replace(default, tail_weights=None),
+        "gems − co-listening": replace(default, weights=cf_only, tail_weights=cf_only),
+        "gems − taste (ALS)": replace(default, weights=near_only, tail_weights=near_only),
+        "gems − audio": replace(
+            default,
+            weights=(*default.weights[:2], 0.0),
+            tail_weights=None if default.tail_weights is None else (*default.tail_weights[:2], 0.0),
+        ),
+    }
+    variants.update({f"gems (discount {d:g})": replace(default, discount=d) for d in discounts})
+    return {name: GemsRanker(components, options, name=name) for name, options in variants.items()}
 
 
 def _audio_vectors(tracks: pd.DataFrame, config: BuildConfig, show_progress: bool):
@@ -117,6 +129,9 @@ def run_experiment(
     items = ingested.tracks[["track_id", "is_soundtrack"]]
     split = make_split(listens, chosen, seed=seed, items=items, audio=audio)
     log.info("split: %s", split.describe())
+    gems = gems_methods(config)
+    if audio is None:  # without audio the audio ablation is the default itself
+        gems.pop("gems − audio")
     methods = {
         **default_baselines(
             split.train,
@@ -124,7 +139,7 @@ def run_experiment(
             als={key: value for key, value in asdict(config.cf).items() if key != "random_state"},
             neighbours=config.neighbours.k,
         ),
-        **gems_methods(config),
+        **gems,
     }
     result = evaluate(split, methods, ks=ks, part=part, show_progress=show_progress)
     title = f"gems offline evaluation: {Path(config.listens).name} ({chosen} protocol, {part} users, seed {seed})"
