@@ -72,10 +72,10 @@ class RankOptions:
             for key in ("k", "discount", "per_soundtrack", "tail_share", "scope", "calibrated")
             if key in params
         }
-        for field, prefix in (("weights", "weight_"), ("tail_weights", "tail_weight_")):
+        for name, prefix in (("weights", "weight_"), ("tail_weights", "tail_weight_")):
             if any(f"{prefix}{kind}" in params for kind in KINDS):
-                default = getattr(cls(), field) or cls().weights
-                values[field] = tuple(params.get(f"{prefix}{kind}", w) for kind, w in zip(KINDS, default))
+                default = getattr(cls(), name) or cls().weights
+                values[name] = tuple(params.get(f"{prefix}{kind}", w) for kind, w in zip(KINDS, default))
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)
 
