@@ -27,6 +27,7 @@ def write_model(
     durations: list[float] | None = None,
     item_factors: np.ndarray | None = None,
     is_soundtrack: list[bool] | None = None,
+    artists: list[str | None] | None = None,
 ) -> Path:
     """A model whose tracks t0..tn have the given audio ``vectors`` (or ``space``) and listener counts, and
     optionally ALS ``item_factors`` (tracks with no listeners must have zero rows).
@@ -41,7 +42,7 @@ def write_model(
                 "track_id": track_ids,
                 "title": titles,
                 "soundtrack": soundtracks,
-                "artist": ["Composer"] * n,
+                "artist": artists or [None] * n,
                 "path": paths or [None] * n,
                 "duration_s": durations or [30.0] * n,
             }
@@ -57,7 +58,13 @@ def write_model(
     )
     with ModelWriter(path) as writer:
         writer.save_table("tracks.parquet", tracks)
-        writer.save_table("popularity.parquet", pd.DataFrame({"track_id": track_ids, **popularity.to_columns()}))
+        codes = {
+            "soundtrack_code": codes.astype(np.int64),
+            "artist_code": pd.factorize(tracks["artist"], use_na_sentinel=True)[0].astype(np.int64),
+        }
+        writer.save_table(
+            "popularity.parquet", pd.DataFrame({"track_id": track_ids, **popularity.to_columns(), **codes})
+        )
         spaces = {space: (np.arange(n), l2_normalize(vectors))}
         if item_factors is not None:
             heard = np.flatnonzero(np.asarray(listeners) > 0)

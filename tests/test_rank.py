@@ -10,12 +10,12 @@ from gems.model import Model
 from gems.rank import RankOptions, rank, recommend_like
 from modelkit import write_model
 
-AUDIO_ONLY = (0.0, 0.0, 1.0)
+AUDIO_ONLY = (0.0, 0.0, 1.0, 0.0)
 
 
 def plain(**kwargs) -> RankOptions:
     """Options without reserved long-tail places, so each rule is tested on its own."""
-    return RankOptions(**{"tail_share": 0.0, "calibrated": False, **kwargs})
+    return RankOptions(**{"tail_share": 0.0, "calibrated": False, "tail_weights": None, **kwargs})
 
 
 @pytest.fixture
@@ -159,6 +159,27 @@ def test_calibrated_tail_places_follow_the_querys_own_long_tail_share(tmp_path):
     assert all(p.is_tail for p in half[5:])
 
 
+def test_kin_lifts_a_rare_track_by_the_seeds_artist_and_says_so(tmp_path):
+    """t1 sounds closest to the seed but is by someone else; t2, a rarely played track by the seed's artist,
+    sounds a little further away."""
+    vectors = np.array([[1.0, 0.0], [0.95, 0.3], [0.8, 0.6], [0.0, 1.0]])
+    model = Model(
+        write_model(
+            tmp_path / "m",
+            titles=["Seed", "Closest", "Deep Cut", "Far"],
+            soundtracks=[None] * 4,
+            vectors=vectors,
+            listeners=[30, 20, 1, 5],
+            artists=["Ann", "Bo", "Ann", "Cy"],
+        )
+    )
+    sound_only = rank(model, [0], plain(k=2, weights=(0.0, 0.0, 1.0, 0.0)))
+    assert [p.title for p in sound_only] == ["Closest", "Deep Cut"]
+    with_kin = rank(model, [0], plain(k=2, weights=(0.0, 0.0, 1.0, 1.0)))
+    assert [p.title for p in with_kin] == ["Deep Cut", "Closest"]
+    assert with_kin[0].why.startswith("Also by Ann, like “Seed” and sounds close to it.")
+
+
 def test_relevance_blends_the_kinds_each_track_has(tmp_path):
     """t1 has audio and listens, t2 audio only (no listens): each is judged on what it has."""
     vectors = np.array([[1.0, 0.0], [0.6, 0.8], [0.6, 0.8]])
@@ -173,7 +194,7 @@ def test_relevance_blends_the_kinds_each_track_has(tmp_path):
             item_factors=factors,
         )
     )
-    picks = {p.title: p for p in rank(model, [0], plain(k=3, discount=0.0, weights=(0.5, 0.0, 0.5)))}
+    picks = {p.title: p for p in rank(model, [0], plain(k=3, discount=0.0, weights=(0.5, 0.0, 0.5, 0.0)))}
     # Both: (0.5·1 + 0.5·1) / 1 = 1 (its audio cos 0.6 is the best audio match, scaled to 1); AudioOnly: 0.5·1/0.5
     assert picks["Both"].similarity == pytest.approx(1.0) and picks["AudioOnly"].similarity == pytest.approx(1.0)
     assert picks["Both"].why.startswith("Liked by listeners of “Seed” and sounds close to it.")

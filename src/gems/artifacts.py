@@ -20,7 +20,7 @@ from typing import Any
 
 from gems.errors import ModelError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 _CHUNK = 1 << 20
 

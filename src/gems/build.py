@@ -28,7 +28,7 @@ from gems.errors import GemsError, ParameterError
 
 log = logging.getLogger(__name__)
 
-STAGE_VERSIONS = {"ingest": 2, "audio": 1, "interactions": 1, "popularity": 1, "cf": 1, "neighbours": 1, "index": 1}
+STAGE_VERSIONS = {"ingest": 2, "audio": 1, "interactions": 1, "popularity": 2, "cf": 1, "neighbours": 1, "index": 1}
 INTERACTION_FILES = ("interactions/indptr.npy", "interactions/indices.npy", "interactions/weights.npy")
 
 
@@ -263,8 +263,9 @@ def _popularity(runner: StageRunner, config: BuildConfig) -> None:
 
         from gems.popularity import compute_popularity
 
-        tracks = runner.staged.table("tracks.parquet", columns=["track_id", "soundtrack"]).to_pandas()
+        tracks = runner.staged.table("tracks.parquet", columns=["track_id", "soundtrack", "artist"]).to_pandas()
         codes = pd.factorize(tracks["soundtrack"], use_na_sentinel=True)[0]
+        artist_codes = pd.factorize(tracks["artist"], use_na_sentinel=True)[0]
         matrix = _load_interactions(runner, len(tracks))
         if matrix is None:
             empty = np.zeros(0, dtype=np.int64)
@@ -274,7 +275,14 @@ def _popularity(runner: StageRunner, config: BuildConfig) -> None:
             popularity = compute_popularity(
                 coo.row, coo.col, coo.data.astype(np.float64), codes, head_share=config.popularity.head_share
             )
-        frame = pd.DataFrame({"track_id": tracks["track_id"], **popularity.to_columns()})
+        frame = pd.DataFrame(
+            {
+                "track_id": tracks["track_id"],
+                **popularity.to_columns(),
+                "soundtrack_code": codes.astype(np.int64),
+                "artist_code": artist_codes.astype(np.int64),
+            }
+        )
         runner.writer.save_table("popularity.parquet", frame)
         return {
             "head": popularity.n_head,

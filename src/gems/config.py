@@ -78,9 +78,11 @@ class RankParams:
     weight_cf: float = 0.7
     weight_near: float = 0.3
     weight_audio: float = 0.5
+    weight_kin: float = 0.2
     tail_weight_cf: float = 0.3
     tail_weight_near: float = 0.7
     tail_weight_audio: float = 0.5
+    tail_weight_kin: float = 1.0
     scope: str = "all"
 
 

@@ -1,9 +1,10 @@
 """Explanations that stay true: each pick's ``why`` names only the evidence that produced its score.
 
-A kind of evidence (taste, co-listening, sound) is named when it gives at least ``EVIDENCE_SHARE`` of the
+A kind of evidence (taste, co-listening, sound, kinship) is named when it gives at least ``EVIDENCE_SHARE`` of the
 pick's blended relevance, together with the query track it comes from:
 
     near  — "often played alongside “X”"        X = the history track with the largest S[X, pick]
+    kin   — "also by A, like “X”" or "from S, like “X”"   X = a history track by artist A / from album S
     cf    — "liked by listeners of “X”"         X = the history track whose ALS factors are closest (cosine)
             or "fits your listening"           for a known listener (their ALS factors)
     audio — "sounds close to “X” in harmony"    X = the closest history track in audio space; the feature
@@ -44,6 +45,12 @@ def _nearest(model, kind: str, row: int, history: np.ndarray) -> int | None:
         if len(heard) == 0:
             return None
         return int(heard[np.argmax(inputs.unit_factors[heard] @ inputs.unit_factors[row])])
+    if kind == "kin":
+        for codes in inputs.kin_codes:
+            shared = history[(codes[history] == codes[row]) & (codes[row] >= 0)]
+            if len(shared):
+                return int(shared[0])
+        return None
     positions = inputs.audio_position[history]
     mask = positions >= 0
     if not mask.any() or inputs.audio_position[row] < 0:
@@ -104,6 +111,10 @@ def explain(
         label = model.label(seed)
         if kind == "near":
             phrases.append("often played alongside " + ("it" if again else label))
+        elif kind == "kin":
+            same_artist = model.artists[row] is not None and model.artists[row] == model.artists[seed]
+            source = f"also by {model.artists[row]}" if same_artist else f"from {model.soundtracks[row]}"
+            phrases.append(f"{source}, like " + ("it" if again else label))
         elif kind == "cf":
             phrases.append("liked by " + ("its listeners" if again else f"listeners of {label}"))
         else:

@@ -147,9 +147,9 @@ def export_recommendations(
                 written += int(valid.sum())
                 writer.write(
                     {
-                        "user_id": user_names[user_of].tolist(),
+                        "user_id": user_names[user_of],
                         "rank": (np.cumsum(valid, axis=1)[valid]).astype(np.int32),
-                        "track_id": track_ids[items[valid]].tolist(),
+                        "track_id": track_ids[items[valid]],
                         "score": scores[valid].astype(np.float32),
                         "popularity": inputs.listeners[items[valid]].astype(np.int64),
                     }

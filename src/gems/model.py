@@ -107,15 +107,13 @@ class Model:
         from gems.rank import RankingInputs
 
         folder = self.folder
-        codes: dict[str, int] = {}
-        soundtrack_codes = np.array(
-            [-1 if s is None else codes.setdefault(s, len(codes)) for s in self.soundtracks], dtype=np.int64
-        )
+        codes = folder.table("popularity.parquet", ["soundtrack_code", "artist_code"])
         inputs = RankingInputs(
             listeners=self.listeners,
             is_tail=self.is_tail,
             is_theme=self.is_theme,
-            soundtrack_codes=soundtrack_codes,
+            soundtrack_codes=arrow_to_numpy(codes.column("soundtrack_code")),
+            artist_codes=arrow_to_numpy(codes.column("artist_code")),
         )
         if "is_soundtrack" in folder.columns("tracks.parquet"):
             inputs.is_soundtrack = arrow_to_numpy(folder.table("tracks.parquet", ["is_soundtrack"]).column(0))

@@ -1,11 +1,13 @@
 """Ranking: score tracks for a query, discount popularity, filter and diversify, explain.
 
-A query is a listener's history (a known user) or a few seed tracks. Three kinds of evidence score track j:
+A query is a listener's history (a known user) or a few seed tracks. Four kinds of evidence score track j:
 
     cf(j)     taste:        p_u · v_j for a known listener (ALS user and item factors); for seeds,
                             mean_s cos(v_s, v_j)
     near(j)   co-listening: Σ_{i ∈ history} S[i, j], S the cosine item-kNN of ``gems.neighbours``
     audio(j)  sound:        mean_{i ∈ history} cos(a_i, a_j), a the audio embeddings
+    kin(j)    deep cuts:    the share of the history by j's artist or from j's album/soundtrack (the larger) —
+                            a rarely played track by an artist, or from a soundtrack, the listener already loves
 
 Each kind is scaled to [0, 1] by its largest value for the query, then blended with weights renormalised over
 the kinds available for track j (a track without listens has no cf or near; one without audio no audio):
@@ -29,21 +31,21 @@ import numpy as np
 from gems.errors import DataError, ParameterError
 from gems.popularity import popularity_discount
 
-KINDS = ("cf", "near", "audio")
+KINDS = ("cf", "near", "audio", "kin")
 EVIDENCE_SHARE = 0.2  # a kind is named in an explanation when it gives at least this share of the relevance
 GROUP_SIMILAR = 0.35  # per-group cosine above which a feature group (timbre, harmony, ...) is named
 
 
 @dataclass(frozen=True)
 class RankOptions:
-    """How to rank. ``weights`` blend the evidence kinds (cf, near, audio); see the module docstring."""
+    """How to rank. ``weights`` blend the evidence kinds (cf, near, audio, kin); see the module docstring."""
 
     k: int = 10
     discount: float = 0.0
     per_soundtrack: int = 0  # 0 = no cap
     tail_share: float = 0.15  # share of the k places reserved for long-tail tracks
-    weights: tuple[float, float, float] = (0.7, 0.3, 0.5)
-    tail_weights: tuple[float, float, float] | None = (0.3, 0.7, 0.5)  # ranking the reserved places (None = weights)
+    weights: tuple[float, ...] = (0.7, 0.3, 0.5, 0.2)
+    tail_weights: tuple[float, ...] | None = (0.3, 0.7, 0.5, 1.0)  # ranking the reserved places (None = weights)
     scope: str = "all"  # or "soundtrack"
     deep_cuts: bool = False
     calibrated: bool = True  # tail places per query ∝ the share of long-tail tracks in its own history
@@ -58,8 +60,10 @@ class RankOptions:
         if not 0 <= self.tail_share <= 1:
             raise ParameterError(f"--tail-share must be within [0, 1], got {self.tail_share}")
         for name, weights in (("weights", self.weights), ("tail weights", self.tail_weights or self.weights)):
-            if len(weights) != 3 or min(weights) < 0 or sum(weights) <= 0:
-                raise ParameterError(f"{name} must be three non-negative numbers (cf, near, audio), got {weights}")
+            if len(weights) != len(KINDS) or min(weights) < 0 or sum(weights) <= 0:
+                raise ParameterError(
+                    f"{name} must be {len(KINDS)} non-negative numbers ({', '.join(KINDS)}), got {weights}"
+                )
         if self.scope not in ("all", "soundtrack"):
             raise ParameterError(f"--scope must be 'all' or 'soundtrack', got '{self.scope}'")
 
@@ -99,7 +103,8 @@ class RankingInputs:
 
     item_factors (n × f) and user_factors (n_users × f): ALS, zero rows for tracks without listens;
     neighbours: (indptr, indices, data) CSR arrays of the item-kNN similarity; audio_position (n,): row of a
-    track in audio_vectors (m × d, unit rows) or −1; soundtrack_codes (n,): −1 when unknown.
+    track in audio_vectors (m × d, unit rows) or −1; soundtrack_codes and artist_codes (n,): the track's
+    album/soundtrack and artist as integers, −1 when unknown.
     """
 
     listeners: np.ndarray
@@ -112,7 +117,9 @@ class RankingInputs:
     neighbours: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     audio_position: np.ndarray | None = None
     audio_vectors: np.ndarray | None = None
+    artist_codes: np.ndarray | None = None
     _unit_factors: np.ndarray | None = field(default=None, repr=False)
+    _members: dict = field(default_factory=dict, repr=False)
 
     @property
     def n_items(self) -> int:
@@ -132,12 +139,28 @@ class RankingInputs:
             )
         return self._unit_factors
 
+    @property
+    def kin_codes(self) -> list[np.ndarray]:
+        """The code arrays kin evidence is read from: artists and albums/soundtracks, where known."""
+        return [c for c in (self.artist_codes, self.soundtrack_codes) if c is not None and (c >= 0).any()]
+
+    def members(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(tracks ordered by code, start of each code's run) for ``codes`` ≥ 0, computed once per array."""
+        key = id(codes)
+        if key not in self._members:
+            known = np.flatnonzero(codes >= 0)
+            order = known[np.argsort(codes[known], kind="stable")]
+            starts = np.searchsorted(codes[order], np.arange(int(codes.max()) + 2))
+            self._members[key] = (order, starts)
+        return self._members[key]
+
 
 # --------------------------------------------------------------------------------------------- retrieval
 
 CF_CANDIDATES = 400  # per query: the best tracks by taste...
 NEAR_CANDIDATES = 1000  # ...by co-listening
-AUDIO_CANDIDATES = 400  # ...and by sound; the union is scored exactly
+AUDIO_CANDIDATES = 400  # ...by sound
+KIN_CANDIDATES = 1000  # ...and by shared artist or album; the union is scored exactly
 
 
 @dataclass
@@ -145,8 +168,8 @@ class Candidates:
     """The tracks retrieved for b queries and each kind's raw evidence on them, flat: query i owns the entries
     ``indptr[i]:indptr[i + 1]`` (track rows sorted ascending) — the layout of a CSR matrix.
 
-    ``cf``/``near``/``audio``: (nnz,) float32 or None when the kind is absent; NaN where a track cannot take
-    that kind (no listens, no audio). ``signed`` kinds are cosines whose negative range is meaningful; the
+    ``cf``/``near``/``audio``/``kin``: (nnz,) float32 or None when the kind is absent; NaN where a track cannot
+    take that kind (no listens, no audio, no known artist or album). ``signed`` kinds are cosines whose negative range is meaningful; the
     others are non-negative amounts of evidence (0 = none)."""
 
     indptr: np.ndarray
@@ -154,6 +177,7 @@ class Candidates:
     cf: np.ndarray | None
     near: np.ndarray | None
     audio: np.ndarray | None
+    kin: np.ndarray | None
     cf_signed: bool = True
 
     @property
@@ -219,36 +243,47 @@ def _audio_profiles(inputs: RankingInputs, histories: list[np.ndarray]) -> list[
     return profiles
 
 
+def _pair_dots(vectors, rows: np.ndarray, queries: np.ndarray, query: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """vectors[rows[e]] · queries[query[e]] for every entry e, in chunks (bounded memory), float32."""
+    out = np.empty(len(rows), dtype=np.float32)
+    for start in range(0, len(rows), chunk):
+        part = slice(start, start + chunk)
+        out[part] = np.einsum("ij,ij->i", np.asarray(vectors[rows[part]], np.float32), queries[query[part]])
+    return out
+
+
 def _finish(
     inputs: RankingInputs,
     keys: np.ndarray,
     cf_query: np.ndarray | None,
     cf_vectors,
-    near_keys: np.ndarray | None,
-    near_values: np.ndarray | None,
+    sparse: dict[str, tuple[np.ndarray, np.ndarray]],
     audio_profiles: list,
     b: int,
     cf_signed: bool,
 ) -> Candidates:
     """Candidates from the retrieved (query, track) keys = query · n + track, with every kind's exact evidence.
 
-    ``cf_query`` (b × f): each query's factor vector (rows of None queries are NaN); ``near_keys``/``near_values``:
-    the co-listening scores of (query, track) pairs, sorted by key."""
+    ``cf_query`` (b × f): each query's factor vector; ``sparse``: for near and kin, (keys sorted, values) of
+    every (query, track) pair with evidence (the others have 0)."""
     n = inputs.n_items
-    keys = np.unique(keys)
+    keys = np.sort(keys)
+    keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys  # sorted unique, faster than np.unique
     query, rows = keys // n, keys % n
     indptr = np.searchsorted(query, np.arange(b + 1)).astype(np.int64)
-    heard = inputs.heard[rows]
-    cf = near = audio = None
+    evidence: dict[str, np.ndarray | None] = {kind: None for kind in KINDS}
     if cf_query is not None:
-        cf = np.einsum("ij,ij->i", np.asarray(cf_vectors[rows], np.float32), cf_query[query]).astype(np.float32)
-        cf[~heard] = np.nan
-    if near_keys is not None:
-        near = np.zeros(len(keys), dtype=np.float32)
-        at = np.minimum(np.searchsorted(near_keys, keys), max(len(near_keys) - 1, 0))
-        match = near_keys[at] == keys if len(near_keys) else np.zeros(len(keys), dtype=bool)
-        near[match] = near_values[at[match]]
-        near[~heard] = np.nan
+        evidence["cf"] = _pair_dots(cf_vectors, rows, cf_query, query)
+        evidence["cf"][~inputs.heard[rows]] = np.nan
+    for kind, (kind_keys, kind_values) in sparse.items():
+        values = np.zeros(len(keys), dtype=np.float32)
+        if len(kind_keys):
+            at = np.minimum(np.searchsorted(kind_keys, keys), len(kind_keys) - 1)
+            match = kind_keys[at] == keys
+            values[match] = kind_values[at[match]]
+        able = inputs.heard[rows] if kind == "near" else np.any([c[rows] >= 0 for c in inputs.kin_codes], axis=0)
+        values[~able] = np.nan
+        evidence[kind] = values
     if any(p is not None for p in audio_profiles):
         profiles = np.stack(
             [np.full(inputs.audio_vectors.shape[1], np.nan, np.float32) if p is None else p for p in audio_profiles]
@@ -256,16 +291,70 @@ def _finish(
         position = inputs.audio_position[rows]
         audio = np.full(len(keys), np.nan, dtype=np.float32)
         have = position >= 0
-        audio[have] = np.einsum(
-            "ij,ij->i", np.asarray(inputs.audio_vectors[position[have]], np.float32), profiles[query[have]]
+        audio[have] = _pair_dots(inputs.audio_vectors, position[have], profiles, query[have])
+        evidence["audio"] = audio
+    return Candidates(indptr, rows.astype(np.int64), **evidence, cf_signed=cf_signed)
+
+
+def _strongest(inputs: RankingInputs, keys: np.ndarray, values: np.ndarray, limit: int) -> np.ndarray:
+    """The keys of each query's ``limit`` strongest entries (ties: the less played track first)."""
+    n = inputs.n_items
+    query = keys // n
+    order = np.lexsort((inputs.listeners[keys % n], -values, query))
+    within = np.arange(len(order)) - np.searchsorted(query[order], query[order], side="left")
+    return keys[order[within < limit]]
+
+
+def _kin_one(inputs: RankingInputs, history: np.ndarray, blocked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(tracks, kin) of one query: every track sharing an artist or album with it, and the share of the
+    query's tracks it shares with (the larger of the two)."""
+    values = np.zeros(inputs.n_items, dtype=np.float32)
+    for codes in inputs.kin_codes:
+        shared, counts = np.unique(codes[history][codes[history] >= 0], return_counts=True)
+        order, starts = inputs.members(codes)
+        for code, count in zip(shared, counts):
+            members = order[starts[code] : starts[code + 1]]
+            values[members] = np.maximum(values[members], count / len(history))
+    values[blocked] = 0
+    tracks = np.flatnonzero(values > 0)
+    return tracks, values[tracks]
+
+
+def _membership(inputs: RankingInputs, codes: np.ndarray):
+    """(n × codes) CSR indicator of each track's code, computed once per array."""
+    import scipy.sparse as sp
+
+    key = ("matrix", id(codes))
+    if key not in inputs._members:
+        known = np.flatnonzero(codes >= 0)
+        inputs._members[key] = sp.csr_matrix(
+            (np.ones(len(known), np.float32), (known, codes[known])), shape=(len(codes), int(codes.max()) + 1)
         )
-    return Candidates(indptr, rows.astype(np.int64), cf, near, audio, cf_signed=cf_signed)
+    return inputs._members[key]
+
+
+def _kin_users(inputs: RankingInputs, own, excluded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_kin_one` for a block, as sparse products: (keys sorted, values)."""
+    n = inputs.n_items
+    sizes = np.maximum(np.asarray(own.sum(axis=1)).ravel(), 1)
+    total = None
+    for codes in inputs.kin_codes:
+        membership = _membership(inputs, codes)
+        share = (own @ membership).multiply(1.0 / sizes[:, None]).tocsr()
+        per_track = (share @ membership.T).tocsr()
+        total = per_track if total is None else total.maximum(per_track)
+    total = (total - total.multiply(own)).tocsr()
+    total.eliminate_zeros()
+    total.sort_indices()
+    query = np.repeat(np.arange(total.shape[0]), np.diff(total.indptr))
+    keep = ~excluded[total.indices]
+    return (query * n + total.indices)[keep].astype(np.int64), total.data[keep].astype(np.float32)
 
 
 def retrieve_one(inputs: RankingInputs, history: np.ndarray, user_row: int | None, options: RankOptions) -> Candidates:
     """One query's candidates (numpy only, so ``gems recommend`` stays fast): the best tracks by taste (ALS
-    preference of a known listener, or cosine to the seeds' mean factors), every co-listened track (the
-    strongest first), and the closest by sound; never the query's own tracks, only within scope."""
+    preference of a known listener, or cosine to the seeds' mean factors), the strongest co-listened and
+    kin tracks, and the closest by sound; never the query's own tracks, only within scope."""
     n = inputs.n_items
     blocked = _excluded(inputs, options).copy()
     blocked[history] = True
@@ -286,15 +375,18 @@ def retrieve_one(inputs: RankingInputs, history: np.ndarray, user_row: int | Non
             values[blocked | ~inputs.heard] = -np.inf
             found.append(_best(values, CF_CANDIDATES))
             cf_query = query[None, :]
-    near_keys = near_values = None
+    sparse = {}
     if inputs.neighbours is not None:
         from gems.neighbours import row_scores
 
         dense = row_scores(*inputs.neighbours, history, np.ones(len(history)), n)
         dense[blocked] = 0
-        near_keys = np.flatnonzero(dense > 0)
-        near_values = dense[near_keys].astype(np.float32)
-        found.append(near_keys[_best(near_values, NEAR_CANDIDATES)])
+        tracks = np.flatnonzero(dense > 0)
+        sparse["near"] = (tracks, dense[tracks].astype(np.float32))
+    if inputs.kin_codes:
+        sparse["kin"] = _kin_one(inputs, history, blocked)
+    for limit, (tracks, values) in zip((NEAR_CANDIDATES, KIN_CANDIDATES), sparse.values()):
+        found.append(_strongest(inputs, tracks, values, limit))
     (profile,) = _audio_profiles(inputs, [history])
     if profile is not None:
         have = np.flatnonzero(inputs.audio_position >= 0)
@@ -302,14 +394,14 @@ def retrieve_one(inputs: RankingInputs, history: np.ndarray, user_row: int | Non
         values[blocked[have]] = -np.inf
         found.append(have[_best(values, AUDIO_CANDIDATES)])
     keys = np.concatenate(found)
-    return _finish(inputs, keys, cf_query, cf_vectors, near_keys, near_values, [profile], 1, cf_signed=not known)
+    return _finish(inputs, keys, cf_query, cf_vectors, sparse, [profile], 1, cf_signed=not known)
 
 
 def retrieve_users(
     inputs: RankingInputs, histories: list[np.ndarray], user_rows: np.ndarray, options: RankOptions
 ) -> Candidates:
     """:func:`retrieve_one` for a block of known listeners, as matrix operations: implicit's top-k for
-    taste, one sparse product for co-listening."""
+    taste, sparse products for co-listening and kin."""
     from gems.neighbours import ItemNeighbours, history_matrix
 
     n, b = inputs.n_items, len(histories)
@@ -331,24 +423,23 @@ def retrieve_users(
             min(CF_CANDIDATES, n),
             filter_query_items=own,
             filter_items=filtered if len(filtered) else None,
-            num_threads=1,
+            num_threads=0,
         )
         ok = (ids >= 0) & (values > -np.finfo(np.float32).max)  # filtered items come back scored -FLT_MAX
         found.append((np.repeat(np.arange(b), ok.sum(axis=1)) * n + ids[ok]).astype(np.int64))
-    near_keys = near_values = None
+    sparse = {}
     if inputs.neighbours is not None:
         product = (own @ ItemNeighbours.matrix_from_arrays(*inputs.neighbours)).tocsr()
-        product = product - product.multiply(own)  # never a listener's own tracks
+        product = (product - product.multiply(own)).tocsr()  # never a listener's own tracks
         product.eliminate_zeros()
         product.sort_indices()
         query = np.repeat(np.arange(b), np.diff(product.indptr))
         keep = ~excluded[product.indices]
-        near_keys = (query * n + product.indices)[keep].astype(np.int64)
-        near_values = product.data[keep].astype(np.float32)
-        # the strongest NEAR_CANDIDATES per listener
-        order = np.lexsort((-near_values, query[keep]))
-        rank_in_query = np.arange(len(order)) - np.searchsorted(query[keep][order], query[keep][order], side="left")
-        found.append(near_keys[order[rank_in_query < NEAR_CANDIDATES]])
+        sparse["near"] = ((query * n + product.indices)[keep].astype(np.int64), product.data[keep].astype(np.float32))
+    if inputs.kin_codes:
+        sparse["kin"] = _kin_users(inputs, own, excluded)
+    for limit, (keys, values) in zip((NEAR_CANDIDATES, KIN_CANDIDATES), sparse.values()):
+        found.append(_strongest(inputs, keys, values, limit))
     profiles = _audio_profiles(inputs, histories)
     if any(p is not None for p in profiles):
         have = np.flatnonzero(inputs.audio_position >= 0)
@@ -361,7 +452,7 @@ def retrieve_users(
     keys = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
     if options.deep_cuts:
         keys = keys[allowed[keys // n, keys % n]]
-    return _finish(inputs, keys, cf_query, cf_vectors, near_keys, near_values, profiles, b, cf_signed=False)
+    return _finish(inputs, keys, cf_query, cf_vectors, sparse, profiles, b, cf_signed=False)
 
 
 # --------------------------------------------------------------------------------------------- scoring

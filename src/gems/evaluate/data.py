@@ -30,6 +30,7 @@ class TrainData:
     is_tail:       (n_items,) bool, ``gems.popularity.tail_mask(listeners)``
     is_soundtrack: (n_items,) bool from the catalogue when known, else None
     audio:         (item rows (m,), unit audio vectors (m × d) float32) for the items with audio, else None
+    artist_codes, album_codes: (n_items,) int64 artist and album/soundtrack of each item (−1 unknown), or None
     """
 
     user_items: sp.csr_matrix
@@ -39,6 +40,8 @@ class TrainData:
     is_tail: np.ndarray
     is_soundtrack: np.ndarray | None = None
     audio: tuple[np.ndarray, np.ndarray] | None = None
+    artist_codes: np.ndarray | None = None
+    album_codes: np.ndarray | None = None
 
     @property
     def n_users(self) -> int:
@@ -99,7 +102,7 @@ def train_data(
     """TrainData from canonical training listens (``user_id``, ``track_id``, optional ``weight``).
 
     items: optional catalogue with ``track_id`` and ``is_soundtrack`` (tracks missing from it count as
-    not soundtrack). audio: optional ``(track_ids (m,), vectors (m × d))``; tracks not in training are
+    not soundtrack), and optionally ``artist`` and ``soundtrack`` (album) for gems' kin evidence. audio: optional ``(track_ids (m,), vectors (m × d))``; tracks not in training are
     dropped and vectors are scaled to unit length (zero vectors are dropped).
     """
     require_columns(listens, ("user_id", "track_id"), "training listens")
@@ -120,14 +123,18 @@ def train_data(
     item_ids, item_idx = np.unique(tracks, return_inverse=True)
     matrix = interaction_matrix(user_idx, item_idx, weights, (len(user_ids), len(item_ids)))
     listeners = np.bincount(matrix.indices, minlength=len(item_ids)).astype(np.int64)
-    is_soundtrack = None
+    is_soundtrack = artist_codes = album_codes = None
     if items is not None:
         require_columns(items, ("track_id", "is_soundtrack"), "catalogue")
-        flags = pd.Series(
-            items["is_soundtrack"].fillna(False).astype(bool).to_numpy(), index=items["track_id"].astype(str)
+        catalogue = items.drop_duplicates("track_id").set_index(
+            items.drop_duplicates("track_id")["track_id"].astype(str)
         )
-        flags = flags[~flags.index.duplicated()]
-        is_soundtrack = flags.reindex(item_ids, fill_value=False).to_numpy(bool)
+        catalogue = catalogue.reindex(item_ids)
+        is_soundtrack = catalogue["is_soundtrack"].fillna(False).astype(bool).to_numpy()
+        if "artist" in catalogue:
+            artist_codes = pd.factorize(catalogue["artist"], use_na_sentinel=True)[0].astype(np.int64)
+        if "soundtrack" in catalogue:
+            album_codes = pd.factorize(catalogue["soundtrack"], use_na_sentinel=True)[0].astype(np.int64)
     audio_rows = None
     if audio is not None:
         audio_rows = _audio_rows(item_ids, audio)
@@ -139,6 +146,8 @@ def train_data(
         is_tail=tail_mask(listeners),
         is_soundtrack=is_soundtrack,
         audio=audio_rows,
+        artist_codes=artist_codes,
+        album_codes=album_codes,
     )
 
 

@@ -21,7 +21,7 @@ from gems.evaluate.gems_method import GemsComponents, GemsRanker
 from gems.evaluate.report import write_report
 from gems.evaluate.run import EvaluationResult, evaluate
 from gems.evaluate.splits import Split, playlist_continuation, random_holdout, temporal_holdout
-from gems.rank import RankOptions
+from gems.rank import KINDS, RankOptions
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +57,22 @@ def gems_methods(config: BuildConfig, discounts=DISCOUNTS) -> dict[str, GemsRank
     default at each discount strength (the accuracy/long-tail frontier). One shared fit of ALS and neighbours."""
     components = GemsComponents(config.cf, config.neighbours)
     default = RankOptions.from_params(asdict(config.rank), per_soundtrack=0)
-    cf_only, near_only = (1.0, 0.0, default.weights[2]), (0.0, 1.0, default.weights[2])
+
+    def without(kind: str) -> RankOptions:
+        """The default with one kind of evidence switched off everywhere."""
+        off = KINDS.index(kind)
+        drop = lambda weights: None if weights is None else tuple(0.0 if i == off else w for i, w in enumerate(weights))  # noqa: E731
+        return replace(default, weights=drop(default.weights), tail_weights=drop(default.tail_weights))
+
     variants = {
         "gems": default,
         "gems − tail places": replace(default, tail_share=0.0),
         "gems − calibration": replace(default, calibrated=False),
         "gems − own tail blend": replace(default, tail_weights=None),
-        "gems − co-listening": replace(default, weights=cf_only, tail_weights=cf_only),
-        "gems − taste (ALS)": replace(default, weights=near_only, tail_weights=near_only),
-        "gems − audio": replace(
-            default,
-            weights=(*default.weights[:2], 0.0),
-            tail_weights=None if default.tail_weights is None else (*default.tail_weights[:2], 0.0),
-        ),
+        "gems − taste (ALS)": without("cf"),
+        "gems − co-listening": without("near"),
+        "gems − audio": without("audio"),
+        "gems − kin": without("kin"),
     }
     variants.update({f"gems (discount {d:g})": replace(default, discount=d) for d in discounts})
     return {name: GemsRanker(components, options, name=name) for name, options in variants.items()}
@@ -126,7 +129,7 @@ def run_experiment(
         raise DataError(f"{config.listens} holds no usable listens to evaluate on")
     chosen = choose_protocol(listens, protocol)
     audio = _audio_vectors(ingested.tracks, config, show_progress)
-    items = ingested.tracks[["track_id", "is_soundtrack"]]
+    items = ingested.tracks[["track_id", "is_soundtrack", "artist", "soundtrack"]]
     split = make_split(listens, chosen, seed=seed, items=items, audio=audio)
     log.info("split: %s", split.describe())
     gems = gems_methods(config)

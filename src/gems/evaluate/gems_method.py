@@ -44,7 +44,10 @@ class GemsComponents:
                 listeners=train.listeners,
                 is_tail=train.is_tail,
                 is_theme=np.zeros(train.n_items, dtype=bool),
-                soundtrack_codes=np.full(train.n_items, -1, dtype=np.int64),
+                soundtrack_codes=(
+                    train.album_codes if train.album_codes is not None else np.full(train.n_items, -1, dtype=np.int64)
+                ),
+                artist_codes=train.artist_codes,
                 is_soundtrack=train.is_soundtrack,
                 item_factors=als.item_factors_,
                 user_factors=als.user_factors_,
