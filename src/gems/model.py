@@ -37,22 +37,44 @@ class Model:
         self.folder = ModelFolder(path)
         self.path = self.folder.path
         self.manifest = self.folder.manifest
-        tracks = self.folder.table(
-            "tracks.parquet", columns=["track_id", "title", "artist", "soundtrack", "duration_s", "path"]
+        popularity = self.folder.table(
+            "popularity.parquet", ["listeners", "popularity_percentile", "is_tail", "is_theme"]
         )
-        self.track_ids: list[str] = tracks.column("track_id").to_pylist()
-        self.titles: list[str] = tracks.column("title").to_pylist()
-        self.artists: list[str | None] = tracks.column("artist").to_pylist()
-        self.soundtracks: list[str | None] = tracks.column("soundtrack").to_pylist()
-        self.durations = arrow_to_numpy(tracks.column("duration_s"))
-        self.paths: list[str | None] = tracks.column("path").to_pylist()
-        popularity = self.folder.table("popularity.parquet")
         self.listeners = arrow_to_numpy(popularity.column("listeners"))
         self.percentile = arrow_to_numpy(popularity.column("popularity_percentile"))
         self.is_tail = arrow_to_numpy(popularity.column("is_tail"))
         self.is_theme = arrow_to_numpy(popularity.column("is_theme"))
-        self.n_tracks = len(self.track_ids)
+        self.n_tracks = len(self.listeners)
         self.simulated = bool(self.manifest.get("listens_simulated", False))
+
+    # ------------------------------------------------------------------ tracks, read when first asked for
+
+    def _track_column(self, name: str) -> list:
+        return self.folder.table("tracks.parquet", [name]).column(0).to_pylist()
+
+    @cached_property
+    def track_ids(self) -> list[str]:
+        return self._track_column("track_id")
+
+    @cached_property
+    def titles(self) -> list[str]:
+        return self._track_column("title")
+
+    @cached_property
+    def artists(self) -> list[str | None]:
+        return self._track_column("artist")
+
+    @cached_property
+    def soundtracks(self) -> list[str | None]:
+        return self._track_column("soundtrack")
+
+    @cached_property
+    def paths(self) -> list[str | None]:
+        return self._track_column("path")
+
+    @cached_property
+    def durations(self) -> np.ndarray:
+        return arrow_to_numpy(self.folder.table("tracks.parquet", ["duration_s"]).column(0))
 
     # ------------------------------------------------------------------ vector spaces
 
