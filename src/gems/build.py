@@ -28,7 +28,7 @@ from gems.errors import GemsError, ParameterError
 
 log = logging.getLogger(__name__)
 
-STAGE_VERSIONS = {"ingest": 2, "audio": 1, "interactions": 1, "popularity": 2, "cf": 1, "neighbours": 1, "index": 1}
+STAGE_VERSIONS = {"ingest": 2, "audio": 2, "interactions": 1, "popularity": 2, "cf": 1, "neighbours": 1, "index": 1}
 INTERACTION_FILES = ("interactions/indptr.npy", "interactions/indices.npy", "interactions/weights.npy")
 
 
@@ -171,7 +171,7 @@ def _audio(runner: StageRunner, config: BuildConfig, hasher: InputHasher, show_p
     }
 
     def compute() -> dict[str, Any]:
-        from gems.audio.features import FEATURE_GROUPS
+        from gems.audio.features import FEATURE_GROUPS, FEATURE_NAMES
         from gems.audio.stage import embed_audio_files
 
         embedding = embed_audio_files(
@@ -195,6 +195,7 @@ def _audio(runner: StageRunner, config: BuildConfig, hasher: InputHasher, show_p
             writer.save_array("audio/vectors.npy", embedding.vectors)
             writer.save_arrays("audio/embedder.npz", embedding.embedder.to_arrays())
             writer.save_json("audio/groups.json", {k: [g.start, g.stop] for k, g in FEATURE_GROUPS.items()})
+            writer.save_json("audio/feature_names.json", list(FEATURE_NAMES))
         return {
             "files": len(files),
             "ok": int(len(embedding.ok_positions)),

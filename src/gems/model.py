@@ -151,6 +151,16 @@ class Model:
             inputs.audio_vectors = folder.array("index/audio_vectors.npy")
         return inputs
 
+    @cached_property
+    def audio_features(self) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+        """(position by track row, raw features (m × D), feature names), or None without audio."""
+        if not self.folder.has("audio/features.npy"):
+            return None
+        rows = self.folder.array("audio/rows.npy", mmap=False)
+        position = np.full(self.n_tracks, -1, dtype=np.int64)
+        position[rows] = np.arange(len(rows))
+        return position, self.folder.array("audio/features.npy"), self.folder.json("audio/feature_names.json")
+
     # ------------------------------------------------------------------ listeners
 
     @cached_property
