@@ -4,7 +4,7 @@ A kind of evidence (taste, co-listening, sound, kinship) is named when it gives 
 pick's blended relevance, together with the query track it comes from:
 
     near  — "often played alongside “X”"        X = the history track with the largest S[X, pick]
-    kin   — "also by A, like “X”" or "from S, like “X”"   X = a history track by artist A / from album S
+    kin   — "also by A, like “X”" or "also from S, like “X”"   X = a history track by artist A / from album S
     cf    — "liked by listeners of “X”"         X = the history track whose ALS factors are closest (cosine)
             or "fits your listening"           for a known listener (their ALS factors)
     audio — "sounds close to “X” in harmony"    X = the closest history track in audio space; the feature
@@ -113,8 +113,11 @@ def explain(
             phrases.append("often played alongside " + ("it" if again else label))
         elif kind == "kin":
             same_artist = model.artists[row] is not None and model.artists[row] == model.artists[seed]
-            source = f"also by {model.artists[row]}" if same_artist else f"from {model.soundtracks[row]}"
-            phrases.append(f"{source}, like " + ("it" if again else label))
+            if again:
+                phrases.append("by the same artist" if same_artist else "from the same album")
+            else:
+                source = f"also by {model.artists[row]}" if same_artist else f"also from {model.soundtracks[row]}"
+                phrases.append(f"{source}, like {label}")
         elif kind == "cf":
             phrases.append("liked by " + ("its listeners" if again else f"listeners of {label}"))
         else:

@@ -18,13 +18,17 @@ SPACE_PRIORITY = ("blend", "audio", "cf")  # the space used for a pair of tracks
 @dataclass
 class Space:
     """One vector space: ``vectors[i]`` (unit rows) belongs to track row ``rows[i]``; ``position[row]`` is the
-    inverse map (−1 for tracks not in this space)."""
+    inverse map (−1 for tracks not in this space). Its faiss index is read on first use."""
 
     name: str
     rows: np.ndarray
     vectors: np.ndarray
     position: np.ndarray
-    index: object
+    folder: ModelFolder
+
+    @cached_property
+    def index(self):
+        return self.folder.index(f"index/{self.name}.faiss")
 
     def has(self, rows: np.ndarray) -> np.ndarray:
         return self.position[rows] >= 0
@@ -85,13 +89,7 @@ class Model:
             rows = self.folder.array(f"index/{name}_rows.npy", mmap=False)
             position = np.full(self.n_tracks, -1, dtype=np.int64)
             position[rows] = np.arange(len(rows))
-            spaces[name] = Space(
-                name,
-                rows,
-                self.folder.array(f"index/{name}_vectors.npy"),
-                position,
-                self.folder.index(f"index/{name}.faiss"),
-            )
+            spaces[name] = Space(name, rows, self.folder.array(f"index/{name}_vectors.npy"), position, self.folder)
         if not spaces:
             raise ModelError(f"{self.path} has no audio embeddings and no listening data to compare tracks by")
         return spaces
@@ -144,6 +142,7 @@ class Model:
             inputs.user_factors = folder.array("cf/user_factors.npy")
         if folder.has("neighbours/indptr.npy"):
             inputs.neighbours = tuple(folder.array(f"neighbours/{name}.npy") for name in ("indptr", "indices", "data"))
+        inputs.indexes = dict(self.spaces)
         if folder.has("index/audio_rows.npy"):
             rows = folder.array("index/audio_rows.npy", mmap=False)
             inputs.audio_position = np.full(self.n_tracks, -1, dtype=np.int64)

@@ -118,6 +118,7 @@ class RankingInputs:
     audio_position: np.ndarray | None = None
     audio_vectors: np.ndarray | None = None
     artist_codes: np.ndarray | None = None
+    indexes: dict | None = None  # space name -> gems.model.Space (faiss index, track rows), for single queries
     _unit_factors: np.ndarray | None = field(default=None, repr=False)
     _members: dict = field(default_factory=dict, repr=False)
 
@@ -156,6 +157,9 @@ class RankingInputs:
 
 
 # --------------------------------------------------------------------------------------------- retrieval
+
+
+INDEX_FROM = 50_000  # vectors in a space from which single queries retrieve through its faiss index
 
 
 def pool_sizes(k: int) -> dict[str, int]:
@@ -380,9 +384,11 @@ def retrieve_one(inputs: RankingInputs, history: np.ndarray, user_row: int | Non
             cf_vectors = inputs.unit_factors
             query = cf_vectors[heard].mean(axis=0).astype(np.float32) if len(heard) else None
         if query is not None:
-            values = np.asarray(cf_vectors @ query, dtype=np.float32)
-            values[blocked | ~inputs.heard] = -np.inf
-            found.append(_best(values, pools["cf"]))
+            found.append(
+                _nearest_tracks(
+                    inputs, "cf" if not known else None, cf_vectors, query, blocked | ~inputs.heard, pools["cf"]
+                )
+            )
             cf_query = query[None, :]
     sparse = {}
     if inputs.neighbours is not None:
@@ -398,12 +404,37 @@ def retrieve_one(inputs: RankingInputs, history: np.ndarray, user_row: int | Non
         found.append(_strongest(inputs, tracks, values, pools[kind]))
     (profile,) = _audio_profiles(inputs, [history])
     if profile is not None:
-        have = np.flatnonzero(inputs.audio_position >= 0)
-        values = np.asarray(inputs.audio_vectors[inputs.audio_position[have]], np.float32) @ profile
-        values[blocked[have]] = -np.inf
-        found.append(have[_best(values, pools["audio"])])
+        found.append(_nearest_tracks(inputs, "audio", None, profile, blocked, pools["audio"]))
     keys = np.concatenate(found)
     return _finish(inputs, keys, cf_query, cf_vectors, sparse, [profile], 1, cf_signed=not known)
+
+
+def _nearest_tracks(
+    inputs: RankingInputs, space: str | None, vectors, query: np.ndarray, blocked: np.ndarray, n: int
+) -> np.ndarray:
+    """The ``n`` best tracks for ``query`` (track rows), never ``blocked`` ones: through the model's faiss index
+    of ``space`` when it holds at least INDEX_FROM vectors (exact below 100k, HNSW above; see ``gems.index``),
+    else by an exact numpy scan of ``vectors`` (the audio vectors when ``vectors`` is None) — for small
+    catalogues the scan is faster than importing faiss."""
+    indexed = (inputs.indexes or {}).get(space) if space else None
+    if indexed is not None and len(indexed.rows) >= INDEX_FROM:
+        from gems.index import search
+
+        faiss_index, rows = indexed.index, indexed.rows
+        unit = query / max(float(np.linalg.norm(query)), 1e-12)
+        wanted = n + int(blocked.sum()) if blocked.sum() < 4 * n else 0  # heavy filters: scan exactly instead
+        if wanted:
+            positions, _ = search(faiss_index, unit[None, :].astype(np.float32), wanted)
+            found = rows[positions[0][positions[0] >= 0]]
+            return found[~blocked[found]][:n]
+    if vectors is None:
+        have = np.flatnonzero(inputs.audio_position >= 0)
+        values = np.full(inputs.n_items, -np.inf, dtype=np.float32)
+        values[have] = np.asarray(inputs.audio_vectors[inputs.audio_position[have]], np.float32) @ query
+    else:
+        values = np.asarray(vectors @ query, dtype=np.float32)
+    values[blocked] = -np.inf
+    return _best(values, n)
 
 
 def retrieve_users(
