@@ -40,6 +40,7 @@ class StageRecord:
     seconds: float
     reused: bool
     counts: dict[str, Any] = field(default_factory=dict)
+    started_s: float = 0.0  # when the stage started, in seconds since the build started
 
 
 class StageRunner:
@@ -48,6 +49,7 @@ class StageRunner:
     def __init__(self, writer: ModelWriter, previous: ModelFolder | None):
         self.writer = writer
         self.previous = previous
+        self.started = time.perf_counter()
         self.staged = ModelFolder(writer.path, in_progress=True)
         self.records: dict[str, StageRecord] = {}
 
@@ -57,10 +59,11 @@ class StageRunner:
 
     def run(self, name: str, inputs: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> StageRecord:
         fingerprint = hash_json({"stage": name, "version": STAGE_VERSIONS[name], "inputs": inputs})
+        started_s = round(time.perf_counter() - self.started, 3)
         old = (self.previous.manifest.get("stages", {}) if self.previous else {}).get(name)
         if old and old["fingerprint"] == fingerprint and all(self.previous.has(f) for f in old["files"]):
             self.writer.reuse(self.previous.path, old["files"])
-            record = StageRecord(name, fingerprint, old["files"], 0.0, True, old.get("counts", {}))
+            record = StageRecord(name, fingerprint, old["files"], 0.0, True, old.get("counts", {}), started_s)
             log.info("stage %s: unchanged, reused", name)
         else:
             before = len(self.writer.written)
@@ -73,6 +76,7 @@ class StageRunner:
                 time.perf_counter() - started,
                 False,
                 counts,
+                started_s,
             )
             log.info("stage %s: built in %.2fs", name, record.seconds)
         self.records[name] = record

@@ -196,4 +196,5 @@ class Model:
     def lookup(self):
         from gems.lookup import TrackLookup
 
-        return TrackLookup(self.track_ids, self.titles, self.soundtracks)
+        table = self.folder.table("tracks.parquet", ["track_id", "title", "soundtrack"])
+        return TrackLookup(*(table.column(name).combine_chunks() for name in ("track_id", "title", "soundtrack")))

@@ -269,11 +269,13 @@ def _finish(
     audio_profiles: list,
     b: int,
     cf_signed: bool,
+    known_cf: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Candidates:
     """Candidates from the retrieved (query, track) keys = query · n + track, with every kind's exact evidence.
 
-    ``cf_query`` (b × f): each query's factor vector; ``sparse``: for near and kin, (keys sorted, values) of
-    every (query, track) pair with evidence (the others have 0)."""
+    ``cf_query`` (b × f): each query's factor vector; ``known_cf``: (keys sorted, values) of pairs whose cf score
+    is already known (from the top-k); ``sparse``: for near and kin, (keys sorted, values) of every (query,
+    track) pair with evidence (the others have 0)."""
     n = inputs.n_items
     keys = np.sort(keys)
     keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys  # sorted unique, faster than np.unique
@@ -281,8 +283,15 @@ def _finish(
     indptr = np.searchsorted(query, np.arange(b + 1)).astype(np.int64)
     evidence: dict[str, np.ndarray | None] = {kind: None for kind in KINDS}
     if cf_query is not None:
-        evidence["cf"] = _pair_dots(cf_vectors, rows, cf_query, query)
-        evidence["cf"][~inputs.heard[rows]] = np.nan
+        cf = np.empty(len(keys), dtype=np.float32)
+        missing = np.ones(len(keys), dtype=bool)
+        if known_cf is not None and len(known_cf[0]):
+            at = np.minimum(np.searchsorted(known_cf[0], keys), len(known_cf[0]) - 1)
+            hit = known_cf[0][at] == keys
+            cf[hit], missing = known_cf[1][at[hit]], ~hit
+        cf[missing] = _pair_dots(cf_vectors, rows[missing], cf_query, query[missing])
+        cf[~inputs.heard[rows]] = np.nan
+        evidence["cf"] = cf
     for kind, (kind_keys, kind_values) in sparse.items():
         values = np.zeros(len(keys), dtype=np.float32)
         if len(kind_keys):
@@ -304,17 +313,21 @@ def _finish(
     return Candidates(indptr, rows.astype(np.int64), **evidence, keys=keys, cf_signed=cf_signed)
 
 
-def _strongest(inputs: RankingInputs, keys: np.ndarray, values: np.ndarray, limit: int) -> np.ndarray:
-    """The keys (sorted) of each query's ``limit`` strongest entries (ties: the less played track first)."""
+def _strongest(
+    inputs: RankingInputs, keys: np.ndarray, values: np.ndarray, limit: int, *, tie_break: bool
+) -> np.ndarray:
+    """The keys of each query's ``limit`` strongest entries; ``tie_break``: among equal values the less played
+    track first (kin values tie often: every track of an artist shares one)."""
     query = keys // inputs.n_items
     starts = np.searchsorted(query, np.arange(query[-1] + 2)) if len(keys) else np.zeros(1, dtype=np.int64)
     keep = np.ones(len(keys), dtype=bool)
     for q in np.flatnonzero(np.diff(starts) > limit):  # only the queries with more entries than the limit
         segment = slice(starts[q], starts[q + 1])
-        order = np.lexsort((inputs.listeners[keys[segment] % inputs.n_items], -values[segment]))
-        drop = np.zeros(len(order), dtype=bool)
-        drop[order[limit:]] = True
-        keep[segment] = ~drop
+        if tie_break:
+            order = np.lexsort((inputs.listeners[keys[segment] % inputs.n_items], -values[segment]))[limit:]
+        else:
+            order = np.argpartition(-values[segment], limit)[limit:]
+        keep[segment][order] = False
     return keys[keep]
 
 
@@ -401,7 +414,7 @@ def retrieve_one(inputs: RankingInputs, history: np.ndarray, user_row: int | Non
     if inputs.kin_codes:
         sparse["kin"] = _kin_one(inputs, history, blocked)
     for kind, (tracks, values) in sparse.items():
-        found.append(_strongest(inputs, tracks, values, pools[kind]))
+        found.append(_strongest(inputs, tracks, values, pools[kind], tie_break=kind == "kin"))
     (profile,) = _audio_profiles(inputs, [history])
     if profile is not None:
         found.append(_nearest_tracks(inputs, "audio", None, profile, blocked, pools["audio"]))
@@ -446,6 +459,7 @@ def retrieve_users(
 
     n, b, pools = inputs.n_items, len(histories), pool_sizes(options.k)
     own = history_matrix(histories, n)
+    known_cf = None
     excluded = _excluded(inputs, options)
     if options.deep_cuts:  # per listener: rare in batch, so a plain mask per row
         allowed = np.stack([_deep_cuts(inputs, h) & ~excluded for h in histories])
@@ -466,7 +480,10 @@ def retrieve_users(
             num_threads=0,
         )
         ok = (ids >= 0) & (values > -np.finfo(np.float32).max)  # filtered items come back scored -FLT_MAX
-        found.append((np.repeat(np.arange(b), ok.sum(axis=1)) * n + ids[ok]).astype(np.int64))
+        cf_keys = (np.repeat(np.arange(b), ok.sum(axis=1)) * n + ids[ok]).astype(np.int64)
+        order = np.argsort(cf_keys)
+        known_cf = (cf_keys[order], values[ok][order].astype(np.float32))  # their exact scores, no need to recompute
+        found.append(cf_keys)
     sparse = {}
     if inputs.neighbours is not None:
         product = (own @ ItemNeighbours.matrix_from_arrays(*inputs.neighbours)).tocsr()
@@ -479,7 +496,7 @@ def retrieve_users(
     if inputs.kin_codes:
         sparse["kin"] = _kin_users(inputs, own, excluded)
     for kind, (keys, values) in sparse.items():
-        found.append(_strongest(inputs, keys, values, pools[kind]))
+        found.append(_strongest(inputs, keys, values, pools[kind], tie_break=kind == "kin"))
     profiles = _audio_profiles(inputs, histories)
     if any(p is not None for p in profiles):
         have = np.flatnonzero(inputs.audio_position >= 0)
@@ -492,7 +509,7 @@ def retrieve_users(
     keys = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
     if options.deep_cuts:
         keys = keys[allowed[keys // n, keys % n]]
-    return _finish(inputs, keys, cf_query, cf_vectors, sparse, profiles, b, cf_signed=False)
+    return _finish(inputs, keys, cf_query, cf_vectors, sparse, profiles, b, cf_signed=False, known_cf=known_cf)
 
 
 # --------------------------------------------------------------------------------------------- scoring
@@ -641,8 +658,7 @@ def select(
     tail_order = np.flatnonzero(for_tail)
     tail_order = tail_order[np.lexsort((rows[tail_order], -tail_scores[order][tail_order], query[tail_order]))]
     out = np.full((b, k), -1, dtype=np.int64)
-    soundtracks_known = bool((inputs.soundtrack_codes >= 0).any())
-    if soundtracks_known and (options.per_soundtrack > 0 or inputs.is_theme.any()):
+    if options.per_soundtrack > 0 and bool((inputs.soundtrack_codes >= 0).any()):
         starts = np.searchsorted(query, np.arange(b + 1))
         tail_starts = np.searchsorted(query[tail_order], np.arange(b + 1))
         for i, history in enumerate(histories):
@@ -667,7 +683,27 @@ def select(
     fill = filler & (fill_rank < q - found[query])
     out[query[chosen], k - q[chosen] + tail_rank[chosen]] = rows[chosen]
     out[query[fill], k - q[fill] + found[query[fill]] + fill_rank[fill]] = rows[fill]
-    return out
+    return _themes_last(inputs, out, histories) if inputs.is_theme.any() else out
+
+
+def _themes_last(inputs: RankingInputs, out: np.ndarray, histories) -> np.ndarray:
+    """Vectorised :func:`_themes_after_deep_cuts` for a (b × k) block of lists: a pick that is the theme of a
+    soundtrack its query loves moves just behind the last pick of the same soundtrack."""
+    b, k = out.shape
+    valid = out >= 0
+    codes = np.where(valid, inputs.soundtrack_codes[np.maximum(out, 0)], -1)
+    own_query = np.repeat(np.arange(b), [len(h) for h in histories])
+    own_codes = inputs.soundtrack_codes[np.concatenate(histories)] if histories else np.zeros(0, dtype=np.int64)
+    width = int(max(inputs.soundtrack_codes.max(), 0)) + 1
+    loved_keys = np.unique(own_query[own_codes >= 0] * width + own_codes[own_codes >= 0])
+    loved = np.isin(np.arange(b)[:, None] * width + codes, loved_keys) & (codes >= 0)
+    theme = loved & inputs.is_theme[np.maximum(out, 0)] & valid
+    if not theme.any():
+        return out
+    same = (codes[:, :, None] == codes[:, None, :]) & (codes[:, :, None] >= 0)  # (b × k × k)
+    last_same = np.where(same, np.arange(k)[None, None, :], -1).max(axis=2)
+    key = np.where(theme & (last_same > np.arange(k)), last_same + 0.5, np.arange(k, dtype=np.float64))
+    return np.take_along_axis(out, np.argsort(key, axis=1, kind="stable"), axis=1)
 
 
 def _themes_after_deep_cuts(inputs: RankingInputs, rows: np.ndarray, history: np.ndarray) -> np.ndarray:
