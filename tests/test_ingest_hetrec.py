@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -148,9 +147,7 @@ def test_detection_and_the_format_registry():
 
 @pytest.mark.slow
 def test_the_shared_hetrec_data(lastfm_hetrec):
-    started = time.perf_counter()
     result = hetrec.read(lastfm_hetrec)
-    elapsed = time.perf_counter() - started
     listens, items, report = result.listens, result.items, result.report
     # the data README: 1,892 users, 17,632 artists, 92,834 user-artist play counts
     assert report.rows_read == report.rows_kept == len(listens) == 92_834 and not report.set_aside
@@ -164,4 +161,3 @@ def test_the_shared_hetrec_data(lastfm_hetrec):
     for accented in ("rock français", "düsseldorf", "tropicália", "español"):
         assert accented in tags
     assert "Ã" not in tags  # no mojibake
-    assert elapsed < 10, f"reading HetRec took {elapsed:.1f} s"

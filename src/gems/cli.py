@@ -325,14 +325,21 @@ def recommend(
 @app.command(
     epilog="Examples:\n\n"
     '  gems playlist --model models/demo --like "Main Theme" --length 12 --out gems.m3u8\n\n'
-    "  gems playlist -m models/demo --user sim-user-0042 --length 25 --out mine.m3u8"
+    '  gems playlist -m models/demo --like "Main Theme" --like "Desert" --arc --out gems.xspf\n\n'
+    "  gems playlist -m models/demo --user sim-user-0042 --length 25 --out mine.jspf"
 )
 def playlist(
     model: ModelDir,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Playlist file to write (.m3u8).")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="Playlist file to write; its suffix picks the format: .m3u8, .xspf or .jspf."),
+    ],
     like: Like = None,
     user: User = None,
     length: Annotated[int, typer.Option("--length", "-n", help="Number of tracks.")] = 25,
+    arc: Annotated[
+        bool, typer.Option("--arc", help="Let the energy rise to a peak two thirds of the way, then fall.")
+    ] = False,
     discount: Discount = None,
     per_soundtrack: PerSoundtrack = None,
     scope: Scope = None,
@@ -340,24 +347,31 @@ def playlist(
 ) -> None:
     """A playlist of hidden gems, ordered so the sound flows, in a file your player opens."""
     from gems.model import Model
-    from gems.playlist import order_for_flow, write_playlist
+    from gems.playlist import make_playlist
 
     loaded = Model(model)
-    seeds, picks = _recommend(loaded, like, user, _options(loaded, length, discount, per_soundtrack, scope, deep_cuts))
-    ordered = order_for_flow(loaded, picks)
-    title = "gems: hidden gems " + (f"for {user}" if user else "like " + ", ".join(loaded.titles[s] for s in seeds))
-    path = write_playlist(loaded, ordered, out, title=title)
-    _console().print(f"{len(ordered)} tracks -> {path}")
+    options = _options(loaded, length, discount, per_soundtrack, scope, deep_cuts)
+    summary = make_playlist(loaded, out, options, like=like, user=user, arc=arc)
+    note = f" ({summary.without_file} without a local audio file, listed by track URI)" if summary.without_file else ""
+    _console().print(f"{summary.tracks} tracks -> {escape(str(summary.path))}{note}")
 
 
 @app.command(
     epilog="Examples:\n\n"
     "  gems export --model models/demo -k 50 --out recs.parquet\n\n"
-    "  gems export -m models/mpd --users users.txt -k 50 --out recs.csv"
+    "  gems export -m models/mpd --users users.txt -k 50 --out recs.csv\n\n"
+    "  gems export -m models/demo -k 25 --playlists playlists --playlist-format xspf"
 )
 def export(
     model: ModelDir,
-    out: Annotated[Path, typer.Option("--out", "-o", help="File to write: .parquet, .csv or .jsonl.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Recommendations file to write: .parquet, .csv or .jsonl.")
+    ] = None,
+    playlists: Annotated[
+        Path | None,
+        typer.Option(help="Folder to write one playlist per user into, ordered for flow (with or without --out)."),
+    ] = None,
+    playlist_format: Annotated[str, typer.Option(help="Format of the --playlists files: m3u8, xspf or jspf.")] = "m3u8",
     users: Annotated[
         Path | None, typer.Option(help="Text file of user ids, one per line [default: every user].")
     ] = None,
@@ -368,15 +382,32 @@ def export(
     tail_share: TailShare = None,
     no_progress: NoProgress = False,
 ) -> None:
-    """Top-k recommendations for many listeners: rows user_id, rank, track_id, score, popularity."""
-    from gems.export import export_recommendations, read_user_ids
+    """Top-k recommendations for many listeners: rows user_id, rank, track_id, score, popularity; and/or a
+    playlist file per listener."""
+    from gems.export import export_batch, read_user_ids
     from gems.model import Model
 
+    if out is None and playlists is None:
+        raise ParameterError(
+            "give --out FILE (a recommendations table), --playlists DIR (a playlist per user), or both"
+        )
     loaded = Model(model)
     options = _options(loaded, k, discount, per_soundtrack, scope, tail_share=tail_share)
     wanted = read_user_ids(users) if users is not None else None
-    summary = export_recommendations(loaded, out, options, user_ids=wanted, show_progress=not no_progress)
-    _console().print(f"{summary.rows:,} recommendations for {summary.users:,} users -> {summary.out}")
+    summary = export_batch(
+        loaded,
+        options,
+        out=out,
+        playlists=playlists,
+        playlist_format=playlist_format,
+        user_ids=wanted,
+        show_progress=not no_progress,
+    )
+    console = _console()
+    if out is not None:
+        console.print(f"{summary.rows:,} recommendations for {summary.users:,} users -> {summary.out}")
+    if playlists is not None:
+        console.print(f"{summary.playlists:,} playlists ({summary.rows:,} tracks) -> {summary.playlist_folder}")
 
 
 @app.command(
