@@ -60,7 +60,11 @@ Like = Annotated[
 User = Annotated[
     str | None, typer.Option("--user", "-u", help="A listener id from the model's listens: their history is the seed.")
 ]
-Workers = Annotated[int | None, typer.Option("--workers", "-w", help="Audio extraction processes [default: cores].")]
+Workers = Annotated[int | None, typer.Option("--workers", "-w", help="Worker processes [default: one per core].")]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(help="Run the parallel work on the Dask cluster at this address (tcp://host:8786); needs gems[dask]."),
+]
 NoProgress = Annotated[bool, typer.Option("--no-progress", help="Hide progress bars.")]
 FORMAT_HELP = (
     "Listens format: auto, mpd, lastfm-hetrec, listenbrainz, spotify-history, spotify-account, "
@@ -380,12 +384,15 @@ def export(
     per_soundtrack: PerSoundtrack = None,
     scope: Scope = None,
     tail_share: TailShare = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
     no_progress: NoProgress = False,
 ) -> None:
     """Top-k recommendations for many listeners: rows user_id, rank, track_id, score, popularity; and/or a
-    playlist file per listener."""
+    playlist file per listener. An interrupted export resumes where it stopped when run again."""
     from gems.export import export_batch, read_user_ids
     from gems.model import Model
+    from gems.parallel import Runner, default_workers
 
     if out is None and playlists is None:
         raise ParameterError(
@@ -402,6 +409,7 @@ def export(
         playlist_format=playlist_format,
         user_ids=wanted,
         show_progress=not no_progress,
+        runner=Runner(workers=workers or default_workers(), scheduler=scheduler),
     )
     console = _console()
     if out is not None:

@@ -2,9 +2,13 @@
 one playlist file per listener.
 
 Rows: ``user_id`` (str), ``rank`` (1-based), ``track_id`` (str), ``score``, ``popularity`` (listeners).
-Users are ranked in blocks (matrix products, as implicit does), each block written as it is done, so memory
-stays bounded by the block size; the output is written under a temporary name and renamed when complete.
-Playlists (``--playlists DIR``) come from the same ranking pass, ordered for flow by :mod:`gems.playlist`.
+Users are ranked in blocks (matrix products, as implicit does) by a :class:`gems.parallel.Runner` — this
+process, local worker processes or a Dask cluster — and each finished block is saved as a Parquet part in the
+hidden folder ``.OUT.parts`` beside the output, so memory stays bounded by the block size and an interrupted
+export resumes where it stopped (when the model, the users and the options are the same). The parts are joined
+into OUT, in its format, under a temporary name that is renamed when complete: a truncated file never appears
+under the final name. Playlists (``--playlists DIR``) come from the same ranking pass, ordered for flow by
+:mod:`gems.playlist`, each written atomically.
 """
 
 from __future__ import annotations
@@ -12,12 +16,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+import shutil
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from gems.artifacts import hash_json, write_atomic
 from gems.errors import DataError, ParameterError
+from gems.parallel import Runner
 from gems.progress import progress_bar
 from gems.rank import RankOptions, recommend_batch
 
@@ -50,51 +57,106 @@ def read_user_ids(path: str | Path) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-class _Writer:
-    """Appends blocks of rows to ``path`` in ``suffix``'s format (.parquet, .csv or .jsonl)."""
+def _schema():
+    import pyarrow as pa
 
-    def __init__(self, path: Path, suffix: str):
-        import pyarrow as pa
+    return pa.schema(
+        [
+            ("user_id", pa.string()),
+            ("rank", pa.int32()),
+            ("track_id", pa.string()),
+            ("score", pa.float32()),
+            ("popularity", pa.int64()),
+        ]
+    )
 
-        self.path = path
-        self.suffix = suffix
-        self.schema = pa.schema(
-            [
-                ("user_id", pa.string()),
-                ("rank", pa.int32()),
-                ("track_id", pa.string()),
-                ("score", pa.float32()),
-                ("popularity", pa.int64()),
-            ]
-        )
-        self.sink = None
 
-    def write(self, columns: dict) -> None:
-        import pyarrow as pa
+class _Parts:
+    """The finished blocks of a table export: Parquet parts in ``.OUT.parts/`` and the plan they follow."""
 
-        table = pa.table(columns, schema=self.schema)
-        if self.suffix == ".parquet":
-            import pyarrow.parquet as pq
+    def __init__(self, out: Path, plan: dict):
+        plan = json.loads(json.dumps(plan, sort_keys=True))  # as it reads back from plan.json (tuples -> lists)
+        self.folder = out.with_name(f".{out.name}.parts")
+        plan_file = self.folder / "plan.json"
+        if plan_file.exists() and json.loads(plan_file.read_text()) != plan:
+            log.warning("an interrupted export of %s was for other settings; starting it over", out.name)
+            shutil.rmtree(self.folder)
+        elif plan_file.exists():
+            log.info("resuming the interrupted export of %s (%d blocks done)", out.name, len(self.done()))
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(plan_file, json.dumps(plan, sort_keys=True).encode())
 
-            if self.sink is None:
-                self.sink = pq.ParquetWriter(self.path, self.schema, compression="zstd")
-            self.sink.write_table(table)
-        elif self.suffix == ".csv":
-            import pyarrow.csv as pacsv
+    def path(self, block: int) -> Path:
+        return self.folder / f"part-{block:06d}.parquet"
 
-            if self.sink is None:
-                self.sink = pacsv.CSVWriter(self.path, self.schema)
-            self.sink.write_table(table)
-        else:
-            if self.sink is None:
-                self.sink = open(self.path, "w", encoding="utf-8")
-            for row in table.to_pylist():
-                self.sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+    def done(self) -> set[int]:
+        return {int(p.stem.split("-")[1]) for p in self.folder.glob("part-*.parquet")}
 
-    def close(self) -> None:
-        if self.sink is None:  # nothing written: still leave a valid, empty file
-            self.write({name: [] for name in self.schema.names})
-        self.sink.close()
+    def write(self, block: int, table) -> None:
+        import pyarrow.parquet as pq
+
+        temporary = self.folder / f".part-{block:06d}.tmp"
+        pq.write_table(table, temporary, compression="zstd")
+        os.replace(temporary, self.path(block))
+
+    def join(self, blocks: int, out: Path) -> None:
+        """All parts, in block order, into ``out`` in its format (written aside, then renamed); then tidy up."""
+        import pyarrow.parquet as pq
+
+        temporary = out.with_name(f".{out.name}.joining-{os.getpid()}")
+        suffix = out.suffix.lower()
+        try:
+            if suffix == ".parquet":
+                with pq.ParquetWriter(temporary, _schema(), compression="zstd") as sink:
+                    for block in range(blocks):
+                        sink.write_table(pq.read_table(self.path(block)))
+            elif suffix == ".csv":
+                import pyarrow.csv as pacsv
+
+                with pacsv.CSVWriter(temporary, _schema()) as sink:
+                    for block in range(blocks):
+                        sink.write_table(pq.read_table(self.path(block)))
+            else:
+                with open(temporary, "w", encoding="utf-8") as sink:
+                    for block in range(blocks):
+                        for row in pq.read_table(self.path(block)).to_pylist():
+                            sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+            os.replace(temporary, out)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        shutil.rmtree(self.folder)
+
+
+_MODELS: dict[str, object] = {}  # models opened in this process, by path (workers reuse them)
+
+
+def _model(path: str):
+    from gems.model import Model
+
+    if path not in _MODELS:
+        _MODELS[path] = Model(path)
+    return _MODELS[path]
+
+
+def _single_threaded() -> None:
+    """In each local worker process: one BLAS/top-k thread, so two processes do not fight over two cores."""
+    from threadpoolctl import threadpool_limits
+
+    import gems.rank
+
+    gems.rank.TOPK_THREADS = 1
+    threadpool_limits(limits=1)
+
+
+def rank_block(task: tuple[str, RankOptions, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One block of listeners (model path, options, user rows) -> (user rows, items (b × k), scores)."""
+    path, options, users = task
+    model = _model(path)
+    indptr, indices, _ = model.interactions
+    histories = [np.asarray(indices[indptr[u] : indptr[u + 1]], dtype=np.int64) for u in users]
+    items, scores = recommend_batch(model.inputs, histories, users, options)
+    return users, items, scores
 
 
 def export_recommendations(
@@ -105,9 +167,12 @@ def export_recommendations(
     user_ids: list[str] | None = None,
     show_progress: bool = False,
     block: int = BLOCK,
+    runner: Runner | None = None,
 ) -> ExportSummary:
     """Write the top ``options.k`` of every requested user (default: every listener of the model) to ``out``."""
-    return export_batch(model, options, out=out, user_ids=user_ids, show_progress=show_progress, block=block)
+    return export_batch(
+        model, options, out=out, user_ids=user_ids, show_progress=show_progress, block=block, runner=runner
+    )
 
 
 def _requested_rows(model, user_ids: list[str] | None) -> tuple[np.ndarray, list[str], list[str]]:
@@ -190,14 +255,19 @@ def export_batch(
     user_ids: list[str] | None = None,
     show_progress: bool = False,
     block: int = BLOCK,
+    runner: Runner | None = None,
 ) -> ExportSummary:
-    """Rank the top ``options.k`` of every requested user (default: every listener) once, in blocks, and write
-    them to the table ``out`` and/or as one playlist per user into the folder ``playlists``.
+    """Rank the top ``options.k`` of every requested user (default: every listener) once, in blocks run by
+    ``runner`` (default: this process), and write them to the table ``out`` and/or as one playlist per user
+    into the folder ``playlists``.
 
     Playlists (``playlist_format`` m3u8, xspf or jspf) are ordered for flow from each user's history like
     ``gems playlist --user``; each is written atomically as it is done (an interrupted export leaves whole files
     only), named by :func:`gems.playlist.safe_filename` of the user id; other files in the folder are left alone.
     """
+    import pyarrow as pa
+
+    runner = runner or Runner()
     if out is None and playlists is None:
         raise ParameterError(
             "give --out FILE (a recommendations table), --playlists DIR (a playlist per user), or both"
@@ -209,53 +279,52 @@ def export_batch(
     folder = None
     if playlists is not None:
         folder = _PlaylistFolder(model, Path(playlists), playlist_format)
-    rows, unknown, empty = _requested_rows(model, user_ids)
-    if folder is not None:
         folder.folder.mkdir(parents=True, exist_ok=True)
-    indptr, indices, _ = (np.asarray(a) for a in model.interactions)
-    user_names = np.asarray(list(model.user_ids), dtype=object)
-    track_ids = np.asarray(model.track_ids, dtype=object)
-    inputs = model.inputs
-    writer = partial = None
+    rows, unknown, empty = _requested_rows(model, user_ids)
+    blocks = [rows[start : start + block] for start in range(0, len(rows), block)]
+    parts = done = None
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
-        writer = _Writer(partial, out.suffix.lower())
+        model_identity = {name: stage["fingerprint"] for name, stage in model.manifest["stages"].items()}
+        plan = {"model": model_identity, "users": hash_json(rows.tolist()), "block": block, "options": asdict(options)}
+        parts = _Parts(out, plan)
+        done = parts.done() if folder is None else set()  # playlists need every block ranked again
+    todo = [i for i in range(len(blocks)) if not done or i not in done]
+    user_names = np.asarray(list(model.user_ids), dtype=object)
+    track_ids = np.asarray(model.track_ids, dtype=object)
+    listeners = model.inputs.listeners
+    path = str(model.path)
+    _MODELS.setdefault(path, model)  # local workers fork with it already open
     written = 0
-    try:
-        with progress_bar("export", len(rows), show=show_progress) as advance:
-            for start in range(0, len(rows), block):
-                users = rows[start : start + block]
-                histories = [indices[indptr[u] : indptr[u + 1]].astype(np.int64) for u in users]
-                items, scores = recommend_batch(inputs, histories, users, options)
-                valid = items >= 0
-                written += int(valid.sum())
-                if writer is not None:
-                    user_of = np.repeat(users, valid.sum(axis=1))
-                    writer.write(
-                        {
-                            "user_id": user_names[user_of],
-                            "rank": (np.cumsum(valid, axis=1)[valid]).astype(np.int32),
-                            "track_id": track_ids[items[valid]],
-                            "score": scores[valid].astype(np.float32),
-                            "popularity": inputs.listeners[items[valid]].astype(np.int64),
-                        }
-                    )
-                if folder is not None:
-                    for i, user in enumerate(users):  # the slower part: advance per playlist
-                        folder.write(str(user_names[user]), histories[i], items[i], scores[i][valid[i]])
-                        advance(1)
-                else:
-                    advance(len(users))
-        if writer is not None:
-            writer.close()
-            os.replace(partial, out)
-    except BaseException:
-        if writer is not None:
-            if writer.sink is not None:
-                writer.sink.close()
-            partial.unlink(missing_ok=True)
-        raise
+    tasks = [(path, options, blocks[i]) for i in todo]
+    with progress_bar("export", len(rows), show=show_progress) as advance:
+        advance(sum(len(blocks[i]) for i in range(len(blocks)) if i not in todo))
+        for i, (users, items, scores) in zip(todo, runner.map(rank_block, tasks, initializer=_single_threaded)):
+            valid = items >= 0
+            written += int(valid.sum())
+            if parts is not None:
+                user_of = np.repeat(users, valid.sum(axis=1))
+                table = pa.table(
+                    {
+                        "user_id": user_names[user_of],
+                        "rank": (np.cumsum(valid, axis=1)[valid]).astype(np.int32),
+                        "track_id": track_ids[items[valid]],
+                        "score": scores[valid].astype(np.float32),
+                        "popularity": listeners[items[valid]].astype(np.int64),
+                    },
+                    schema=_schema(),
+                )
+                parts.write(i, table)
+            if folder is not None:
+                indptr, indices, _ = model.interactions
+                for j, user in enumerate(users):  # the slower part: advance per playlist
+                    history = np.asarray(indices[indptr[user] : indptr[user + 1]], dtype=np.int64)
+                    folder.write(str(user_names[user]), history, items[j], scores[j][valid[j]])
+                    advance(1)
+            else:
+                advance(len(users))
+    if parts is not None:
+        parts.join(len(blocks), out)
     return ExportSummary(
         users=len(rows),
         rows=written,

@@ -160,6 +160,7 @@ class RankingInputs:
 
 
 INDEX_FROM = 50_000  # vectors in a space from which single queries retrieve through its faiss index
+TOPK_THREADS = 0  # threads of implicit's top-k in batch ranking (0: every core; worker processes set 1)
 
 
 def pool_sizes(k: int) -> dict[str, int]:
@@ -477,7 +478,7 @@ def retrieve_users(
             min(pools["cf"], n),
             filter_query_items=own,
             filter_items=filtered if len(filtered) else None,
-            num_threads=0,
+            num_threads=TOPK_THREADS,
         )
         ok = (ids >= 0) & (values > -np.finfo(np.float32).max)  # filtered items come back scored -FLT_MAX
         cf_keys = (np.repeat(np.arange(b), ok.sum(axis=1)) * n + ids[ok]).astype(np.int64)

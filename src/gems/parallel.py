@@ -1,0 +1,84 @@
+"""Where the parallel stages run — audio extraction and batch export: in this process, in local worker
+processes, or on a Dask cluster (``--scheduler tcp://host:8786``, or ``[dask] scheduler`` in a pipeline file;
+``pip install gems[dask]``).
+
+:meth:`Runner.map` yields results in task order whatever ran them, so an output never depends on where the
+work was done. Task functions must be importable module-level functions (Dask and spawned processes pickle
+them); on a cluster, every path a task names must be readable by the workers (a shared filesystem).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gems.errors import ParameterError
+
+DASK_WINDOW = 4  # tasks in flight per Dask worker thread: enough to keep a cluster busy, bounded memory
+
+
+@dataclass(frozen=True)
+class Runner:
+    """``workers`` local processes (1: in this process), or the Dask scheduler at ``scheduler``."""
+
+    workers: int = 1
+    scheduler: str | None = None
+
+    def __post_init__(self):
+        if self.workers < 1:
+            raise ParameterError(f"--workers must be at least 1, got {self.workers}")
+
+    def describe(self) -> str:
+        if self.scheduler:
+            return f"Dask cluster at {self.scheduler}"
+        return "this process" if self.workers == 1 else f"{self.workers} local worker processes"
+
+    def map(
+        self,
+        fn: Callable[[Any], Any],
+        tasks: Sequence[Any],
+        *,
+        initializer: Callable[..., None] | None = None,
+        initargs: tuple = (),
+    ) -> Iterator[Any]:
+        """``fn(task)`` for every task, yielded in task order. ``initializer(*initargs)`` runs once in each local
+        worker process before its first task (e.g. to limit BLAS threads)."""
+        if self.scheduler:
+            yield from _dask_map(fn, tasks, self.scheduler)
+        elif self.workers == 1 or len(tasks) <= 1:
+            yield from map(fn, tasks)
+        else:
+            # fork: children inherit what the parent already loaded (models, filterbanks) at no cost
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            with context.Pool(min(self.workers, len(tasks)), initializer=initializer, initargs=initargs) as pool:
+                yield from pool.imap(fn, tasks, chunksize=1)
+
+
+def default_workers() -> int:
+    """One worker process per core (at most 8)."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _dask_map(fn: Callable[[Any], Any], tasks: Sequence[Any], address: str) -> Iterator[Any]:
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise ParameterError(
+            "running on a Dask cluster needs dask's distributed scheduler: pip install 'gems[dask]'"
+        ) from exc
+    try:
+        client = Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise ParameterError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+    with client:
+        threads = max(1, sum(client.nthreads().values()))
+        window = DASK_WINDOW * threads
+        pending = [client.submit(fn, task, pure=False) for task in tasks[:window]]
+        for next_task in range(window, len(tasks) + window):
+            yield pending.pop(0).result()
+            if next_task < len(tasks):
+                pending.append(client.submit(fn, tasks[next_task], pure=False))
