@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from gems.artifacts import ModelWriter
-from gems.build import write_spaces
+from gems.build import DISPLAY_COLUMNS, catalogue_arrays, write_spaces
 from gems.index import l2_normalize
 from gems.ingest.schema import finalize_catalog
 from gems.popularity import compute_popularity
@@ -52,18 +53,20 @@ def write_model(
         tracks["is_soundtrack"] = is_soundtrack
     users = [j for i, count in enumerate(listeners) for j in range(count)]
     items = [i for i, count in enumerate(listeners) for _ in range(count)]
-    codes = pd.factorize(pd.Series(soundtracks), use_na_sentinel=True)[0]
+    catalogue = catalogue_arrays(tracks)
     popularity = compute_popularity(
-        np.array(users, dtype=np.int64), np.array(items, dtype=np.int64), np.ones(len(items)), codes
+        np.array(users, dtype=np.int64),
+        np.array(items, dtype=np.int64),
+        np.ones(len(items)),
+        catalogue["catalogue/soundtrack_codes.npy"],
     )
     with ModelWriter(path) as writer:
         writer.save_table("tracks.parquet", tracks)
-        codes = {
-            "soundtrack_code": codes.astype(np.int64),
-            "artist_code": pd.factorize(tracks["artist"], use_na_sentinel=True)[0].astype(np.int64),
-        }
-        writer.save_table(
-            "popularity.parquet", pd.DataFrame({"track_id": track_ids, **popularity.to_columns(), **codes})
+        writer.save_table("popularity.parquet", pd.DataFrame({"track_id": track_ids, **popularity.to_columns()}))
+        for relpath, array in catalogue.items():
+            writer.save_array(relpath, array)
+        writer.save_arrow(
+            "catalogue/tracks.arrow", pa.Table.from_pandas(tracks[list(DISPLAY_COLUMNS)], preserve_index=False)
         )
         spaces = {space: (np.arange(n), l2_normalize(vectors))}
         if item_factors is not None:

@@ -11,13 +11,13 @@ def test_exact_search_returns_the_nearest_by_cosine():
     assert np.all(np.diff(scores[0]) <= 0)
 
 
-def test_search_caps_k_at_the_index_size_and_hnsw_agrees_with_exact():
+def test_search_caps_k_at_the_index_size_and_ivf_agrees_with_exact():
     rng = np.random.default_rng(0)
     vectors = l2_normalize(rng.normal(size=(500, 16)))
-    exact, hnsw = build_index(vectors), build_index(vectors, exact_below=100)
+    exact, ivf = build_index(vectors), build_index(vectors, exact_below=100)
     assert search(exact, vectors[:2], 10_000)[0].shape == (2, 500)
     a, _ = search(exact, vectors[:20], 10)
-    b, _ = search(hnsw, vectors[:20], 10)
+    b, _ = search(ivf, vectors[:20], 10)
     recall = np.mean([len(set(x) & set(y)) / 10 for x, y in zip(a, b)])
     assert recall > 0.95
 

@@ -174,6 +174,13 @@ class ModelWriter:
             table = pa.Table.from_pandas(table, preserve_index=False)
         pq.write_table(table, self.file(relpath), compression="zstd")
 
+    def save_arrow(self, relpath: str, table) -> None:
+        """Write a pyarrow Table as an uncompressed Arrow IPC file, which reads back memory-mapped."""
+        import pyarrow as pa
+
+        with pa.OSFile(str(self.file(relpath)), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+
     def save_json(self, relpath: str, obj: Any) -> None:
         self.file(relpath).write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
@@ -301,6 +308,12 @@ class ModelFolder:
         import pyarrow.parquet as pq
 
         return pq.ParquetFile(self._existing(relpath)).schema_arrow.names
+
+    def arrow(self, relpath: str):
+        """An Arrow IPC file as a pyarrow Table, memory-mapped (columns are read when touched)."""
+        import pyarrow as pa
+
+        return pa.ipc.open_file(pa.memory_map(str(self._existing(relpath)), "r")).read_all()
 
     def json(self, relpath: str) -> Any:
         return json.loads(self._existing(relpath).read_text())

@@ -28,7 +28,16 @@ from gems.errors import GemsError, ParameterError
 
 log = logging.getLogger(__name__)
 
-STAGE_VERSIONS = {"ingest": 2, "audio": 2, "interactions": 1, "popularity": 2, "cf": 1, "neighbours": 1, "index": 1}
+STAGE_VERSIONS = {
+    "ingest": 2,
+    "catalogue": 2,
+    "audio": 2,
+    "interactions": 1,
+    "popularity": 3,
+    "cf": 1,
+    "neighbours": 1,
+    "index": 2,
+}
 INTERACTION_FILES = ("interactions/indptr.npy", "interactions/indices.npy", "interactions/weights.npy")
 
 
@@ -157,6 +166,51 @@ def _ingest(runner: StageRunner, config: BuildConfig, hasher: InputHasher) -> No
     runner.run("ingest", inputs, compute)
 
 
+def catalogue_arrays(tracks) -> dict[str, np.ndarray]:
+    """The catalogue stage's arrays for a tracks table (track_id, title, artist, soundtrack): sort orders by id
+    and by folded title, and per artist and per album/soundtrack the codes and the tracks sorted by code."""
+    import pandas as pd
+
+    from gems.lookup import fold
+
+    ids = tracks["track_id"].to_numpy(dtype=str)
+    titles = np.asarray([fold(t if isinstance(t, str) else i) for t, i in zip(tracks["title"], ids)], dtype=str)
+    arrays = {
+        "catalogue/id_order.npy": np.argsort(ids, kind="stable"),
+        "catalogue/title_order.npy": np.argsort(titles, kind="stable"),
+    }
+    for column in ("artist", "soundtrack"):
+        codes = pd.factorize(tracks[column], use_na_sentinel=True)[0].astype(np.int64)
+        known = np.flatnonzero(codes >= 0)
+        arrays[f"catalogue/{column}_codes.npy"] = codes
+        arrays[f"catalogue/{column}_order.npy"] = known[np.argsort(codes[known], kind="stable")]
+    return arrays
+
+
+DISPLAY_COLUMNS = ("track_id", "title", "artist", "soundtrack", "duration_s", "path")
+
+
+def _catalogue(runner: StageRunner) -> None:
+    """What serving reads of the catalogue without reading it whole: its display columns as a memory-mappable
+    Arrow file (a million-track query labels ten picks), and sort orders that find a track by id or title and
+    a track's artist- and album-mates by binary search (see gems.lookup and RankingInputs.members)."""
+    inputs = {"tracks": runner.file_hash("tracks.parquet")}
+
+    def compute() -> dict[str, Any]:
+        display = runner.staged.table("tracks.parquet", list(DISPLAY_COLUMNS))
+        runner.writer.save_arrow("catalogue/tracks.arrow", display)
+        tracks = display.to_pandas()
+        for relpath, array in catalogue_arrays(tracks).items():
+            runner.writer.save_array(relpath, array)
+        return {
+            "tracks": len(tracks),
+            "artists": int(tracks["artist"].nunique()),
+            "albums": int(tracks["soundtrack"].nunique()),
+        }
+
+    runner.run("catalogue", inputs, compute)
+
+
 def _audio(runner: StageRunner, config: BuildConfig, hasher: InputHasher, show_progress: bool, cache_dir) -> None:
     from gems.audio.stage import hash_audio_files
 
@@ -259,7 +313,7 @@ def _load_interactions(runner: StageRunner, n_tracks: int):
 def _popularity(runner: StageRunner, config: BuildConfig) -> None:
     inputs = {
         **_interaction_inputs(runner),
-        "tracks": runner.file_hash("tracks.parquet"),
+        "soundtracks": runner.file_hash("catalogue/soundtrack_codes.npy"),
         "head_share": config.popularity.head_share,
     }
 
@@ -268,9 +322,8 @@ def _popularity(runner: StageRunner, config: BuildConfig) -> None:
 
         from gems.popularity import compute_popularity
 
-        tracks = runner.staged.table("tracks.parquet", columns=["track_id", "soundtrack", "artist"]).to_pandas()
-        codes = pd.factorize(tracks["soundtrack"], use_na_sentinel=True)[0]
-        artist_codes = pd.factorize(tracks["artist"], use_na_sentinel=True)[0]
+        tracks = runner.staged.table("tracks.parquet", columns=["track_id"]).to_pandas()
+        codes = runner.staged.array("catalogue/soundtrack_codes.npy", mmap=False)
         matrix = _load_interactions(runner, len(tracks))
         if matrix is None:
             empty = np.zeros(0, dtype=np.int64)
@@ -280,14 +333,7 @@ def _popularity(runner: StageRunner, config: BuildConfig) -> None:
             popularity = compute_popularity(
                 coo.row, coo.col, coo.data.astype(np.float64), codes, head_share=config.popularity.head_share
             )
-        frame = pd.DataFrame(
-            {
-                "track_id": tracks["track_id"],
-                **popularity.to_columns(),
-                "soundtrack_code": codes.astype(np.int64),
-                "artist_code": artist_codes.astype(np.int64),
-            }
-        )
+        frame = pd.DataFrame({"track_id": tracks["track_id"], **popularity.to_columns()})
         runner.writer.save_table("popularity.parquet", frame)
         return {
             "head": popularity.n_head,
@@ -398,6 +444,7 @@ def build_model(
     with ModelWriter(config.model) as writer:
         runner = StageRunner(writer, previous)
         _ingest(runner, config, hasher)
+        _catalogue(runner)
         _audio(runner, config, hasher, show_progress, cache_dir)
         _interactions(runner)
         _popularity(runner, config)

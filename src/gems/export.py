@@ -291,7 +291,7 @@ def export_batch(
         done = parts.done() if folder is None else set()  # playlists need every block ranked again
     todo = [i for i in range(len(blocks)) if not done or i not in done]
     user_names = np.asarray(list(model.user_ids), dtype=object)
-    track_ids = np.asarray(model.track_ids, dtype=object)
+    track_ids = np.asarray(list(model.track_ids), dtype=object)
     listeners = model.inputs.listeners
     path = str(model.path)
     _MODELS.setdefault(path, model)  # local workers fork with it already open

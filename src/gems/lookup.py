@@ -1,13 +1,17 @@
 """Find a track from what a person types: its id, its exact title, ``Title (Soundtrack)``, or a fuzzy title.
 
-Exact matches are found with Arrow compute over the catalogue's columns (milliseconds on a million tracks);
-only a fuzzy query reads the titles into Python, for rapidfuzz.
+Ids and folded titles are found by binary search over sort orders the build wrote (``catalogue/id_order.npy``,
+``catalogue/title_order.npy``), reading about twenty values however large the catalogue; only a fuzzy query
+reads every title, for rapidfuzz.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cached_property
+
+import numpy as np
 
 from gems.errors import UnknownTrackError
 
@@ -16,31 +20,57 @@ FUZZY_MARGIN = 6.0  # ...and its lead over the next different track
 _WITH_SOUNDTRACK = re.compile(r"^(?P<title>.+?)\s*\((?P<soundtrack>[^()]+)\)\s*$")
 
 
-def _key(text: str | None) -> str:
+def fold(text: str | None) -> str:
+    """Case-folded, whitespace-collapsed text: the form titles are matched in."""
     return " ".join((text or "").casefold().split())
 
 
-class TrackLookup:
-    """Resolve user queries to catalogue rows; ``ids``, ``titles``, ``soundtracks`` are Arrow string arrays."""
+def equal_range(order: np.ndarray, key_of: Callable[[int], str], target: str) -> range:
+    """The positions in ``order`` (row numbers sorted by ``key_of``) whose key equals ``target``."""
+    lo, hi = 0, len(order)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if key_of(int(order[mid])) < target:
+            lo = mid + 1
+        else:
+            hi = mid
+    start, hi = lo, len(order)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if key_of(int(order[mid])) <= target:
+            lo = mid + 1
+        else:
+            hi = mid
+    return range(start, lo)
 
-    def __init__(self, ids, titles, soundtracks):
-        self.ids, self.titles, self.soundtracks = ids, titles, soundtracks
+
+class TrackLookup:
+    """Resolve user queries to catalogue rows. ``column(name)`` gives the Arrow string array of ``track_ids``,
+    ``titles`` or ``soundtracks`` when a query first needs it; ``id_order``/``title_order`` sort the rows by id
+    and by folded title."""
+
+    def __init__(self, column: Callable[[str], object], id_order: np.ndarray, title_order: np.ndarray):
+        self._column = column
+        self.id_order = id_order
+        self.title_order = title_order
 
     @cached_property
-    def _folded_titles(self):
-        import pyarrow.compute as pc
+    def ids(self):
+        return self._column("track_ids")
 
-        spaced = pc.replace_substring_regex(pc.coalesce(self.titles, self.ids), pattern=r"\s+", replacement=" ")
-        return pc.utf8_lower(pc.utf8_trim_whitespace(spaced))  # the same folding as _key
+    @cached_property
+    def titles(self):
+        return self._column("titles")
 
-    def _rows_where(self, array, value: str) -> list[int]:
-        import numpy as np
-        import pyarrow.compute as pc
+    @cached_property
+    def soundtracks(self):
+        return self._column("soundtracks")
 
-        from gems.artifacts import arrow_to_numpy
+    def _title_key(self, row: int) -> str:
+        return fold(self.titles[row].as_py() or self.ids[row].as_py())
 
-        mask = pc.equal(array, value).fill_null(False)
-        return np.flatnonzero(arrow_to_numpy(mask)).tolist() if pc.any(mask).as_py() else []
+    def _rows_titled(self, title: str) -> list[int]:
+        return [int(self.title_order[i]) for i in equal_range(self.title_order, self._title_key, fold(title))]
 
     def label(self, row: int) -> str:
         """``Title (Soundtrack)``, the form that makes an ambiguous title unique."""
@@ -54,10 +84,10 @@ class TrackLookup:
     def resolve(self, query: str) -> int:
         """The row of ``query``; raises :class:`UnknownTrackError` with suggestions when unknown or ambiguous."""
         query = query.strip()
-        rows = self._rows_where(self.ids, query)
-        if rows:
-            return rows[0]
-        rows = self._rows_where(self._folded_titles, _key(query))
+        by_id = equal_range(self.id_order, lambda row: self.ids[row].as_py(), query)
+        if by_id:
+            return int(self.id_order[by_id[0]])
+        rows = self._rows_titled(query)
         if len(rows) == 1:
             return rows[0]
         if len(rows) > 1:
@@ -66,8 +96,8 @@ class TrackLookup:
         if match:
             hits = [
                 r
-                for r in self._rows_where(self._folded_titles, _key(match["title"]))
-                if _key(self.soundtracks[r].as_py()) == _key(match["soundtrack"])
+                for r in self._rows_titled(match["title"])
+                if fold(self.soundtracks[r].as_py()) == fold(match["soundtrack"])
             ]
             if len(hits) == 1:
                 return hits[0]
@@ -76,7 +106,7 @@ class TrackLookup:
     def _fuzzy(self, query: str) -> int:
         from rapidfuzz import fuzz, process, utils
 
-        titles = self._folded_titles.to_pylist()
+        titles = [t or i for t, i in zip(self.titles.to_pylist(), self.ids.to_pylist())]
         labels = [f"{t} ({s})" if s else t for t, s in zip(titles, self.soundtracks.to_pylist())]
         hits = process.extract(query, labels, scorer=fuzz.WRatio, processor=utils.default_process, limit=6)
         hits += process.extract(query, titles, scorer=fuzz.WRatio, processor=utils.default_process, limit=6)

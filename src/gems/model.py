@@ -34,6 +34,36 @@ class Space:
         return self.position[rows] >= 0
 
 
+class TrackColumn:
+    """A catalogue column as a read-only sequence: one value is read from Arrow when asked for (a query on a
+    million-track model labels ten picks, it does not convert a million titles); iterating converts it whole."""
+
+    def __init__(self, array):
+        self.array = array
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, row: int):
+        return self.array[int(row)].as_py()
+
+    def index(self, value) -> int:
+        """The row holding ``value`` (ValueError when none does), as ``list.index``."""
+        import pyarrow.compute as pc
+
+        row = pc.index(self.array, value).as_py()
+        if row < 0:
+            raise ValueError(f"{value!r} is not in this column")
+        return row
+
+    @cached_property
+    def _values(self) -> list:
+        return self.array.to_pylist()
+
+    def __iter__(self):
+        return iter(self._values)
+
+
 class Model:
     """Read view of a model folder built by ``gems build``."""
 
@@ -53,32 +83,36 @@ class Model:
 
     # ------------------------------------------------------------------ tracks, read when first asked for
 
-    def _track_column(self, name: str) -> list:
-        return self.folder.table("tracks.parquet", [name]).column(0).to_pylist()
+    @cached_property
+    def _display(self):
+        return self.folder.arrow("catalogue/tracks.arrow")
+
+    def _track_column(self, name: str) -> TrackColumn:
+        return TrackColumn(self._display.column(name))  # chunked, memory-mapped: indexing reads one value
 
     @cached_property
-    def track_ids(self) -> list[str]:
+    def track_ids(self) -> TrackColumn:
         return self._track_column("track_id")
 
     @cached_property
-    def titles(self) -> list[str]:
+    def titles(self) -> TrackColumn:
         return self._track_column("title")
 
     @cached_property
-    def artists(self) -> list[str | None]:
+    def artists(self) -> TrackColumn:
         return self._track_column("artist")
 
     @cached_property
-    def soundtracks(self) -> list[str | None]:
+    def soundtracks(self) -> TrackColumn:
         return self._track_column("soundtrack")
 
     @cached_property
-    def paths(self) -> list[str | None]:
+    def paths(self) -> TrackColumn:
         return self._track_column("path")
 
     @cached_property
     def durations(self) -> np.ndarray:
-        return arrow_to_numpy(self.folder.table("tracks.parquet", ["duration_s"]).column(0))
+        return arrow_to_numpy(self._display.column("duration_s"))
 
     # ------------------------------------------------------------------ vector spaces
 
@@ -127,14 +161,15 @@ class Model:
         from gems.rank import RankingInputs
 
         folder = self.folder
-        codes = folder.table("popularity.parquet", ["soundtrack_code", "artist_code"])
         inputs = RankingInputs(
             listeners=self.listeners,
             is_tail=self.is_tail,
             is_theme=self.is_theme,
-            soundtrack_codes=arrow_to_numpy(codes.column("soundtrack_code")),
-            artist_codes=arrow_to_numpy(codes.column("artist_code")),
+            soundtrack_codes=folder.array("catalogue/soundtrack_codes.npy"),
+            artist_codes=folder.array("catalogue/artist_codes.npy"),
         )
+        for codes, name in ((inputs.soundtrack_codes, "soundtrack"), (inputs.artist_codes, "artist")):
+            inputs.set_members(codes, folder.array(f"catalogue/{name}_order.npy"))
         if "is_soundtrack" in folder.columns("tracks.parquet"):
             inputs.is_soundtrack = arrow_to_numpy(folder.table("tracks.parquet", ["is_soundtrack"]).column(0))
         if folder.has("cf/item_factors.npy"):
@@ -196,5 +231,8 @@ class Model:
     def lookup(self):
         from gems.lookup import TrackLookup
 
-        table = self.folder.table("tracks.parquet", ["track_id", "title", "soundtrack"])
-        return TrackLookup(*(table.column(name).combine_chunks() for name in ("track_id", "title", "soundtrack")))
+        return TrackLookup(
+            lambda name: getattr(self, name).array,
+            self.folder.array("catalogue/id_order.npy"),
+            self.folder.array("catalogue/title_order.npy"),
+        )

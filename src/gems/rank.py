@@ -97,6 +97,27 @@ class RankOptions:
         return np.round(self.k * np.minimum(1.0, self.tail_share * 10 * shares)).astype(np.int64)
 
 
+class UnitRows:
+    """The rows of a matrix scaled to unit length (zero rows stay zero), computed only for the rows asked for:
+    on a million tracks, normalising every factor vector would cost seconds per query."""
+
+    def __init__(self, matrix: np.ndarray):
+        self.matrix = matrix
+        self._norms: np.ndarray | None = None
+
+    def __getitem__(self, rows) -> np.ndarray:
+        block = np.asarray(self.matrix[rows], dtype=np.float32)
+        norms = np.linalg.norm(block, axis=-1, keepdims=True)
+        return np.divide(block, norms, out=np.zeros_like(block), where=norms > 0)
+
+    def __matmul__(self, query: np.ndarray) -> np.ndarray:
+        """Cosine of every row with ``query`` (a unit vector) — a full scan, for small catalogues."""
+        if self._norms is None:
+            self._norms = np.linalg.norm(np.asarray(self.matrix, dtype=np.float32), axis=1)
+        products = np.asarray(self.matrix @ query, dtype=np.float32)
+        return np.divide(products, self._norms, out=np.zeros_like(products), where=self._norms > 0)
+
+
 @dataclass
 class RankingInputs:
     """Everything ranking reads, per track row (n tracks) — from a model folder or a training split.
@@ -119,7 +140,7 @@ class RankingInputs:
     audio_vectors: np.ndarray | None = None
     artist_codes: np.ndarray | None = None
     indexes: dict | None = None  # space name -> gems.model.Space (faiss index, track rows), for single queries
-    _unit_factors: np.ndarray | None = field(default=None, repr=False)
+    _unit_factors: UnitRows | None = field(default=None, repr=False)
     _members: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -131,13 +152,10 @@ class RankingInputs:
         return self.listeners > 0
 
     @property
-    def unit_factors(self) -> np.ndarray:
-        """Item factors scaled to unit length (zero rows stay zero), computed once."""
+    def unit_factors(self) -> UnitRows:
+        """Item factors scaled to unit length, row by row as they are asked for."""
         if self._unit_factors is None:
-            norms = np.linalg.norm(self.item_factors, axis=1, keepdims=True)
-            self._unit_factors = np.divide(
-                self.item_factors, norms, out=np.zeros_like(self.item_factors), where=norms > 0
-            )
+            self._unit_factors = UnitRows(self.item_factors)
         return self._unit_factors
 
     @property
@@ -146,14 +164,18 @@ class RankingInputs:
         return [c for c in (self.artist_codes, self.soundtrack_codes) if c is not None and (c >= 0).any()]
 
     def members(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(tracks ordered by code, start of each code's run) for ``codes`` ≥ 0, computed once per array."""
-        key = id(codes)
-        if key not in self._members:
+        """(tracks ordered by code, start of each code's run) for ``codes`` ≥ 0, computed once per array (a
+        model folder brings the order, written by the build's catalogue stage)."""
+        if id(codes) not in self._members:
             known = np.flatnonzero(codes >= 0)
-            order = known[np.argsort(codes[known], kind="stable")]
-            starts = np.searchsorted(codes[order], np.arange(int(codes.max()) + 2))
-            self._members[key] = (order, starts)
-        return self._members[key]
+            self.set_members(codes, known[np.argsort(codes[known], kind="stable")])
+        return self._members[id(codes)]
+
+    def set_members(self, codes: np.ndarray, order: np.ndarray) -> None:
+        """Record ``order`` (the tracks with a code, sorted by it) for ``codes``."""
+        order = np.asarray(order)
+        starts = np.searchsorted(np.asarray(codes)[order], np.arange(int(np.max(codes, initial=-1)) + 2))
+        self._members[id(codes)] = (order, starts)
 
 
 # --------------------------------------------------------------------------------------------- retrieval
@@ -434,11 +456,12 @@ def _nearest_tracks(
     if indexed is not None and len(indexed.rows) >= INDEX_FROM:
         from gems.index import search
 
-        faiss_index, rows = indexed.index, indexed.rows
+        rows = indexed.rows
         unit = query / max(float(np.linalg.norm(query)), 1e-12)
-        wanted = n + int(blocked.sum()) if blocked.sum() < 4 * n else 0  # heavy filters: scan exactly instead
+        in_space = int(blocked[rows].sum())
+        wanted = n + in_space if in_space < 4 * n else 0  # heavy filters (a narrow scope): scan exactly instead
         if wanted:
-            positions, _ = search(faiss_index, unit[None, :].astype(np.float32), wanted)
+            positions, _ = search(indexed.index, unit[None, :].astype(np.float32), wanted)
             found = rows[positions[0][positions[0] >= 0]]
             return found[~blocked[found]][:n]
     if vectors is None:
