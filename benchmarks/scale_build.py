@@ -52,7 +52,9 @@ def main() -> None:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    config = BuildConfig(model=args.work / "model", catalog=args.work / "catalog.parquet", listens=args.work / "listens.parquet")
+    config = BuildConfig(
+        model=args.work / "model", catalog=args.work / "catalog.parquet", listens=args.work / "listens.parquet"
+    )
     build_started = time.perf_counter() - started
     result = build_model(config)
     done.set()
@@ -63,7 +65,9 @@ def main() -> None:
         begin = build_started + stage["started_s"]
         end = build_started + (stages[i + 1][1]["started_s"] if i + 1 < len(stages) else result.seconds)
         peak = max((m for t, m in samples if begin <= t <= end), default=float("nan"))
-        rows.append({"stage": name, "seconds": round(stage["seconds"], 2), "peak_rss_mb": round(peak), **stage["counts"]})
+        rows.append(
+            {"stage": name, "seconds": round(stage["seconds"], 2), "peak_rss_mb": round(peak), **stage["counts"]}
+        )
     report = {
         "tracks": args.tracks,
         "users": args.users,
