@@ -60,11 +60,13 @@ def main() -> None:
     done.set()
     sampler.join()
     rows = []
-    stages = list(result.manifest["stages"].items())
+    stages = sorted(result.manifest["stages"].items(), key=lambda item: item[1]["started_s"])
     for i, (name, stage) in enumerate(stages):
         begin = build_started + stage["started_s"]
         end = build_started + (stages[i + 1][1]["started_s"] if i + 1 < len(stages) else result.seconds)
-        peak = max((m for t, m in samples if begin <= t <= end), default=float("nan"))
+        # a stage shorter than the sampling period: the last sample taken before it ended
+        before_end = [m for t, m in samples if t <= end] or [samples[0][1]]
+        peak = max((m for t, m in samples if begin <= t <= end), default=before_end[-1])
         rows.append(
             {"stage": name, "seconds": round(stage["seconds"], 2), "peak_rss_mb": round(peak), **stage["counts"]}
         )

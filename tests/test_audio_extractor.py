@@ -145,6 +145,16 @@ def test_two_workers_give_the_same_features_as_one(library, first_run, tmp_path)
     np.testing.assert_allclose(result.features, first_run[0].features, rtol=1e-5, atol=1e-6)
 
 
+def test_a_dask_cluster_gives_the_same_features_as_one_process(library, first_run, tmp_path):
+    distributed = pytest.importorskip("distributed", reason="Dask is the optional extra gems[dask]")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        extractor = FeatureExtractor(scheduler=cluster.scheduler_address, cache_dir=tmp_path)
+        result = extractor.extract(list(library.values()))
+    assert result.status == first_run[0].status and result.reasons == first_run[0].reasons
+    assert result.extracted == 8
+    np.testing.assert_array_equal(result.features, first_run[0].features)
+
+
 def test_fingerprint_changes_with_the_output_parameters_only(tmp_path):
     base = FeatureExtractor().config_fingerprint
     assert FeatureExtractor(excerpt_s=10.0).config_fingerprint != base

@@ -106,3 +106,28 @@ def test_pipeline_files_are_checked(tmp_path):
     bad.write_text("[sauces]\n")
     with pytest.raises(ParameterError, match="unknown section"):
         load_pipeline(bad)
+
+
+def test_a_dask_section_sends_audio_extraction_to_that_scheduler(tmp_path):
+    import soundfile as sf
+
+    pipeline = tmp_path / "p.toml"
+    pipeline.write_text('[sources]\naudio = "audio"\n[model]\npath = "models/m"\n[dask]\nscheduler = "tcp://127.0.0.1:1"\n')
+    config = load_pipeline(pipeline)
+    assert config.dask.scheduler == "tcp://127.0.0.1:1"
+    (tmp_path / "audio").mkdir()
+    tone = np.sin(np.linspace(0, 2000, 3 * 22050)).astype(np.float32)
+    for name in ("a.wav", "b.wav"):
+        sf.write(tmp_path / "audio" / name, tone, 22050)
+    pytest.importorskip("distributed", reason="Dask is the optional extra gems[dask]")
+    with pytest.raises(ParameterError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:1"):
+        build_model(config, cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "models").exists() or list((tmp_path / "models").iterdir()) == []
+
+
+def test_export_runs_where_the_pipeline_said_unless_told_otherwise(listens_config):
+    from gems.config import DaskParams
+
+    built = build_model(replace(listens_config, dask=DaskParams(scheduler="tcp://cluster:8786")))
+    assert Model(built.path).scheduler == "tcp://cluster:8786"
+    assert Model(build_model(listens_config).path).scheduler is None

@@ -238,6 +238,7 @@ def _audio(runner: StageRunner, config: BuildConfig, hasher: InputHasher, show_p
             min_duration_s=params.min_duration_s,
             dims=params.dims,
             workers=params.workers,
+            scheduler=config.dask.scheduler or None,
             cache_dir=cache_dir,
             show_progress=show_progress,
         )

@@ -63,7 +63,10 @@ User = Annotated[
 Workers = Annotated[int | None, typer.Option("--workers", "-w", help="Worker processes [default: one per core].")]
 Scheduler = Annotated[
     str | None,
-    typer.Option(help="Run the parallel work on the Dask cluster at this address (tcp://host:8786); needs gems[dask]."),
+    typer.Option(
+        help="Run audio extraction / export on the Dask cluster at this address (tcp://host:8786; needs gems[dask]) "
+        "[default: the pipeline's [dask] scheduler, else local worker processes; '' forces local]."
+    ),
 ]
 NoProgress = Annotated[bool, typer.Option("--no-progress", help="Hide progress bars.")]
 FORMAT_HELP = (
@@ -173,6 +176,7 @@ def build(
     ] = None,
     model: Annotated[Path | None, typer.Option("--model", "-m", help="Model folder to write.")] = None,
     workers: Workers = None,
+    scheduler: Scheduler = None,
     no_progress: NoProgress = False,
 ) -> None:
     """Build a model folder: ingest, audio embeddings, ALS, popularity, indexes. Unchanged stages are reused."""
@@ -193,6 +197,8 @@ def build(
         if workers < 1:
             raise ParameterError(f"--workers must be at least 1, got {workers}")
         config = replace(config, audio_params=replace(config.audio_params, workers=workers))
+    if scheduler is not None:
+        config = replace(config, dask=replace(config.dask, scheduler=scheduler))
     _print_build(build_model(config, show_progress=not no_progress))
 
 
@@ -203,6 +209,7 @@ def extract(
     audio_dir: Annotated[Path, typer.Argument(help="Folder of audio files, searched recursively.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Parquet file to write: one row per file.")],
     workers: Workers = None,
+    scheduler: Scheduler = None,
     dims: Annotated[int, typer.Option(help="Embedding dimensions (at most files − 1).")] = 24,
     excerpt: Annotated[
         float, typer.Option(help="Seconds analysed from the middle of each file (0 = whole file).")
@@ -214,7 +221,13 @@ def extract(
     from gems.extract import extract_folder
 
     summary = extract_folder(
-        audio_dir, out, workers=workers, dims=dims, excerpt_s=excerpt, show_progress=not no_progress
+        audio_dir,
+        out,
+        workers=workers,
+        scheduler=scheduler,
+        dims=dims,
+        excerpt_s=excerpt,
+        show_progress=not no_progress,
     )
     console = _console()
     for failure in summary.failures:
@@ -409,7 +422,9 @@ def export(
         playlist_format=playlist_format,
         user_ids=wanted,
         show_progress=not no_progress,
-        runner=Runner(workers=workers or default_workers(), scheduler=scheduler),
+        runner=Runner(
+            workers=workers or default_workers(), scheduler=loaded.scheduler if scheduler is None else scheduler
+        ),
     )
     console = _console()
     if out is not None:

@@ -19,6 +19,7 @@ Every section and key is checked: a typo is an error that names the file, the se
     [popularity] head_share = 0.8
     [index]  audio_weight = 0.5
     [rank]   discount, per_soundtrack, k, tail_share, weight_cf, weight_near, weight_audio, scope
+    [dask]   scheduler = "tcp://scheduler:8786"   # audio extraction and export run on this Dask cluster
 """
 
 from __future__ import annotations
@@ -66,6 +67,15 @@ class IndexParams:
 
 
 @dataclass(frozen=True)
+class DaskParams:
+    """``scheduler``: address of a Dask scheduler (``tcp://host:8786``) that runs audio extraction and batch
+    export; empty: local worker processes. Not part of any stage's fingerprint: where work runs never changes
+    what it produces."""
+
+    scheduler: str = ""
+
+
+@dataclass(frozen=True)
 class RankParams:
     """Defaults of ``gems recommend/playlist/export`` for this model (see ``gems.rank``), chosen on the
     validation splits of the MPD sample and Last.fm HetRec (``gems evaluate --part validation``)."""
@@ -103,6 +113,7 @@ class BuildConfig:
     popularity: PopularityParams = field(default_factory=PopularityParams)
     index: IndexParams = field(default_factory=IndexParams)
     rank: RankParams = field(default_factory=RankParams)
+    dask: DaskParams = field(default_factory=DaskParams)
 
     def with_overrides(self, **overrides: Any) -> BuildConfig:
         """A copy with the given top-level fields replaced (``None`` values are ignored)."""
@@ -122,6 +133,7 @@ _SECTIONS = {
     "popularity": PopularityParams,
     "index": IndexParams,
     "rank": RankParams,
+    "dask": DaskParams,
 }
 _SOURCE_KEYS = {"catalog", "audio", "listens", "listens_format", "listens_columns", "listens_simulated"}
 

@@ -290,25 +290,31 @@ def export_batch(
         parts = _Parts(out, plan)
         done = parts.done() if folder is None else set()  # playlists need every block ranked again
     todo = [i for i in range(len(blocks)) if not done or i not in done]
-    user_names = np.asarray(list(model.user_ids), dtype=object)
-    track_ids = np.asarray(list(model.track_ids), dtype=object)
+    # Arrow string arrays: each block's ids are one ``take``, not a million Python strings
+    user_names = pa.array(list(model.user_ids), type=pa.string())
+    track_ids = model.track_ids.array.cast(pa.string())
     listeners = model.inputs.listeners
     path = str(model.path)
-    _MODELS.setdefault(path, model)  # local workers fork with it already open
+    _MODELS.setdefault(path, model)  # local workers fork with it already open ...
+    if todo and model.inputs.item_factors is not None:
+        _ = model.inputs.norm_ordered  # ... and with the factors sorted for the top-k
     written = 0
     tasks = [(path, options, blocks[i]) for i in todo]
-    with progress_bar("export", len(rows), show=show_progress) as advance:
+    with (
+        runner.map(rank_block, tasks, initializer=_single_threaded) as ranked,
+        progress_bar("export", len(rows), show=show_progress) as advance,
+    ):
         advance(sum(len(blocks[i]) for i in range(len(blocks)) if i not in todo))
-        for i, (users, items, scores) in zip(todo, runner.map(rank_block, tasks, initializer=_single_threaded)):
+        for i, (users, items, scores) in zip(todo, ranked):
             valid = items >= 0
             written += int(valid.sum())
             if parts is not None:
                 user_of = np.repeat(users, valid.sum(axis=1))
                 table = pa.table(
                     {
-                        "user_id": user_names[user_of],
+                        "user_id": user_names.take(user_of),
                         "rank": (np.cumsum(valid, axis=1)[valid]).astype(np.int32),
-                        "track_id": track_ids[items[valid]],
+                        "track_id": track_ids.take(items[valid]),
                         "score": scores[valid].astype(np.float32),
                         "popularity": listeners[items[valid]].astype(np.int64),
                     },
@@ -319,7 +325,7 @@ def export_batch(
                 indptr, indices, _ = model.interactions
                 for j, user in enumerate(users):  # the slower part: advance per playlist
                     history = np.asarray(indices[indptr[user] : indptr[user + 1]], dtype=np.int64)
-                    folder.write(str(user_names[user]), history, items[j], scores[j][valid[j]])
+                    folder.write(user_names[user].as_py(), history, items[j], scores[j][valid[j]])
                     advance(1)
             else:
                 advance(len(users))

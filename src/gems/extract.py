@@ -9,6 +9,7 @@ from pathlib import Path
 
 from gems.artifacts import InputHasher
 from gems.errors import DataError, ParameterError
+from gems.parallel import default_workers
 
 
 @dataclass
@@ -39,13 +40,14 @@ def extract_folder(
     out: str | Path,
     *,
     workers: int | None = None,
+    scheduler: str | None = None,
     dims: int = 24,
     excerpt_s: float = 30.0,
     min_duration_s: float = 2.0,
     show_progress: bool = False,
 ) -> ExtractSummary:
     """Embed every file of ``folder`` and write ``out`` (Parquet): path, status, reason, source_duration_s,
-    content_hash and ``embedding`` (list of float32, null for failed files)."""
+    content_hash and ``embedding`` (list of float32, null for failed files). ``scheduler``: a Dask address."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -65,7 +67,8 @@ def extract_folder(
         excerpt_s=excerpt_s,
         min_duration_s=min_duration_s,
         dims=dims,
-        workers=workers or max(1, os.cpu_count() or 1),
+        workers=workers or default_workers(),
+        scheduler=scheduler,
         show_progress=show_progress,
     )
     table = pa.Table.from_pandas(embedding.files, preserve_index=False)

@@ -80,6 +80,8 @@ class Model:
         self.is_theme = arrow_to_numpy(popularity.column("is_theme"))
         self.n_tracks = len(self.listeners)
         self.simulated = bool(self.manifest.get("listens_simulated", False))
+        # the [dask] scheduler of the pipeline it was built with: where batch export runs by default
+        self.scheduler = self.manifest.get("config", {}).get("dask", {}).get("scheduler") or None
 
     # ------------------------------------------------------------------ tracks, read when first asked for
 

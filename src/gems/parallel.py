@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +38,7 @@ class Runner:
             return f"Dask cluster at {self.scheduler}"
         return "this process" if self.workers == 1 else f"{self.workers} local worker processes"
 
+    @contextmanager
     def map(
         self,
         fn: Callable[[Any], Any],
@@ -43,19 +46,24 @@ class Runner:
         *,
         initializer: Callable[..., None] | None = None,
         initargs: tuple = (),
-    ) -> Iterator[Any]:
-        """``fn(task)`` for every task, yielded in task order. ``initializer(*initargs)`` runs once in each local
-        worker process before its first task (e.g. to limit BLAS threads)."""
+    ) -> Iterator[Iterator[Any]]:
+        """A context giving the iterator of ``fn(task)`` for every task, in task order.
+
+        The workers start on entering, so local processes fork before a progress bar starts its thread.
+        ``initializer(*initargs)`` runs once in each local worker process before its first task (e.g. to limit
+        BLAS threads; Dask's own workers already run one BLAS thread each).
+        """
         if self.scheduler:
-            yield from _dask_map(fn, tasks, self.scheduler)
+            with _dask_client(self.scheduler) as client:
+                yield _dask_results(client, fn, tasks)
         elif self.workers == 1 or len(tasks) <= 1:
-            yield from map(fn, tasks)
+            yield map(fn, tasks)
         else:
             # fork: children inherit what the parent already loaded (models, filterbanks) at no cost
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
             with context.Pool(min(self.workers, len(tasks)), initializer=initializer, initargs=initargs) as pool:
-                yield from pool.imap(fn, tasks, chunksize=1)
+                yield pool.imap(fn, tasks, chunksize=1)
 
 
 def default_workers() -> int:
@@ -63,7 +71,8 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def _dask_map(fn: Callable[[Any], Any], tasks: Sequence[Any], address: str) -> Iterator[Any]:
+@contextmanager
+def _dask_client(address: str):
     try:
         from distributed import Client
     except ImportError as exc:
@@ -75,10 +84,15 @@ def _dask_map(fn: Callable[[Any], Any], tasks: Sequence[Any], address: str) -> I
     except (OSError, TimeoutError) as exc:
         raise ParameterError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
     with client:
-        threads = max(1, sum(client.nthreads().values()))
-        window = DASK_WINDOW * threads
-        pending = [client.submit(fn, task, pure=False) for task in tasks[:window]]
-        for next_task in range(window, len(tasks) + window):
-            yield pending.pop(0).result()
-            if next_task < len(tasks):
-                pending.append(client.submit(fn, tasks[next_task], pure=False))
+        yield client
+
+
+def _dask_results(client, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]:
+    """Results in task order, at most ``DASK_WINDOW`` tasks in flight per worker thread."""
+    threads = max(1, sum(client.nthreads().values()))
+    window = DASK_WINDOW * threads
+    pending = deque(client.submit(fn, task, pure=False) for task in tasks[:window])
+    for next_task in range(window, len(tasks) + window):
+        yield pending.popleft().result()
+        if next_task < len(tasks):
+            pending.append(client.submit(fn, tasks[next_task], pure=False))

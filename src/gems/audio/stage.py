@@ -75,6 +75,7 @@ def embed_audio_files(
     min_duration_s: float,
     dims: int,
     workers: int,
+    scheduler: str | None = None,
     cache_dir: str | Path | None = None,
     show_progress: bool = False,
 ) -> AudioEmbedding:
@@ -87,6 +88,7 @@ def embed_audio_files(
         excerpt_s=excerpt_s,
         min_duration_s=min_duration_s,
         workers=workers,
+        scheduler=scheduler,
         cache_dir=cache_dir,
         show_progress=show_progress,
     )
