@@ -25,7 +25,7 @@ test: $(VENV)/.installed-test
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 -q
 
 bench: $(VENV)/.installed
-	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/audio_throughput.py
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) models/demo

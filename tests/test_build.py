@@ -31,7 +31,7 @@ def test_listens_only_build(listens_config):
     assert {"ingest", "catalogue", "interactions", "popularity", "cf", "neighbours", "index"} == set(manifest["stages"])
     assert manifest["versions"]["implicit"] != "absent"
     model = Model(result.path)
-    hits = [model.track_ids.index(f"g{g}-t0") for g in range(3)]
+    hits = [model.lookup.resolve(f"g{g}-t0") for g in range(3)]
     assert all(model.is_theme[h] and not model.is_tail[h] for h in hits)
     assert model.titles[hits[0]] == "Track 0 of 0"
 
@@ -112,7 +112,9 @@ def test_a_dask_section_sends_audio_extraction_to_that_scheduler(tmp_path):
     import soundfile as sf
 
     pipeline = tmp_path / "p.toml"
-    pipeline.write_text('[sources]\naudio = "audio"\n[model]\npath = "models/m"\n[dask]\nscheduler = "tcp://127.0.0.1:1"\n')
+    pipeline.write_text(
+        '[sources]\naudio = "audio"\n[model]\npath = "models/m"\n[dask]\nscheduler = "tcp://127.0.0.1:1"\n'
+    )
     config = load_pipeline(pipeline)
     assert config.dask.scheduler == "tcp://127.0.0.1:1"
     (tmp_path / "audio").mkdir()

@@ -24,13 +24,13 @@ Every section and key is checked: a typo is an error that names the file, the se
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from gems.errors import ParameterError
+from gems.parallel import default_workers
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class AudioParams:
     excerpt_s: float = 30.0
     min_duration_s: float = 2.0
     dims: int = 24
-    workers: int = field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 8)))
+    workers: int = field(default_factory=default_workers)
 
 
 @dataclass(frozen=True)

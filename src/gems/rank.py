@@ -399,9 +399,7 @@ def _positions_of(sorted_keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return at[inside][sorted_keys[at[inside]] == wanted[inside]]
 
 
-def _kin_users(
-    inputs: RankingInputs, own, own_keys: np.ndarray, excluded: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _kin_users(inputs: RankingInputs, own, own_keys: np.ndarray, excluded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_kin_one` for a block, as sparse products: (keys sorted, values); ``own_keys``: the block's
     query · n + track of each own track, sorted."""
     n = inputs.n_items
@@ -468,7 +466,7 @@ def _nearest_tracks(
     inputs: RankingInputs, space: str | None, vectors, query: np.ndarray, blocked: np.ndarray, n: int
 ) -> np.ndarray:
     """The ``n`` best tracks for ``query`` (track rows), never ``blocked`` ones: through the model's faiss index
-    of ``space`` when it holds at least INDEX_FROM vectors (exact below 100k, HNSW above; see ``gems.index``),
+    of ``space`` when it holds at least INDEX_FROM vectors (exact below 100k, IVF above; see ``gems.index``),
     else by an exact numpy scan of ``vectors`` (the audio vectors when ``vectors`` is None) — for small
     catalogues the scan is faster than importing faiss."""
     indexed = (inputs.indexes or {}).get(space) if space else None
@@ -619,7 +617,7 @@ def score(
 
 
 def _discount(inputs: RankingInputs, candidates: Candidates, options: RankOptions) -> np.ndarray:
-    return popularity_discount(inputs.listeners, options.discount).astype(np.float32)[candidates.rows]
+    return popularity_discount(inputs.listeners[candidates.rows], options.discount).astype(np.float32)
 
 
 def tail_score(

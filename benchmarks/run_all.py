@@ -1,0 +1,119 @@
+"""Every benchmark in one run (``make bench``): one JSON file and one table.
+
+    python benchmarks/run_all.py [--skip NAME ...]
+
+Runs, each as its own process: audio_throughput, cf_fit, export_throughput, index_search, recommend_latency
+(the scale fixtures of 200k and 1M tracks are built first when missing: ~3 and ~6 minutes, 1.2 and 4.1 GB
+peak; set GEMS_BENCH_WORK to keep them elsewhere than benchmarks/work). Every figure stands beside its
+comparison from the same run, as a ratio (>1: gems is faster). Writes results/bench.json and prints the
+table as Markdown, ready for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from benchkit import RESULTS, ROOT, WORK, machine
+
+BENCHMARKS = ("audio_throughput", "cf_fit", "export_throughput", "index_search", "recommend_latency")
+
+
+def load(name: str) -> dict | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def rows_of(results: dict[str, dict]) -> list[tuple[str, str, str, str]]:
+    """(what, gems, comparison, ratio) rows of the summary table."""
+    rows = []
+    if audio := results.get("audio_throughput"):
+        paths = audio["paths"]
+        rows.append(
+            (
+                f"audio features, {audio['files']} real soundtrack files, 1 worker",
+                f"{paths['gems_1_worker']['realtime']:.0f}× real time",
+                f"naive librosa {paths['naive']['realtime']:.0f}× real time",
+                f"{audio['gems_vs_naive']:.2f}",
+            )
+        )
+    if cf := results.get("cf_fit"):
+        rows.append(
+            (
+                f"CF build, ALS {cf['factors']} factors on {cf['users']:,} × {cf['tracks']:,} ({cf['pairs']:,} pairs)",
+                f"{cf['gems_s']:.1f} s",
+                f"implicit fit {cf['implicit_s']:.1f} s",
+                f"{cf['ratio']:.2f}",
+            )
+        )
+    if export := results.get("export_throughput"):
+        rows.append(
+            (
+                f"export top 50, {export['users']:,} users × {export['tracks']:,} tracks",
+                f"{export['gems_users_per_s']:,} users/s",
+                f"implicit recommend {export['implicit_users_per_s']:,} users/s",
+                f"{export['ratio']:.2f}",
+            )
+        )
+    if index := results.get("index_search"):
+        for row in index["rows"]:
+            rows.append(
+                (
+                    f"index queries, {row['vectors']}, {row['n']:,} ({row['index']}), recall@50 {row['recall@50']:.3f}",
+                    f"{row['index_qps']:,} q/s",
+                    f"exact {row['exact_qps']:,} q/s",
+                    f"{row['speedup']:.2f}",
+                )
+            )
+    if latency := results.get("recommend_latency"):
+        for query in latency["queries"]:
+            rows.append(
+                (
+                    f"`gems recommend {query['query']}`, {latency['tracks']:,}-track model",
+                    f"{query['gems_s']:.2f} s",
+                    f"naive script {latency['naive_s']:.2f} s",
+                    f"{query['ratio_to_naive']:.2f}",
+                )
+            )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--skip", nargs="*", default=[], choices=BENCHMARKS, help="benchmarks not to run")
+    args = parser.parse_args()
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "benchmarks")}
+    failed = []
+    for name in BENCHMARKS:
+        if name in args.skip:
+            continue
+        print(f"\n=== {name}", flush=True)
+        if subprocess.run([sys.executable, str(ROOT / "benchmarks" / f"{name}.py")], env=env).returncode:
+            failed.append(name)
+    results = {name: result for name in BENCHMARKS if (result := load(name)) is not None}
+    scale = {}
+    for size in ("200k", "1000k"):
+        build = WORK / f"scale-{size}" / "build.json"
+        if build.exists():
+            scale[size] = json.loads(build.read_text())
+    rows = rows_of(results)
+    summary = {"machine": machine(), "summary": [dict(zip(("what", "gems", "comparison", "ratio"), r)) for r in rows]}
+    (RESULTS / "bench.json").write_text(
+        json.dumps({**summary, "results": results, "scale_builds": scale, "failed": failed}, indent=2) + "\n"
+    )
+    print("\n| benchmark | gems | comparison (same run) | ratio |\n|---|---:|---:|---:|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    for size, build in scale.items():
+        stages = ", ".join(f"{s['stage']} {s['seconds']:.0f} s" for s in build["stages"])
+        print(f"\nscale build {size} tracks: {build['total_seconds']} s, peak {build['peak_rss_mb']:,} MB ({stages})")
+    print(f"\nwritten to {(RESULTS / 'bench.json').relative_to(ROOT)}")
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
