@@ -59,6 +59,11 @@ def main() -> None:
     result = build_model(config)
     done.set()
     sampler.join()
+    report_path = args.work / "build.json"
+    if all(stage["reused"] for stage in result.manifest["stages"].values()) and report_path.exists():
+        print(f"the model in {args.work} is up to date: keeping the figures of the build that made it")
+        show(json.loads(report_path.read_text()))
+        return
     rows = []
     stages = sorted(result.manifest["stages"].items(), key=lambda item: item[1]["started_s"])
     for i, (name, stage) in enumerate(stages):
@@ -78,9 +83,13 @@ def main() -> None:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "stages": rows,
     }
-    (args.work / "build.json").write_text(json.dumps(report, indent=2) + "\n")
+    report_path.write_text(json.dumps(report, indent=2) + "\n")
+    show(report)
+
+
+def show(report: dict) -> None:
     print(f"{'stage':<14}{'seconds':>9}{'peak RSS MB':>13}")
-    for row in rows:
+    for row in report["stages"]:
         print(f"{row['stage']:<14}{row['seconds']:>9.1f}{row['peak_rss_mb']:>13,}")
     print(f"total {report['total_seconds']} s, peak RSS {report['peak_rss_mb']:,} MB")
 
