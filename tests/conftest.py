@@ -18,6 +18,14 @@ def _require(path: Path, what: str) -> Path:
 
 
 @pytest.fixture(scope="session")
+def hetrec_dir(tmp_path_factory) -> Path:
+    """The invented Last.fm HetRec folder of ``listenskit.write_hetrec``."""
+    from listenskit import write_hetrec
+
+    return write_hetrec(tmp_path_factory.mktemp("hetrec"))
+
+
+@pytest.fixture(scope="session")
 def demo_dir() -> Path:
     return _require(DEMO / "tracks.csv", "the bundled demo catalogue").parent
 

@@ -11,19 +11,17 @@ from gems.errors import DataError
 from gems.ingest import lastfm_hetrec as hetrec
 from gems.ingest import mpd
 from gems.ingest.formats import detect_format, read_listens_source
+from listenskit import write_hetrec
 
 FIXTURES = Path(__file__).parent / "fixtures"
-HETREC = FIXTURES / "hetrec"
 
 
 def copy_fixture(tmp_path: Path) -> Path:
-    folder = tmp_path / "hetrec"
-    shutil.copytree(HETREC, folder)
-    return folder
+    return write_hetrec(tmp_path / "hetrec")
 
 
-def test_listens_are_play_counts_of_artists_with_bad_lines_set_aside():
-    result = hetrec.read(HETREC)
+def test_listens_are_play_counts_of_artists_with_bad_lines_set_aside(hetrec_dir):
+    result = hetrec.read(hetrec_dir)
     listens, report = result.listens, result.report
     assert list(listens.columns) == ["user_id", "track_id", "weight", "timestamp"]
     assert list(zip(listens["user_id"], listens["track_id"], listens["weight"])) == [
@@ -41,7 +39,7 @@ def test_listens_are_play_counts_of_artists_with_bad_lines_set_aside():
         "repeated user–artist pair": 1,
         "malformed row": 1,
     }
-    assert report.examples["weight is not a number"] == [f"{HETREC / 'user_artists.dat'}:4: weight='abc'"]
+    assert report.examples["weight is not a number"] == [f"{hetrec_dir / 'user_artists.dat'}:4: weight='abc'"]
     assert report.examples["weight is zero or negative"][0].endswith("user_artists.dat:5: weight=0")
     assert report.examples["repeated user–artist pair"][0].endswith(
         "user_artists.dat:9: user 4, artist 53 (weights added)"
@@ -49,8 +47,8 @@ def test_listens_are_play_counts_of_artists_with_bad_lines_set_aside():
     assert report.examples["malformed row"][0].endswith(":10: expected 3 tab-separated fields, found 2")
 
 
-def test_items_are_artists_with_their_tags():
-    result = hetrec.read(HETREC)
+def test_items_are_artists_with_their_tags(hetrec_dir):
+    result = hetrec.read(hetrec_dir)
     items = result.items.set_index("track_id")
     # every artist of artists.dat (listened or not) and every listened artist
     assert list(items.index) == ["51", "52", "53", "54", "99"]
@@ -88,10 +86,10 @@ def test_a_utf8_tags_file_reads_right_too(tmp_path):
     assert items.loc["52", "tags"] == "électronique; música"
 
 
-def test_without_the_optional_files(tmp_path):
+def test_without_the_optional_files(hetrec_dir, tmp_path):
     folder = tmp_path / "bare"
     folder.mkdir()
-    shutil.copy(HETREC / "user_artists.dat", folder)
+    shutil.copy(hetrec_dir / "user_artists.dat", folder)
     result = hetrec.read(folder)
     assert result.report.rows_kept == 5
     assert result.items["title"].tolist() == ["artist 51", "artist 52", "artist 99", "artist 53"]
@@ -118,16 +116,16 @@ def test_a_file_without_its_header_is_refused_with_the_reason(tmp_path):
         hetrec.read(tmp_path / "nowhere")
 
 
-def test_sniff_accepts_hetrec_and_rejects_the_rest(tmp_path):
-    assert hetrec.sniff(HETREC) and hetrec.sniff(HETREC / "user_artists.dat")
+def test_sniff_accepts_hetrec_and_rejects_the_rest(hetrec_dir, tmp_path):
+    assert hetrec.sniff(hetrec_dir) and hetrec.sniff(hetrec_dir / "user_artists.dat")
     csv = tmp_path / "listens.csv"
     csv.write_text("user,track\nu,t\n")
     random_json = tmp_path / "random.json"
     random_json.write_text('{"a": 1}')
     mpd_folder = FIXTURES / "mpd" / "slices"
     for path in (
-        HETREC / "tags.dat",
-        HETREC / "artists.dat",
+        hetrec_dir / "tags.dat",
+        hetrec_dir / "artists.dat",
         csv,
         random_json,
         mpd_folder,
@@ -135,13 +133,13 @@ def test_sniff_accepts_hetrec_and_rejects_the_rest(tmp_path):
         tmp_path,
     ):
         assert not hetrec.sniff(path), path
-    assert not mpd.sniff(HETREC) and not mpd.sniff(HETREC / "user_artists.dat")
+    assert not mpd.sniff(hetrec_dir) and not mpd.sniff(hetrec_dir / "user_artists.dat")
 
 
-def test_detection_and_the_format_registry():
-    assert detect_format(HETREC) == "lastfm-hetrec"
-    assert detect_format(HETREC / "user_artists.dat") == "lastfm-hetrec"
-    result = read_listens_source(HETREC)
+def test_detection_and_the_format_registry(hetrec_dir):
+    assert detect_format(hetrec_dir) == "lastfm-hetrec"
+    assert detect_format(hetrec_dir / "user_artists.dat") == "lastfm-hetrec"
+    result = read_listens_source(hetrec_dir)
     assert result.report.format == "lastfm-hetrec" and len(result.items) == 5
 
 

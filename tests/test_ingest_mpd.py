@@ -200,7 +200,7 @@ def test_an_empty_slice_reads_as_no_listens(tmp_path):
     assert result.listens.empty and result.items.empty and result.report.rows_read == 0
 
 
-def test_sniff_accepts_mpd_and_rejects_the_rest(tmp_path):
+def test_sniff_accepts_mpd_and_rejects_the_rest(hetrec_dir, tmp_path):
     for path in (FULL, REDUCED, CHALLENGE, SLICES, SLICES / "full", CHALLENGE.parent, BAD / "truncated-playlists.json"):
         assert mpd.sniff(path), path
     csv = tmp_path / "listens.csv"
@@ -208,8 +208,8 @@ def test_sniff_accepts_mpd_and_rejects_the_rest(tmp_path):
     random_json = write_json(tmp_path / "random.json", {"playlists_count": 3, "items": [1, 2]})
     history = write_json(tmp_path / "StreamingHistory0.json", [{"endTime": "2024-01-01 10:00", "trackName": "x"}])
     for path in (
-        FIXTURES / "hetrec",
-        FIXTURES / "hetrec" / "user_artists.dat",
+        hetrec_dir,
+        hetrec_dir / "user_artists.dat",
         csv,
         random_json,
         history,

@@ -301,7 +301,7 @@ def test_a_catalogue_without_any_signal_and_an_empty_one():
     assert list(empty.columns) == ["is_soundtrack", "soundtrack_reason"] and empty.empty
 
 
-def test_the_readers_items_carry_the_signals():
+def test_the_readers_items_carry_the_signals(hetrec_dir):
     items = mpd.read(FIXTURES / "mpd" / "slices").items
     reasons = classify_soundtrack(items).set_index(items["track_id"])["soundtrack_reason"]
     assert reasons["spotify:track:2JzZzZUQj3Qff7wapcbKjc"] == "album: … Original Motion Picture Soundtrack"
@@ -309,7 +309,7 @@ def test_the_readers_items_carry_the_signals():
     assert reasons["spotify:track:5iSEsR6NKjlC9SrIJkyL3k"] == "playlist: kdrama ost"
     assert reasons["spotify:track:1RuD5kI5ltUZ4yp7Ftj6Gs"] == "playlist: movie soundtracks"  # not its title
     assert reasons["spotify:track:4fzsfWzRhPawzqhX8Qt9F3"] is None  # Kanye West, in "Workout"
-    items = hetrec.read(FIXTURES / "hetrec").items
+    items = hetrec.read(hetrec_dir).items
     reasons = classify_soundtrack(items).set_index(items["track_id"])["soundtrack_reason"]
     assert reasons.to_dict() == {"51": None, "52": None, "53": "tag: composer", "54": None, "99": None}
 
