@@ -269,27 +269,17 @@ def ingest(
 
 
 def _options(model, k, discount, per_soundtrack, scope=None, deep_cuts=False, tail_share=None):
-    from gems.rank import RankOptions
+    from gems.serve import rank_options
 
-    return RankOptions.from_params(
-        model.manifest.get("rank_defaults", {}),
+    return rank_options(
+        model,
         k=k,
         discount=discount,
         per_soundtrack=per_soundtrack,
         scope=scope,
-        deep_cuts=deep_cuts or None,
+        deep_cuts=deep_cuts,
         tail_share=tail_share,
     )
-
-
-def _recommend(model, like, user, options):
-    from gems.rank import recommend_for_user, recommend_like
-
-    if bool(like) == (user is not None):
-        raise ParameterError("give either --like TRACK (one or more) or --user ID")
-    if user is not None:
-        return [], recommend_for_user(model, user, options)
-    return recommend_like(model, like, options)
 
 
 def _print_picks(model, seeds, picks, heading: str) -> None:
@@ -328,15 +318,15 @@ def recommend(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
 ) -> None:
     """Hidden gems close to the tracks you love (or a listener's history), popularity discounted."""
-    from gems.model import Model
+    from gems.serve import open_model, recommend
 
-    loaded = Model(model)
+    loaded = open_model(model)
     options = _options(loaded, k, discount, per_soundtrack, scope, deep_cuts, tail_share)
-    seeds, picks = _recommend(loaded, like, user, options)
+    answer = recommend(loaded, options, like=like, user=user)
     if as_json:
-        sys.stdout.write(json.dumps([p.to_dict() for p in picks], ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json.dumps([p.to_dict() for p in answer.picks], ensure_ascii=False, indent=2) + "\n")
         return
-    _print_picks(loaded, seeds, picks, f"Hidden gems for {user}" if user else "Hidden gems")
+    _print_picks(loaded, answer.seeds, answer.picks, f"Hidden gems for {user}" if user else "Hidden gems")
 
 
 @app.command(

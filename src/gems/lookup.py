@@ -81,12 +81,66 @@ class TrackLookup:
     def _suggestion(self, row: int) -> str:
         return f"{self.label(row)} [{self.ids[row].as_py()}]"
 
+    def row_of_id(self, track_id: str) -> int | None:
+        """The row of the track with exactly this id, or None."""
+        found = equal_range(self.id_order, lambda row: self.ids[row].as_py(), track_id)
+        return int(self.id_order[found[0]]) if found else None
+
+    def _rows_starting(self, prefix: str, limit: int) -> list[int]:
+        """Up to ``limit`` rows whose folded title starts with the folded ``prefix``, in title order."""
+        key = fold(prefix)
+        if not key:
+            return []
+        start = equal_range(self.title_order, self._title_key, key).start
+        rows = []
+        for i in range(start, min(len(self.title_order), start + limit)):
+            row = int(self.title_order[i])
+            if not self._title_key(row).startswith(key):
+                break
+            rows.append(row)
+        return rows
+
+    @cached_property
+    def _labels(self) -> tuple[list[str], list[str]]:
+        """Every track's title and its ``Title (Soundtrack)`` label, for fuzzy matching (read once)."""
+        titles = [t or i for t, i in zip(self.titles.to_pylist(), self.ids.to_pylist())]
+        labels = [f"{t} ({s})" if s else t for t, s in zip(titles, self.soundtracks.to_pylist())]
+        return titles, labels
+
+    def _fuzzy_hits(self, query: str, limit: int) -> list[tuple[int, float]]:
+        """(row, best WRatio over title and label) of the closest tracks, best first."""
+        from rapidfuzz import fuzz, process, utils
+
+        titles, labels = self._labels
+        hits = process.extract(query, labels, scorer=fuzz.WRatio, processor=utils.default_process, limit=limit)
+        hits += process.extract(query, titles, scorer=fuzz.WRatio, processor=utils.default_process, limit=limit)
+        best: dict[int, float] = {}
+        for _, score, row in hits:
+            best[row] = max(score, best.get(row, 0.0))
+        return sorted(best.items(), key=lambda item: (-item[1], item[0]))
+
+    def suggest(self, query: str, limit: int) -> list[int]:
+        """Up to ``limit`` rows ``query`` may name, best first: the exact id, exact titles, titles starting with
+        it, then fuzzy matches scoring at least 60."""
+        query = query.strip()
+        if not query or limit < 1:
+            return []
+        found: list[int] = []
+        exact = self.row_of_id(query)
+        candidates = ([exact] if exact is not None else []) + self._rows_titled(query)
+        candidates += self._rows_starting(query, limit)
+        candidates += [row for row, score in self._fuzzy_hits(query, limit) if score >= 60]
+        for row in candidates:
+            if row not in found:
+                found.append(row)
+        return found[:limit]
+
     def resolve(self, query: str) -> int:
         """The row of ``query``; raises :class:`UnknownTrackError` with suggestions when unknown or ambiguous."""
         query = query.strip()
-        by_id = equal_range(self.id_order, lambda row: self.ids[row].as_py(), query)
-        if by_id:
-            return int(self.id_order[by_id[0]])
+        by_id = self.row_of_id(query)
+        if by_id is not None:
+            return by_id
         rows = self._rows_titled(query)
         if len(rows) == 1:
             return rows[0]
@@ -104,16 +158,7 @@ class TrackLookup:
         return self._fuzzy(query)
 
     def _fuzzy(self, query: str) -> int:
-        from rapidfuzz import fuzz, process, utils
-
-        titles = [t or i for t, i in zip(self.titles.to_pylist(), self.ids.to_pylist())]
-        labels = [f"{t} ({s})" if s else t for t, s in zip(titles, self.soundtracks.to_pylist())]
-        hits = process.extract(query, labels, scorer=fuzz.WRatio, processor=utils.default_process, limit=6)
-        hits += process.extract(query, titles, scorer=fuzz.WRatio, processor=utils.default_process, limit=6)
-        best: dict[int, float] = {}
-        for _, score, row in hits:
-            best[row] = max(score, best.get(row, 0.0))
-        ranked = sorted(best.items(), key=lambda item: -item[1])
+        ranked = self._fuzzy_hits(query, 6)
         suggestions = [self._suggestion(r) for r, s in ranked if s >= 60][:5]
         if ranked:
             top_row, top = ranked[0]

@@ -316,10 +316,15 @@ class Entry:
     path: str | None
     uri: str
     note: str | None = None
+    track_id: str | None = None
+    stream_url: str | None = None  # where a server streams the file (``gems serve``), preferred to the path
 
     @property
     def location(self) -> str | None:
-        """A URI that locates the audio: the file's ``file://`` URI, or the track URI when it is a real URI."""
+        """A URI that locates the audio: the stream URL, the file's ``file://`` URI, or the track URI when it
+        is a real URI."""
+        if self.stream_url:
+            return self.stream_url
         if self.path:
             return Path(os.path.abspath(self.path)).as_uri()
         return None if self.uri.startswith("gems:") else self.uri
@@ -352,7 +357,23 @@ def entry(model, row: int, note: str | None = None) -> Entry:
         path=model.paths[row] or None,
         uri=track_uri(model.track_ids[row]),
         note=note,
+        track_id=model.track_ids[row],
     )
+
+
+def streamed(playlist: Playlist, base_url: str) -> Playlist:
+    """The playlist with every local file located at ``base_url/api/audio/<track id>`` (what ``gems serve``
+    streams) instead of its path on this machine."""
+    from dataclasses import replace
+
+    base = base_url.rstrip("/")
+    entries = [
+        replace(item, stream_url=f"{base}/api/audio/{quote(item.track_id, safe='')}")
+        if item.path and item.track_id
+        else item
+        for item in playlist.entries
+    ]
+    return replace(playlist, entries=entries)
 
 
 def annotation(model, for_whom: str, *, arc: bool = False) -> str:
@@ -389,6 +410,8 @@ def _relative(path: str, folder: str) -> str:
 
 
 def _m3u_location(item: Entry, folder: str) -> str:
+    if item.stream_url:
+        return item.stream_url
     if not item.path:
         return item.uri
     path = os.path.abspath(item.path)
@@ -536,31 +559,29 @@ class PlaylistSummary:
     seeds: list[int]
 
 
+def playlist_from_answer(model, answer, *, arc: bool = False) -> Playlist:
+    """The picks of a :class:`gems.serve.Answer` ordered for flow from its query (and an energy ``arc``)."""
+    ordered = order_for_flow(model, answer.picks, answer.history, arc=arc)
+    if answer.user is not None:
+        title = f"gems: hidden gems for {answer.user}"
+    else:
+        title = "gems: hidden gems like " + ", ".join(model.titles[s] for s in answer.seeds)
+    return Playlist(
+        title=title,
+        annotation=annotation(model, answer.who, arc=arc),
+        entries=[entry(model, pick.row, pick.why) for pick in ordered],
+    )
+
+
 def make_playlist(
     model, out: str | Path, options, *, like: list[str] | None = None, user: str | None = None, arc: bool = False
 ) -> PlaylistSummary:
     """Pick ``options.k`` hidden gems for seeds (``like``) or a listener (``user``), order them for flow (and an
     energy ``arc``) and write them to ``out`` in the format its suffix names."""
-    from gems.rank import recommend_for_user, recommend_like
+    from gems.serve import playlist_for, recommend
 
     playlist_suffix(out)  # a wrong suffix fails before any ranking
-    if bool(like) == (user is not None):
-        raise ParameterError("give either --like TRACK (one or more) or --user ID")
-    if user is not None:
-        picks = recommend_for_user(model, user, options)
-        seeds: list[int] = []
-        history = model.history(model.user_row(user))[0]
-        title, for_whom = f"gems: hidden gems for {user}", f"for listener {user}"
-    else:
-        seeds, picks = recommend_like(model, like, options)
-        history = np.asarray(seeds)
-        title = "gems: hidden gems like " + ", ".join(model.titles[s] for s in seeds)
-        for_whom = "like " + "; ".join(model.label(s) for s in seeds)
-    ordered = order_for_flow(model, picks, history, arc=arc)
-    playlist = Playlist(
-        title=title,
-        annotation=annotation(model, for_whom, arc=arc),
-        entries=[entry(model, pick.row, pick.why) for pick in ordered],
-    )
+    answer = recommend(model, options, like=like, user=user)
+    playlist = playlist_for(model, answer, arc=arc)
     path = write_playlist(playlist, out)
-    return PlaylistSummary(path=path, tracks=len(playlist.entries), without_file=playlist.without_file, seeds=seeds)
+    return PlaylistSummary(path=path, tracks=len(playlist.entries), without_file=playlist.without_file, seeds=answer.seeds)
