@@ -8,11 +8,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from gems import layout
 from gems.artifacts import ModelWriter
 from gems.build import DISPLAY_COLUMNS, catalogue_arrays, write_spaces
+from gems.cf import Weighting
 from gems.index import l2_normalize
 from gems.ingest.schema import finalize_catalog
 from gems.popularity import compute_popularity
+from gems.topk import NormOrdered
 
 
 def write_model(
@@ -60,8 +63,16 @@ def write_model(
         np.ones(len(items)),
         catalogue["catalogue/soundtrack_codes.npy"],
     )
+    n_users = max(listeners) if len(listeners) else 0
     with ModelWriter(path) as writer:
         writer.save_table("tracks.parquet", tracks)
+        if n_users:
+            import scipy.sparse as sp
+
+            matrix = sp.csr_matrix((np.ones(len(items), np.float32), (users, items)), shape=(n_users, n))
+            writer.save_table(layout.USERS, pd.DataFrame({"user_id": [f"u{j:03d}" for j in range(n_users)]}))
+            for relpath, array in zip(layout.INTERACTIONS, (matrix.indptr, matrix.indices, matrix.data)):
+                writer.save_array(relpath, array)
         writer.save_table("popularity.parquet", pd.DataFrame({"track_id": track_ids, **popularity.to_columns()}))
         for relpath, array in catalogue.items():
             writer.save_array(relpath, array)
@@ -71,8 +82,14 @@ def write_model(
         spaces = {space: (np.arange(n), l2_normalize(vectors))}
         if item_factors is not None:
             heard = np.flatnonzero(np.asarray(listeners) > 0)
-            writer.save_array("cf/item_factors.npy", np.asarray(item_factors, dtype=np.float32))
-            writer.save_array("cf/user_factors.npy", np.zeros((max(listeners), item_factors.shape[1]), np.float32))
+            factors = np.asarray(item_factors, dtype=np.float32)
+            writer.save_array(layout.ITEM_FACTORS, factors)
+            writer.save_array(layout.USER_FACTORS, np.zeros((max(listeners), item_factors.shape[1]), np.float32))
+            writer.save_array(layout.GRAM, factors.T.astype(np.float64) @ factors.astype(np.float64))
+            ordered = NormOrdered.of(factors, np.asarray(listeners) > 0)
+            writer.save_array(layout.NORM_ORDER, ordered.rows)
+            writer.save_array(layout.NORM_SORTED, ordered.norms)
+            writer.save_json(layout.WEIGHTING, Weighting("log", 1.0).to_json())
             spaces["cf"] = (heard, l2_normalize(item_factors[heard]))
         write_spaces(writer, spaces)
         writer.commit(
@@ -80,6 +97,7 @@ def write_model(
                 "spaces": list(spaces),
                 "listens_simulated": simulated,
                 "rank_defaults": {"k": 10, "discount": 0.5, "per_soundtrack": 2},
+                "config": {"cf": {"regularization": 0.05}},
                 "counts": {},
                 "stages": {},
             }

@@ -69,3 +69,39 @@ def test_parameters_are_checked_and_unfitted_model_says_so():
         ALSModel(factors=0)
     with pytest.raises(ModelError, match="call fit first"):
         ALSModel().to_arrays()
+
+
+def test_bm25_weighting_is_implicits_and_a_new_row_is_weighted_like_a_fitted_one():
+    import scipy.sparse as sp
+    from implicit.nearest_neighbours import bm25_weight
+
+    from gems.cf import Weighting
+
+    rng = np.random.default_rng(3)
+    dense = (rng.random((30, 40)) < 0.2) * rng.integers(1, 9, (30, 40))
+    matrix = sp.csr_matrix(dense.astype(np.float32))
+    weighting = Weighting.fit(matrix, scheme="bm25", alpha=2.0)
+    expected = 2.0 * bm25_weight(matrix, K1=100, B=0.8).tocsr()
+    np.testing.assert_allclose(weighting.matrix(matrix).toarray(), expected.toarray(), rtol=1e-5, atol=1e-6)
+    row = matrix[7]  # a row weighted on its own, with the fitted matrix's idf and average length
+    np.testing.assert_allclose(weighting.apply(row.indptr, row.indices, row.data), expected[7].data, rtol=1e-5)
+
+
+def test_fold_in_solves_what_implicit_recalculates():
+    import scipy.sparse as sp
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    from gems.cf import FoldIn, Weighting
+
+    rng = np.random.default_rng(5)
+    matrix = sp.csr_matrix(((rng.random((60, 80)) < 0.15) * rng.integers(1, 5, (60, 80))).astype(np.float32))
+    weighting = Weighting.fit(matrix, scheme="log", alpha=1.5)
+    model = AlternatingLeastSquares(factors=8, regularization=0.1, iterations=5, random_state=0)
+    model.fit(weighting.matrix(matrix), show_progress=False)
+    items = model.item_factors
+    fold = FoldIn(items, items.T.astype(np.float64) @ items.astype(np.float64), 0.1, weighting)
+    users = [3, 11, 42]
+    histories = [matrix[u].indices.astype(np.int64) for u in users]
+    weights = [matrix[u].data for u in users]
+    expected = model.recalculate_user(users, weighting.matrix(matrix)[users])
+    np.testing.assert_allclose(fold.user_vectors(histories, weights), expected, rtol=1e-3, atol=1e-4)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import gems.export
+import gems.serve.export
 from gems.build import build_model
 from gems.config import BuildConfig
-from gems.export import export_recommendations
+from gems.serve.export import export_recommendations
 from gems.model import Model
 from gems.parallel import Runner
 from gems.rank import RankOptions
@@ -41,7 +41,7 @@ def test_worker_processes_give_the_same_rows(model, tmp_path):
 def test_an_interrupted_export_resumes_where_it_stopped(model, tmp_path, monkeypatch):
     export(model, tmp_path / "whole.csv")
     calls = []
-    original = gems.export.rank_block
+    original = gems.serve.export.rank_block
 
     interrupt = [True]
 
@@ -52,7 +52,7 @@ def test_an_interrupted_export_resumes_where_it_stopped(model, tmp_path, monkeyp
             raise Interrupted  # during the third block
         return original(task)
 
-    monkeypatch.setattr(gems.export, "rank_block", failing)
+    monkeypatch.setattr(gems.serve.export, "rank_block", failing)
     out = tmp_path / "recs.csv"
     with pytest.raises(Interrupted):
         export(model, out)
@@ -69,11 +69,11 @@ def test_an_interrupted_export_resumes_where_it_stopped(model, tmp_path, monkeyp
 
 def test_other_settings_start_an_interrupted_export_over(model, tmp_path, monkeypatch):
     out = tmp_path / "recs.parquet"
-    original = gems.export.rank_block
-    monkeypatch.setattr(gems.export, "rank_block", lambda task: (_ for _ in ()).throw(Interrupted))
+    original = gems.serve.export.rank_block
+    monkeypatch.setattr(gems.serve.export, "rank_block", lambda task: (_ for _ in ()).throw(Interrupted))
     with pytest.raises(Interrupted):
         export(model, out)
-    monkeypatch.setattr(gems.export, "rank_block", original)
+    monkeypatch.setattr(gems.serve.export, "rank_block", original)
     export(model, out, discount=0.3)
     export(model, tmp_path / "fresh.parquet", discount=0.3)
     pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(tmp_path / "fresh.parquet"))

@@ -20,9 +20,20 @@ def test_head_holds_80_percent_of_interactions():
     # 50 + 30 = 80 of 100 interactions: the head is exactly the first two tracks
     counts = np.array([5, 50, 5, 30, 10, 0])
     assert tail_mask(counts).tolist() == [True, False, True, False, True, True]
-    # 79% is not enough: one more track joins the head
-    assert (~tail_mask(np.array([49, 30, 11, 10]))).sum() == 3
+    # the third track would pass 80%: the head stops at 79%
+    assert (~tail_mask(np.array([49, 30, 11, 10]))).sum() == 2
     assert tail_mask(np.zeros(3, dtype=int)).all()
+
+
+def test_equally_popular_tracks_are_never_split_between_head_and_tail():
+    # 10 + 5 = 15 of 20; the 80% line (16) falls inside the one-listener tracks: all five go to the tail,
+    # whatever their order, so the head holds 75% (at most 80%)
+    counts = np.array([1, 10, 1, 1, 5, 1, 1])
+    for permutation in (np.arange(7), np.array([3, 0, 6, 1, 5, 2, 4])):
+        mask = tail_mask(counts[permutation])
+        assert mask.tolist() == (counts[permutation] == 1).tolist()
+    # a tie at the top: both or neither
+    assert tail_mask(np.array([5, 5, 1])).tolist() == [True, True, True]
 
 
 def test_theme_is_the_most_listened_track_of_each_soundtrack():

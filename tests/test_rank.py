@@ -7,10 +7,17 @@ import pytest
 
 from gems.errors import ParameterError, UnknownTrackError
 from gems.model import Model
-from gems.rank import RankOptions, rank, recommend_like
+from gems.rank import RankOptions
+from gems.serve import recommend
+from gems.serve.recommend import picks_for
 from modelkit import write_model
 
 AUDIO_ONLY = (0.0, 0.0, 1.0, 0.0)
+
+
+def rank(model, seeds, options):
+    """The picks for seed track rows, through the serving layer (a block of one query)."""
+    return picks_for(model, [seeds], options)[0]
 
 
 def plain(**kwargs) -> RankOptions:
@@ -117,7 +124,7 @@ def test_tail_share_reserves_the_last_places_for_long_tail_tracks(tmp_path):
     # popular tracks closest to the seed, then obscure ones further away
     angles = np.linspace(0.0, 1.2, 21)
     vectors = np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    listeners = [5] + [100] * 10 + [1] * 10
+    listeners = [30] + [100] * 10 + [30] * 10  # the ten 100s hold 75% of the listens: the head
     titles = [f"T{i}" for i in range(21)]
     model = Model(
         write_model(tmp_path / "m", titles=titles, soundtracks=[None] * 21, vectors=vectors, listeners=listeners)
@@ -135,7 +142,7 @@ def test_tail_share_reserves_the_last_places_for_long_tail_tracks(tmp_path):
 def test_calibrated_tail_places_follow_the_querys_own_long_tail_share(tmp_path):
     angles = np.linspace(0.0, 1.2, 21)
     vectors = np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    listeners = [100] * 11 + [1] * 10  # t0..t10 popular, t11..t20 long tail
+    listeners = [100] * 10 + [40] * 11  # t0..t9 popular (69% of the listens), t10..t20 long tail
     model = Model(
         write_model(
             tmp_path / "m",
@@ -225,7 +232,7 @@ def test_titles_resolve_exactly_fuzzily_or_with_suggestions(tmp_path):
     with pytest.raises(UnknownTrackError, match="no track matches 'Zzyzx'"):
         lookup.resolve("Zzyzx")
     with pytest.raises(ParameterError):
-        recommend_like(model, [], RankOptions())
+        recommend(model, RankOptions(), like=[])
 
 
 def test_options_are_checked():
@@ -233,7 +240,7 @@ def test_options_are_checked():
         plain(discount=-0.1)
     with pytest.raises(ParameterError, match="k must"):
         plain(k=0)
-    with pytest.raises(ParameterError, match="tail-share"):
+    with pytest.raises(ParameterError, match="tail_share"):
         RankOptions(tail_share=1.5)
     with pytest.raises(ParameterError, match="scope"):
         RankOptions(scope="films")

@@ -45,7 +45,7 @@ def test_the_answer_is_that_of_a_full_scan(catalogue, k):
     searchable[::7] = False  # tracks nobody heard
     blocked = np.zeros(len(items), dtype=bool)
     blocked[5::11] = True  # outside the scope
-    rows, scores = top_k(NormOrdered.of(items, searchable), queries, k, *csr(histories), blocked, num_threads=1)
+    rows, scores = top_k(NormOrdered.of(items, searchable), queries, k, *csr(histories), blocked)
     expected = brute_force(items, queries, k, histories, searchable & ~blocked)
     assert [set(r[r >= 0].tolist()) for r in rows] == expected
     for i, r in enumerate(rows):
@@ -59,3 +59,14 @@ def test_fewer_items_than_k_pad_with_minus_one(catalogue):
     rows, scores = top_k(NormOrdered.of(items, searchable), queries[:3], 20, *csr([np.array([0, 1])] * 3))
     assert ((rows >= 0).sum(axis=1) == 8).all() and np.isinf(scores[rows < 0]).all()
     assert set(rows[0][rows[0] >= 0].tolist()) == set(range(2, 10))
+
+
+def test_a_stored_order_read_chunk_by_chunk_gives_the_same_answer(catalogue):
+    items, queries, histories = catalogue
+    searchable = np.ones(len(items), dtype=bool)
+    whole = NormOrdered.of(items, searchable)
+    lazy = NormOrdered.stored(items, whole.rows, whole.norms, materialize=False)
+    expected, _ = top_k(whole, queries, 30, *csr(histories))
+    for i in range(len(queries)):  # one query at a time, as gems recommend asks
+        rows, _ = top_k(lazy, queries[i : i + 1], 30, *csr([histories[i]]))
+        assert set(rows[0].tolist()) == set(expected[i].tolist())

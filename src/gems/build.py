@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from gems import __version__
+from gems import __version__, layout
 from gems.artifacts import InputHasher, ModelFolder, ModelWriter, hash_json, library_versions
 from gems.config import BuildConfig, load_pipeline
 from gems.errors import GemsError, ParameterError
@@ -33,8 +33,8 @@ STAGE_VERSIONS = {
     "catalogue": 2,
     "audio": 2,
     "interactions": 1,
-    "popularity": 3,
-    "cf": 1,
+    "popularity": 4,
+    "cf": 2,
     "neighbours": 1,
     "index": 2,
 }
@@ -320,30 +320,24 @@ def _popularity(runner: StageRunner, config: BuildConfig) -> None:
 
     def compute() -> dict[str, Any]:
         import pandas as pd
+        import scipy.sparse as sp
 
-        from gems.popularity import compute_popularity
+        from gems.popularity import popularity_from_matrix
 
-        tracks = runner.staged.table("tracks.parquet", columns=["track_id"]).to_pandas()
-        codes = runner.staged.array("catalogue/soundtrack_codes.npy", mmap=False)
+        tracks = runner.staged.table(layout.TRACKS, columns=["track_id"]).to_pandas()
+        codes = runner.staged.array(layout.codes("soundtrack"), mmap=False)
         matrix = _load_interactions(runner, len(tracks))
         if matrix is None:
-            empty = np.zeros(0, dtype=np.int64)
-            popularity = compute_popularity(empty, empty, np.zeros(0), codes, head_share=config.popularity.head_share)
-        else:
-            coo = matrix.tocoo()
-            popularity = compute_popularity(
-                coo.row, coo.col, coo.data.astype(np.float64), codes, head_share=config.popularity.head_share
-            )
+            matrix = sp.csr_matrix((0, len(tracks)), dtype=np.float32)
+        popularity = popularity_from_matrix(matrix, codes, head_share=config.popularity.head_share)
         frame = pd.DataFrame({"track_id": tracks["track_id"], **popularity.to_columns()})
-        runner.writer.save_table("popularity.parquet", frame)
+        runner.writer.save_table(layout.POPULARITY, frame)
         return {
             "head": popularity.n_head,
             "tail": int(popularity.is_tail.sum()),
             "themes": int(popularity.is_theme.sum()),
         }
 
-    if not 0 < config.popularity.head_share < 1:
-        raise ParameterError(f"popularity head_share must be between 0 and 1, got {config.popularity.head_share}")
     runner.run("popularity", inputs, compute)
 
 
@@ -354,13 +348,25 @@ def _cf(runner: StageRunner, config: BuildConfig, show_progress: bool) -> None:
 
     def compute() -> dict[str, Any]:
         from gems.cf import ALSModel
+        from gems.topk import norms_of
 
-        n_tracks = runner.staged.table("tracks.parquet", columns=["track_id"]).num_rows
+        n_tracks = runner.staged.table(layout.TRACKS, columns=["track_id"]).num_rows
         matrix = _load_interactions(runner, n_tracks)
         model = ALSModel(**asdict(config.cf), show_progress=show_progress).fit(matrix)
-        runner.writer.save_array("cf/user_factors.npy", model.user_factors_)
-        runner.writer.save_array("cf/item_factors.npy", model.item_factors_)
-        return {"users": matrix.shape[0], "items": int((matrix.getnnz(axis=0) > 0).sum()), "factors": config.cf.factors}
+        writer = runner.writer
+        items = model.item_factors_
+        writer.save_array(layout.USER_FACTORS, model.user_factors_)
+        writer.save_array(layout.ITEM_FACTORS, items)
+        writer.save_array(layout.GRAM, items.T.astype(np.float64) @ items.astype(np.float64))
+        heard = np.flatnonzero(matrix.getnnz(axis=0) > 0)
+        norms = norms_of(items[heard])
+        order = np.argsort(-norms, kind="stable")
+        writer.save_array(layout.NORM_ORDER, heard[order].astype(np.int64))
+        writer.save_array(layout.NORM_SORTED, norms[order])
+        writer.save_json(layout.WEIGHTING, model.weighting_.to_json())
+        if model.weighting_.idf is not None:
+            writer.save_array(layout.IDF, model.weighting_.idf)
+        return {"users": matrix.shape[0], "items": len(heard), "factors": config.cf.factors}
 
     runner.run("cf", inputs, compute)
 
@@ -436,9 +442,6 @@ def build_model(
     config: BuildConfig, *, show_progress: bool = False, cache_dir: str | Path | None = None
 ) -> BuildResult:
     """Build (or update) the model folder ``config.model`` from the configured sources."""
-    from gems.rank import RankOptions
-
-    RankOptions.from_params(asdict(config.rank))  # a bad [rank] default fails now, not at the first query
     started = time.perf_counter()
     previous = _previous_model(config.model)
     hasher = InputHasher(_load_memo(previous))
@@ -466,7 +469,7 @@ def build_model(
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "config": config.to_dict(),
             "listens_simulated": config.listens_simulated,
-            "rank_defaults": asdict(config.rank),
+            "rank_defaults": config.rank.to_section(),
             "spaces": [s for s in ("audio", "cf", "blend") if runner.staged.has(f"index/{s}.faiss")],
             "counts": {
                 "tracks": records["ingest"].counts["tracks"],

@@ -1,16 +1,23 @@
-"""Collaborative filtering: implicit's ALS on confidence-weighted listens. Wraps implicit, never re-implements it.
+"""Collaborative filtering: implicit's ALS on confidence-weighted listens, and fold-in of listeners it never saw.
 
-Confidence of a (user, track) pair with summed weight ``w`` (plays):
+Confidence of a (user, track) pair with summed weight ``w`` (plays), as implicit is given it:
     ``log``    c = alpha · log(1 + w)              (Hu, Koren & Volinsky 2008, log scaling)
     ``linear`` c = alpha · w
-    ``bm25``   c = alpha · BM25(w)                 (implicit's ``bm25_weight``, K1=100, B=0.8)
-implicit treats ``c`` as the extra confidence of an observed pair (total confidence 1 + c).
+    ``bm25``   c = alpha · w (K1 + 1) / (K1 · ((1 − B) + B · |u| / avg|u|) + w) · idf_i
+                                                   implicit's ``bm25_weight`` (K1=100, B=0.8): |u| the user's summed
+                                                   weights, idf_i = log N − log(1 + users of i) over the fitted matrix
+The weighting of the fitted matrix is kept (:class:`Weighting`), so a new listener's row is weighted the same.
+
+Fold-in (:class:`FoldIn`, implicit's ``recalculate_user``): with the item factors Y fixed, a listener's factors
+solve x = (YᵀY + λI + Σ_i (c_i − 1) y_i y_iᵀ)⁻¹ Σ_i c_i y_i over the tracks i they heard — numpy only, so a
+history that is not in the model is ranked without importing implicit.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,6 +26,7 @@ from gems.errors import ModelError, ParameterError
 log = logging.getLogger(__name__)
 
 CONFIDENCE_SCHEMES = ("log", "linear", "bm25")
+BM25_K1, BM25_B = 100.0, 0.8
 
 
 def interaction_matrix(user_idx: np.ndarray, item_idx: np.ndarray, weights: np.ndarray, shape: tuple[int, int]):
@@ -32,19 +40,92 @@ def interaction_matrix(user_idx: np.ndarray, item_idx: np.ndarray, weights: np.n
     return matrix
 
 
+@dataclass(frozen=True)
+class Weighting:
+    """How summed listen weights become confidences (module docstring). ``idf`` (n_items,) and
+    ``average_length`` are those of the fitted matrix (bm25 only)."""
+
+    scheme: str
+    alpha: float
+    idf: np.ndarray | None = None
+    average_length: float = 1.0
+
+    @classmethod
+    def fit(cls, user_items, *, scheme: str = "log", alpha: float = 1.0) -> Weighting:
+        """The weighting of a (users × items) CSR matrix of summed weights."""
+        if scheme not in CONFIDENCE_SCHEMES:
+            raise ParameterError(f"unknown confidence scheme '{scheme}'; choose one of {', '.join(CONFIDENCE_SCHEMES)}")
+        if scheme != "bm25":
+            return cls(scheme, float(alpha))
+        n_users, n_items = user_items.shape
+        users_per_item = np.bincount(user_items.indices, minlength=n_items)
+        idf = (np.log(max(n_users, 1)) - np.log1p(users_per_item)).astype(np.float64)
+        lengths = np.asarray(user_items.sum(axis=1), dtype=np.float64).ravel()
+        return cls(scheme, float(alpha), idf, float(lengths.mean()) if n_users else 1.0)
+
+    def apply(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> np.ndarray:
+        """Confidences of the stored values of CSR rows (indptr, indices, data), float32."""
+        data = np.asarray(data, dtype=np.float64)
+        if self.scheme == "log":
+            out = np.log1p(data)
+        elif self.scheme == "linear":
+            out = data
+        else:
+            counts = np.diff(indptr)
+            sums = np.zeros(len(counts))
+            nonempty = counts > 0
+            if data.size:
+                sums[nonempty] = np.add.reduceat(data, np.asarray(indptr[:-1])[nonempty])
+            length_norm = (1.0 - BM25_B) + BM25_B * sums / max(self.average_length, 1e-12)
+            rows = np.repeat(np.arange(len(counts)), counts)
+            out = data * (BM25_K1 + 1.0) / (BM25_K1 * length_norm[rows] + data) * self.idf[indices]
+        return (self.alpha * out).astype(np.float32)
+
+    def matrix(self, user_items):
+        """The confidence matrix implicit fits on (same sparsity as ``user_items``)."""
+        weighted = user_items.astype(np.float32, copy=True).tocsr()
+        weighted.data = self.apply(weighted.indptr, weighted.indices, weighted.data)
+        return weighted
+
+    def to_json(self) -> dict:
+        return {"scheme": self.scheme, "alpha": self.alpha, "average_length": self.average_length}
+
+
 def confidence(user_items, *, scheme: str = "log", alpha: float = 1.0):
     """The confidence matrix implicit fits on (same sparsity as ``user_items``)."""
-    if scheme not in CONFIDENCE_SCHEMES:
-        raise ParameterError(f"unknown confidence scheme '{scheme}'; choose one of {', '.join(CONFIDENCE_SCHEMES)}")
-    matrix = user_items.astype(np.float32, copy=True)
-    if scheme == "log":
-        matrix.data = np.log1p(matrix.data)
-    elif scheme == "bm25":
-        from implicit.nearest_neighbours import bm25_weight
+    return Weighting.fit(user_items, scheme=scheme, alpha=alpha).matrix(user_items)
 
-        matrix = bm25_weight(matrix, K1=100, B=0.8).tocsr().astype(np.float32)
-    matrix.data *= np.float32(alpha)
-    return matrix
+
+@dataclass
+class FoldIn:
+    """Listener factors from their tracks with the item factors fixed (module docstring).
+
+    item_factors (n × f), gram = YᵀY (f × f float64), regularization λ, weighting of the fitted matrix."""
+
+    item_factors: np.ndarray
+    gram: np.ndarray
+    regularization: float
+    weighting: Weighting
+
+    def user_vectors(self, histories: list[np.ndarray], weights: list[np.ndarray]) -> np.ndarray:
+        """(b × f) float32 factors of b listeners: ``histories[i]`` their track rows (unique), ``weights[i]``
+        the summed listen weights of those tracks."""
+        f = self.item_factors.shape[1]
+        indptr = np.r_[0, np.cumsum([len(h) for h in histories])].astype(np.int64)
+        indices = np.concatenate(histories).astype(np.int64) if histories else np.zeros(0, np.int64)
+        data = np.concatenate(weights) if histories else np.zeros(0)
+        confidences = self.weighting.apply(indptr, indices, data).astype(np.float64)
+        base = self.gram + self.regularization * np.eye(f)
+        out = np.zeros((len(histories), f), dtype=np.float32)
+        for i in range(len(histories)):
+            part = slice(indptr[i], indptr[i + 1])
+            if indptr[i + 1] == indptr[i]:
+                continue
+            vectors = np.asarray(self.item_factors[indices[part]], dtype=np.float64)
+            c = confidences[part]
+            a = base + vectors.T @ (vectors * (c - 1.0)[:, None])
+            out[i] = np.linalg.solve(a, vectors.T @ c)
+        return out
 
 
 class ALSModel:
@@ -99,7 +180,8 @@ class ALSModel:
         if user_items.nnz == 0:
             raise ParameterError("cannot fit ALS on an empty listens table")
         started = time.perf_counter()
-        weighted = confidence(user_items, scheme=self.confidence, alpha=self.alpha)
+        self.weighting_ = Weighting.fit(user_items, scheme=self.confidence, alpha=self.alpha)
+        weighted = self.weighting_.matrix(user_items)
         with threadpool_limits(limits=1, user_api="blas"):  # implicit checks the BLAS threads when constructed
             model = AlternatingLeastSquares(
                 factors=self.factors,

@@ -393,7 +393,7 @@ def export(
 ) -> None:
     """Top-k recommendations for many listeners: rows user_id, rank, track_id, score, popularity; and/or a
     playlist file per listener. An interrupted export resumes where it stopped when run again."""
-    from gems.export import export_batch, read_user_ids
+    from gems.serve.export import export_batch, read_user_ids
     from gems.model import Model
     from gems.parallel import Runner, default_workers
 
@@ -540,14 +540,14 @@ def demo(no_progress: NoProgress = False) -> None:
     from gems.config import load_pipeline
     from gems.demo import demo_seeds, find_demo_pipeline
     from gems.model import Model
-    from gems.rank import RankOptions, rank
+    from gems.serve.recommend import picks_for, rank_options
 
     config = load_pipeline(find_demo_pipeline())
     _print_build(build_model(config, show_progress=not no_progress))
     loaded = Model(config.model)
-    options = RankOptions.from_params(loaded.manifest["rank_defaults"], k=5)
+    options = rank_options(loaded, k=5)
     for seed in demo_seeds(loaded):
-        picks = rank(loaded, [seed], options)
+        (picks,) = picks_for(loaded, [[seed]], options)
         _print_picks(loaded, [], picks, f"\nIf you love {loaded.label(seed)}, the theme everyone knows, try:")
     _console().print(
         f'\nNext: gems recommend --model {config.model} --like "<a title>"  ·  gems info --model {config.model} --tracks'

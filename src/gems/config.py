@@ -18,12 +18,17 @@ Every section and key is checked: a typo is an error that names the file, the se
     [neighbours] k = 100                # item-kNN neighbours kept per track
     [popularity] head_share = 0.8
     [index]  audio_weight = 0.5
-    [rank]   discount, per_soundtrack, k, tail_share, weight_cf, weight_near, weight_audio, scope
+    [ranker] enabled = true, ...        # the learned second stage (gems.rank.learned.RankerParams)
+    [rank]   discount, per_soundtrack, k, tail_share, weight_cf, ... (gems.rank.options.RankOptions)
     [dask]   scheduler = "tcp://scheduler:8786"   # audio extraction and export run on this Dask cluster
+
+Every value is range-checked when the file is read: a bad one is a ParameterError naming the file, the section
+and the key.
 """
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -31,6 +36,16 @@ from typing import Any
 
 from gems.errors import ParameterError
 from gems.parallel import default_workers
+from gems.rank.learned import RankerParams
+from gems.rank.options import RankOptions
+
+
+def in_range(name: str, value, low: float, high: float) -> None:
+    """ParameterError unless ``value`` is a finite number in [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ParameterError(f"{name} must be a finite number, got {value!r}")
+    if not low <= value <= high:
+        raise ParameterError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
 
 
 @dataclass(frozen=True)
@@ -39,6 +54,12 @@ class AudioParams:
     min_duration_s: float = 2.0
     dims: int = 24
     workers: int = field(default_factory=default_workers)
+
+    def __post_init__(self):
+        in_range("excerpt_s", self.excerpt_s, 0.0, 3600.0)
+        in_range("min_duration_s", self.min_duration_s, 0.0, 3600.0)
+        in_range("dims", self.dims, 2, 512)
+        in_range("workers", self.workers, 1, 256)
 
 
 @dataclass(frozen=True)
@@ -50,20 +71,37 @@ class CFParams:
     confidence: str = "bm25"
     random_state: int = 0
 
+    def __post_init__(self):
+        in_range("factors", self.factors, 1, 4096)
+        in_range("regularization", self.regularization, 0.0, 1e6)
+        in_range("iterations", self.iterations, 1, 1000)
+        in_range("alpha", self.alpha, 1e-9, 1e6)
+        if self.confidence not in ("log", "linear", "bm25"):
+            raise ParameterError(f"confidence must be log, linear or bm25, got '{self.confidence}'")
+
 
 @dataclass(frozen=True)
 class NeighbourParams:
     k: int = 100
+
+    def __post_init__(self):
+        in_range("k", self.k, 1, 100_000)
 
 
 @dataclass(frozen=True)
 class PopularityParams:
     head_share: float = 0.8
 
+    def __post_init__(self):
+        in_range("head_share", self.head_share, 1e-9, 1 - 1e-9)
+
 
 @dataclass(frozen=True)
 class IndexParams:
     audio_weight: float = 0.5
+
+    def __post_init__(self):
+        in_range("audio_weight", self.audio_weight, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -73,27 +111,6 @@ class DaskParams:
     what it produces."""
 
     scheduler: str = ""
-
-
-@dataclass(frozen=True)
-class RankParams:
-    """Defaults of ``gems recommend/playlist/export`` for this model (see ``gems.rank``), chosen on the
-    validation splits of the MPD sample and Last.fm HetRec (``gems evaluate --part validation``)."""
-
-    discount: float = 0.0
-    per_soundtrack: int = 0
-    k: int = 10
-    tail_share: float = 0.15
-    calibrated: bool = True
-    weight_cf: float = 0.7
-    weight_near: float = 0.3
-    weight_audio: float = 0.5
-    weight_kin: float = 0.2
-    tail_weight_cf: float = 0.3
-    tail_weight_near: float = 0.7
-    tail_weight_audio: float = 0.5
-    tail_weight_kin: float = 1.0
-    scope: str = "all"
 
 
 @dataclass(frozen=True)
@@ -112,7 +129,8 @@ class BuildConfig:
     neighbours: NeighbourParams = field(default_factory=NeighbourParams)
     popularity: PopularityParams = field(default_factory=PopularityParams)
     index: IndexParams = field(default_factory=IndexParams)
-    rank: RankParams = field(default_factory=RankParams)
+    ranker: RankerParams = field(default_factory=RankerParams)
+    rank: RankOptions = field(default_factory=RankOptions)
     dask: DaskParams = field(default_factory=DaskParams)
 
     def with_overrides(self, **overrides: Any) -> BuildConfig:
@@ -123,6 +141,7 @@ class BuildConfig:
         out = asdict(self)
         for key in ("model", "catalog", "audio", "listens"):
             out[key] = None if out[key] is None else str(out[key])
+        out["rank"] = self.rank.to_section()
         return out
 
 
@@ -132,7 +151,7 @@ _SECTIONS = {
     "neighbours": NeighbourParams,
     "popularity": PopularityParams,
     "index": IndexParams,
-    "rank": RankParams,
+    "ranker": RankerParams,
     "dask": DaskParams,
 }
 _SOURCE_KEYS = {"catalog", "audio", "listens", "listens_format", "listens_columns", "listens_simulated"}
@@ -152,7 +171,10 @@ def _params(cls, values: dict, where: str):
         if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
             raise ParameterError(f"{where}: {key} must be a {expected.__name__}, found {value!r}")
         checked[key] = value
-    return cls(**checked)
+    try:
+        return cls(**checked)
+    except ParameterError as exc:
+        raise ParameterError(f"{where}: {exc}") from None
 
 
 def load_pipeline(path: str | Path) -> BuildConfig:
@@ -165,10 +187,10 @@ def load_pipeline(path: str | Path) -> BuildConfig:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ParameterError(f"{path} is not valid TOML: {exc}") from exc
     base = path.parent
-    unknown = sorted(set(data) - set(_SECTIONS) - {"sources", "model"})
+    unknown = sorted(set(data) - set(_SECTIONS) - {"sources", "model", "rank"})
     if unknown:
         raise ParameterError(
-            f"{path}: unknown section(s) {', '.join(unknown)}; known are sources, model, {', '.join(_SECTIONS)}"
+            f"{path}: unknown section(s) {', '.join(unknown)}; known are sources, model, rank, {', '.join(_SECTIONS)}"
         )
     sources = data.get("sources", {})
     bad = sorted(set(sources) - _SOURCE_KEYS)
@@ -191,6 +213,7 @@ def load_pipeline(path: str | Path) -> BuildConfig:
         listens_format=sources.get("listens_format", "auto"),
         listens_columns=dict(sources.get("listens_columns", {})),
         listens_simulated=bool(sources.get("listens_simulated", False)),
+        rank=RankOptions.from_section(data.get("rank", {}), f"{path} [rank]"),
         **{
             ("audio_params" if name == "audio" else name): _params(cls, data.get(name, {}), f"{path} [{name}]")
             for name, cls in _SECTIONS.items()

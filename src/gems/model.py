@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gems import layout
 from gems.artifacts import ModelFolder, arrow_to_numpy
 from gems.errors import ModelError, ParameterError
 
@@ -28,7 +29,7 @@ class Space:
 
     @cached_property
     def index(self):
-        return self.folder.index(f"index/{self.name}.faiss")
+        return self.folder.index(layout.space_index(self.name))
 
     def has(self, rows: np.ndarray) -> np.ndarray:
         return self.position[rows] >= 0
@@ -63,7 +64,7 @@ class Model:
         self.path = self.folder.path
         self.manifest = self.folder.manifest
         popularity = self.folder.table(
-            "popularity.parquet", ["listeners", "popularity_percentile", "is_tail", "is_theme"]
+            layout.POPULARITY, ["listeners", "popularity_percentile", "is_tail", "is_theme"]
         )
         self.listeners = arrow_to_numpy(popularity.column("listeners"))
         self.percentile = arrow_to_numpy(popularity.column("popularity_percentile"))
@@ -74,11 +75,30 @@ class Model:
         # the [dask] scheduler of the pipeline it was built with: where batch export runs by default
         self.scheduler = self.manifest.get("config", {}).get("dask", {}).get("scheduler") or None
 
+    @cached_property
+    def rank_defaults(self):
+        """The :class:`~gems.rank.RankOptions` this model ranks with unless told otherwise."""
+        from gems.rank import RankOptions
+
+        return RankOptions.from_section(self.manifest.get("rank_defaults", {}), f"{self.path}: rank_defaults")
+
+    @property
+    def has_listens(self) -> bool:
+        """Whether the model was built with listening data (an audio-only model has none)."""
+        return self.folder.has(layout.USERS)
+
+    @cached_property
+    def listener_noun(self) -> str:
+        """What a listener of this model is: "playlist" when every listens source is MPD playlists."""
+        reports = self.folder.json(layout.INGEST_REPORT) if self.folder.has(layout.INGEST_REPORT) else []
+        formats = {r.get("format") for r in reports if r.get("format") not in (None, "catalog", "audio folder")}
+        return "playlist" if formats == {"mpd"} else "listener"
+
     # ------------------------------------------------------------------ tracks, read when first asked for
 
     @cached_property
     def _display(self):
-        return self.folder.arrow("catalogue/tracks.arrow")
+        return self.folder.arrow(layout.DISPLAY)
 
     def _track_column(self, name: str) -> TrackColumn:
         return TrackColumn(self._display.column(name))  # chunked, memory-mapped: indexing reads one value
@@ -113,10 +133,10 @@ class Model:
     def spaces(self) -> dict[str, Space]:
         spaces = {}
         for name in self.manifest.get("spaces", []):
-            rows = self.folder.array(f"index/{name}_rows.npy", mmap=False)
+            rows = self.folder.array(layout.space_rows(name), mmap=False)
             position = np.full(self.n_tracks, -1, dtype=np.int64)
             position[rows] = np.arange(len(rows))
-            spaces[name] = Space(name, rows, self.folder.array(f"index/{name}_vectors.npy"), position, self.folder)
+            spaces[name] = Space(name, rows, self.folder.array(layout.space_vectors(name)), position, self.folder)
         if not spaces:
             raise ModelError(f"{self.path} has no audio embeddings and no listening data to compare tracks by")
         return spaces
@@ -124,13 +144,18 @@ class Model:
     @cached_property
     def audio_standardized(self) -> tuple[np.ndarray, np.ndarray, dict[str, slice]] | None:
         """(position by track row, group-weighted standardised features, feature groups), or None."""
-        if not self.folder.has("audio/standardized.npy"):
+        if not self.folder.has(layout.AUDIO_STANDARDIZED):
             return None
-        rows = self.folder.array("audio/rows.npy", mmap=False)
+        groups = {name: slice(*bounds) for name, bounds in self.folder.json(layout.AUDIO_GROUPS).items()}
+        return self._audio_position, self.folder.array(layout.AUDIO_STANDARDIZED), groups
+
+    @cached_property
+    def _audio_position(self) -> np.ndarray:
+        """Row of each track in the audio feature arrays, −1 without analysed audio."""
+        rows = self.folder.array(layout.AUDIO_ROWS, mmap=False)
         position = np.full(self.n_tracks, -1, dtype=np.int64)
         position[rows] = np.arange(len(rows))
-        groups = {name: slice(*bounds) for name, bounds in self.folder.json("audio/groups.json").items()}
-        return position, self.folder.array("audio/standardized.npy"), groups
+        return position
 
     def similarity(self, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
         """Cosine of every (a, b) pair of tracks in their best shared space (:data:`SPACE_PRIORITY`),
@@ -158,63 +183,67 @@ class Model:
             listeners=self.listeners,
             is_tail=self.is_tail,
             is_theme=self.is_theme,
-            soundtrack_codes=folder.array("catalogue/soundtrack_codes.npy"),
-            artist_codes=folder.array("catalogue/artist_codes.npy"),
+            soundtrack_codes=folder.array(layout.codes("soundtrack")),
+            artist_codes=folder.array(layout.codes("artist")),
         )
-        for codes, name in ((inputs.soundtrack_codes, "soundtrack"), (inputs.artist_codes, "artist")):
-            inputs.set_members(codes, folder.array(f"catalogue/{name}_order.npy"))
-        if "is_soundtrack" in folder.columns("tracks.parquet"):
-            inputs.is_soundtrack = arrow_to_numpy(folder.table("tracks.parquet", ["is_soundtrack"]).column(0))
-        if folder.has("cf/item_factors.npy"):
-            inputs.item_factors = folder.array("cf/item_factors.npy")
-            inputs.user_factors = folder.array("cf/user_factors.npy")
-        if folder.has("neighbours/indptr.npy"):
-            inputs.neighbours = tuple(folder.array(f"neighbours/{name}.npy") for name in ("indptr", "indices", "data"))
-        inputs.indexes = dict(self.spaces)
-        if folder.has("index/audio_rows.npy"):
-            rows = folder.array("index/audio_rows.npy", mmap=False)
-            inputs.audio_position = np.full(self.n_tracks, -1, dtype=np.int64)
-            inputs.audio_position[rows] = np.arange(len(rows))
-            inputs.audio_vectors = folder.array("index/audio_vectors.npy")
+        if "is_soundtrack" in folder.columns(layout.TRACKS):
+            inputs.is_soundtrack = arrow_to_numpy(folder.table(layout.TRACKS, ["is_soundtrack"]).column(0))
+        if folder.has(layout.ITEM_FACTORS):
+            inputs.item_factors = folder.array(layout.ITEM_FACTORS)
+            inputs.user_factors = folder.array(layout.USER_FACTORS)
+            inputs.fold = self._fold_in(inputs.item_factors)
+            inputs.norm_order = (folder.array(layout.NORM_ORDER), folder.array(layout.NORM_SORTED))
+        if folder.has(layout.NEIGHBOURS[0]):
+            inputs.neighbours = tuple(folder.array(relpath) for relpath in layout.NEIGHBOURS)
+        if "audio" in self.spaces:
+            audio = self.spaces["audio"]
+            inputs.audio_position, inputs.audio_vectors, inputs.audio_index = audio.position, audio.vectors, audio
+        if folder.has(layout.RANKER_MODEL):
+            from gems.rank.learned import LearnedRanker
+
+            inputs.ranker = LearnedRanker.load(folder)
         return inputs
+
+    def _fold_in(self, item_factors):
+        from gems.cf import FoldIn, Weighting
+
+        stored = self.folder.json(layout.WEIGHTING)
+        idf = self.folder.array(layout.IDF) if self.folder.has(layout.IDF) else None
+        weighting = Weighting(stored["scheme"], float(stored["alpha"]), idf, float(stored["average_length"]))
+        regularization = float(self.manifest["config"]["cf"]["regularization"])
+        return FoldIn(item_factors, self.folder.array(layout.GRAM), regularization, weighting)
 
     @cached_property
     def audio_features(self) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
         """(position by track row, raw features (m × D), feature names), or None without audio."""
-        if not self.folder.has("audio/features.npy"):
+        if not self.folder.has(layout.AUDIO_FEATURES):
             return None
-        rows = self.folder.array("audio/rows.npy", mmap=False)
-        position = np.full(self.n_tracks, -1, dtype=np.int64)
-        position[rows] = np.arange(len(rows))
-        return position, self.folder.array("audio/features.npy"), self.folder.json("audio/feature_names.json")
+        names = self.folder.json(layout.AUDIO_FEATURE_NAMES)
+        return self._audio_position, self.folder.array(layout.AUDIO_FEATURES), names
 
     # ------------------------------------------------------------------ listeners
 
     @cached_property
     def user_ids(self) -> dict[str, int]:
-        if not self._has_users:
+        if not self.has_listens:
             return {}
-        return {u: i for i, u in enumerate(self.folder.table("users.parquet").column("user_id").to_pylist())}
+        return {u: i for i, u in enumerate(self.folder.table(layout.USERS).column("user_id").to_pylist())}
 
     @cached_property
     def interactions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return tuple(self.folder.array(f"interactions/{name}.npy") for name in ("indptr", "indices", "weights"))
+        return tuple(self.folder.array(relpath) for relpath in layout.INTERACTIONS)
 
     def user_row(self, user_id: str) -> int:
         """The row of one listener, by binary search (the interactions stage sorts the ids), reading ~17 ids
         rather than building ``user_ids``."""
         from gems.lookup import equal_range
 
-        users = TrackColumn(self.folder.table("users.parquet").column("user_id")) if self._has_users else []
+        users = TrackColumn(self.folder.table(layout.USERS).column("user_id")) if self.has_listens else []
         found = equal_range(range(len(users)), users.__getitem__, user_id)
         if not found:
             example = f" (ids look like '{users[0]}')" if len(users) else " (this model was built without listens)"
             raise ParameterError(f"unknown user '{user_id}': not among the model's {len(users):,} listeners{example}")
         return found.start
-
-    @property
-    def _has_users(self) -> bool:
-        return self.folder.has("users.parquet")
 
     def history(self, user_row: int) -> tuple[np.ndarray, np.ndarray]:
         """(track rows, summed weights) a user listened to."""
@@ -234,6 +263,6 @@ class Model:
 
         return TrackLookup(
             lambda name: getattr(self, name).array,
-            self.folder.array("catalogue/id_order.npy"),
-            self.folder.array("catalogue/title_order.npy"),
+            self.folder.array(layout.ID_ORDER),
+            self.folder.array(layout.TITLE_ORDER),
         )

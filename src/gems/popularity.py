@@ -3,9 +3,12 @@
 Definitions (``n`` tracks, ``L_i`` = distinct listeners of track ``i`` in the training listens):
 
 - percentile_i = 100 · |{j : L_j ≤ L_i}| / n — 100 is the most popular track.
-- head = the most popular tracks that together hold ``head_share`` (80%) of all training interactions
-  (user–track pairs), taken in order of ``L`` (ties by track order); every other track is the long tail.
-  This is the convention of the Elliot framework, so figures compare with published ones.
+- head = the largest set of most popular tracks, never splitting equally popular ones, that holds at most
+  ``head_share`` (80%) of all training interactions (user–track pairs): with L* the listener count of the
+  first track, in decreasing order of L, at which the running total passes ``head_share`` of all interactions,
+  head = {i : L_i > L*}. Every other track is the long tail — so every track exactly as popular as the one
+  that crosses the share is in the tail, and which of two equally popular tracks is "head" never depends on
+  row order. This is the Elliot framework's convention with ties kept together.
 - theme of a soundtrack = its track with the most listeners (ties: more plays, then catalogue order);
   only soundtracks with at least two tracks and one listener have a theme; the others are its deep cuts.
 - discount_i = (1 + L_i) ^ (−strength); strength 0 means no discount.
@@ -62,16 +65,16 @@ def popularity_percentile(counts: np.ndarray) -> np.ndarray:
 
 
 def tail_mask(counts: np.ndarray, head_share: float = HEAD_SHARE) -> np.ndarray:
-    """True for long-tail tracks: outside the most popular tracks holding ``head_share`` of interactions."""
+    """True for long-tail tracks: outside the head (the module docstring), ties never split."""
+    counts = np.asarray(counts)
     total = counts.sum()
-    is_tail = np.ones(len(counts), dtype=bool)
     if total == 0:
-        return is_tail
-    order = np.argsort(-counts, kind="stable")
-    cumulative = np.cumsum(counts[order])
-    n_head = int(np.searchsorted(cumulative, head_share * total, side="left")) + 1
-    is_tail[order[:n_head]] = False
-    return is_tail
+        return np.ones(len(counts), dtype=bool)
+    ordered = np.sort(counts)[::-1]
+    crossing = int(np.searchsorted(np.cumsum(ordered), head_share * total, side="right"))
+    if crossing >= len(ordered):  # head_share ≥ 1: nothing passes it
+        return np.zeros(len(counts), dtype=bool)
+    return counts <= ordered[crossing]
 
 
 def soundtrack_themes(soundtrack_codes: np.ndarray, listeners: np.ndarray, plays: np.ndarray) -> np.ndarray:
@@ -100,6 +103,21 @@ def compute_popularity(
     n = len(soundtrack_codes)
     listeners = listener_counts(user_idx, item_idx, n)
     plays = np.bincount(item_idx, weights=weights, minlength=n).astype(np.float64) if len(item_idx) else np.zeros(n)
+    return popularity_from_counts(listeners, plays, soundtrack_codes, head_share=head_share)
+
+
+def popularity_from_matrix(user_items, soundtrack_codes: np.ndarray, *, head_share: float = HEAD_SHARE) -> Popularity:
+    """All popularity arrays from a (users × tracks) CSR matrix of summed weights (one entry per listener)."""
+    n = len(soundtrack_codes)
+    listeners = np.bincount(user_items.indices, minlength=n).astype(np.int64)
+    plays = np.bincount(user_items.indices, weights=user_items.data, minlength=n).astype(np.float64)
+    return popularity_from_counts(listeners, plays, soundtrack_codes, head_share=head_share)
+
+
+def popularity_from_counts(
+    listeners: np.ndarray, plays: np.ndarray, soundtrack_codes: np.ndarray, *, head_share: float = HEAD_SHARE
+) -> Popularity:
+    """All popularity arrays from listeners and plays per track."""
     return Popularity(
         listeners=listeners,
         plays=plays,

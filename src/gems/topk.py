@@ -1,30 +1,47 @@
-"""Exact top-k by inner product for blocks of listeners, pruned by vector norms.
+"""Exact top-k by inner product for blocks of queries, pruned by vector norms — numpy only, so a single
+``gems recommend`` never imports implicit (0.7 s) for it.
 
 Items are scanned in order of decreasing norm, in chunks that double in size; a query stops as soon as no
 remaining item can beat its k-th best score, since q·v ≤ |q|·|v| (Cauchy–Schwarz) and every remaining item is
 no longer than the next one. ALS item factors have heavy-tailed norms (popular tracks are long vectors), so most
-listeners stop after a few percent of the catalogue. The answer is that of a full scan (implicit's ``topk`` over
-every item), up to the order of exactly tied scores; each chunk is searched by implicit's ``topk``.
+queries stop after a few percent of the catalogue. The answer is that of a full scan, up to the order of
+exactly tied scores. A model folder stores the norm order (``cf/norm_order.npy``, ``cf/norm_sorted.npy``), so a
+single query reads only the items of its first chunk from the memory-mapped factors.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import numpy as np
 
 FIRST_CHUNK = 1 / 32  # share of the items scanned by every query (then 2/32, 4/32, ... for those not done)
 MARGIN = 1e-5  # relative slack on the bound, for float32 rounding of the dot products
+CELLS = 1 << 23  # queries × items scored at once (32 MB of float32)
+
+
+class Gathered:
+    """Rows ``rows`` of ``matrix`` (memory-mapped) read only when a slice of them is asked for."""
+
+    def __init__(self, matrix, rows: np.ndarray):
+        self.matrix, self.rows = matrix, rows
+
+    def __getitem__(self, part: slice) -> np.ndarray:
+        rows = self.rows[part]
+        order = np.argsort(rows)  # read the file in ascending order, then put the rows back in theirs
+        out = np.empty((len(rows), self.matrix.shape[1]), dtype=np.float32)
+        out[order] = self.matrix[rows[order]]
+        return out
 
 
 @dataclass(frozen=True)
 class NormOrdered:
     """The searchable items by decreasing norm: ``rows`` (m,) their item rows, ``vectors`` (m × f) float32 in
-    that order, ``norms`` (m,) decreasing, ``position`` (n_items,) each item row's place in it (−1: absent)."""
+    that order (an array, or :class:`Gathered` read per chunk), ``norms`` (m,) decreasing, ``position``
+    (n_items,) each item row's place in it (−1: absent)."""
 
     rows: np.ndarray
-    vectors: np.ndarray
+    vectors: np.ndarray | Gathered
     norms: np.ndarray
     position: np.ndarray
 
@@ -33,26 +50,24 @@ class NormOrdered:
         """``items`` (n × f); ``searchable`` (n,) bool: the rows a query may ever get."""
         rows = np.flatnonzero(searchable)
         vectors = np.asarray(items[rows], dtype=np.float32)
-        norms = _norms(vectors)
+        norms = norms_of(vectors)
         order = np.argsort(-norms, kind="stable")
-        position = np.full(len(searchable), -1, dtype=np.int64)
-        position[rows[order]] = np.arange(len(rows))
-        return cls(rows[order], np.ascontiguousarray(vectors[order]), norms[order], position)
+        return cls.stored(items, rows[order], norms[order], materialize=True)
+
+    @classmethod
+    def stored(cls, items, rows: np.ndarray, norms: np.ndarray, *, materialize: bool) -> NormOrdered:
+        """From an order computed earlier (a model folder's); ``materialize`` copies the vectors in that order
+        (batches), else they are read chunk by chunk (single queries)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        position = np.full(len(items), -1, dtype=np.int64)
+        position[rows] = np.arange(len(rows))
+        vectors = np.ascontiguousarray(items[rows], dtype=np.float32) if materialize else Gathered(items, rows)
+        return cls(rows, vectors, np.asarray(norms, dtype=np.float64), position)
 
 
-class _ChunkRows:
-    """The own items of the active queries inside one chunk, as implicit's ``filter_query_items``: only
-    ``[i].indices`` is read (positions relative to the chunk)."""
-
-    def __init__(self, indptr: np.ndarray, positions: np.ndarray, queries: np.ndarray, start: int, stop: int):
-        self.indptr, self.positions, self.queries = indptr, positions, queries
-        self.start, self.stop = start, stop
-
-    def __getitem__(self, i: int) -> SimpleNamespace:
-        q = self.queries[i]
-        own = self.positions[self.indptr[q] : self.indptr[q + 1]]
-        lo, hi = np.searchsorted(own, (self.start, self.stop))
-        return SimpleNamespace(indices=own[lo:hi] - self.start)
+def norms_of(vectors: np.ndarray) -> np.ndarray:
+    """Row lengths in float64 (einsum: np.linalg.norm on float64 rows is ~40x slower)."""
+    return np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64))
 
 
 def top_k(
@@ -62,62 +77,63 @@ def top_k(
     own_indptr: np.ndarray,
     own_rows: np.ndarray,
     blocked: np.ndarray | None = None,
-    *,
-    num_threads: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` items of largest ``query · item`` for each query (b × f), never its own items (CSR layout:
     query i owns ``own_rows[own_indptr[i]:own_indptr[i + 1]]``) nor ``blocked`` (n_items,) ones.
 
     Returns (item rows, scores), each (b × k) in no particular order; −1 and −inf pad queries with fewer."""
-    from implicit.cpu.topk import topk
-
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     b, m = len(queries), len(ordered.rows)
     best_rows = np.full((b, k), -1, dtype=np.int64)
     best = np.full((b, k), -np.inf, dtype=np.float32)
     if m == 0 or b == 0 or k == 0:
         return best_rows, best
-    indptr, positions = _own_positions(ordered, own_indptr, own_rows)
+    own_query, own_position = _own_positions(ordered, own_indptr, own_rows)
     blocked_positions = np.flatnonzero(blocked[ordered.rows]) if blocked is not None else np.zeros(0, np.int64)
-    query_norms = _norms(queries)
+    query_norms = norms_of(queries)
     active = np.arange(b)
     start, size = 0, max(k, int(np.ceil(m * FIRST_CHUNK)))
-    floor = -np.finfo(np.float32).max  # implicit's score of a filtered item
     while len(active) and start < m:
         stop = min(m, start + size)
+        chunk = ordered.vectors[start:stop]
         lo, hi = np.searchsorted(blocked_positions, (start, stop))
-        width = min(k, stop - start)
-        ids, values = topk(
-            ordered.vectors[start:stop],
-            queries[active],
-            width,
-            filter_query_items=_ChunkRows(indptr, positions, active, start, stop),
-            filter_items=(blocked_positions[lo:hi] - start).astype(np.int32) if hi > lo else None,
-            num_threads=num_threads,
-        )
-        found = (ids >= 0) & (values > floor)
-        merged_rows = np.concatenate([best_rows[active], np.where(found, ordered.rows[start + ids], -1)], axis=1)
-        merged = np.concatenate([best[active], np.where(found, values, -np.inf).astype(np.float32)], axis=1)
-        keep = np.argpartition(-merged, k - 1, axis=1)[:, :k]
-        best_rows[active] = np.take_along_axis(merged_rows, keep, axis=1)
-        best[active] = np.take_along_axis(merged, keep, axis=1)
+        step = max(1, CELLS // (stop - start))
+        for first in range(0, len(active), step):
+            group = active[first : first + step]
+            scores = group_scores(chunk, queries[group], group, own_query, own_position, start, stop)
+            scores[:, blocked_positions[lo:hi] - start] = -np.inf
+            width = min(k, stop - start)
+            found = np.argpartition(-scores, width - 1, axis=1)[:, :width]
+            values = np.take_along_axis(scores, found, axis=1)
+            merged_rows = np.concatenate(
+                [best_rows[group], np.where(np.isfinite(values), ordered.rows[start + found], -1)], axis=1
+            )
+            merged = np.concatenate([best[group], values], axis=1)
+            keep = np.argpartition(-merged, k - 1, axis=1)[:, :k]
+            best_rows[group] = np.take_along_axis(merged_rows, keep, axis=1)
+            best[group] = np.take_along_axis(merged, keep, axis=1)
         if stop < m:  # a query is done when even the longest remaining item cannot reach its k-th best
             reach = query_norms[active] * ordered.norms[stop] * (1 + MARGIN)
             active = active[~(best[active].min(axis=1) > reach)]
         start, size = stop, 2 * size
+    best_rows[~np.isfinite(best)] = -1
     return best_rows, best
 
 
-def _norms(vectors: np.ndarray) -> np.ndarray:
-    """Row lengths in float64 (einsum: np.linalg.norm on float64 rows is ~40x slower)."""
-    return np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64))
+def group_scores(chunk, queries, group, own_query, own_position, start: int, stop: int) -> np.ndarray:
+    """(len(group) × chunk) scores with each query's own items at −inf."""
+    scores = queries @ chunk.T
+    lo, hi = np.searchsorted(own_query, (group[0], group[-1] + 1))
+    query, position = own_query[lo:hi], own_position[lo:hi]
+    local = np.minimum(np.searchsorted(group, query), len(group) - 1)
+    inside = (group[local] == query) & (position >= start) & (position < stop)
+    scores[local[inside], position[inside] - start] = -np.inf
+    return scores
 
 
 def _own_positions(ordered: NormOrdered, indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each query's own items as sorted positions in the norm order (CSR: indptr, positions)."""
+    """(query, position in the norm order) of every own item that is searchable, sorted by query."""
     query = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
-    position = ordered.position[rows]
+    position = ordered.position[np.asarray(rows, dtype=np.int64)]
     present = position >= 0
-    keys = np.sort(query[present] * len(ordered.position) + position[present])
-    counts = np.bincount(query[present], minlength=len(indptr) - 1)
-    return np.r_[0, np.cumsum(counts)].astype(np.int64), keys % len(ordered.position)
+    return query[present], position[present]

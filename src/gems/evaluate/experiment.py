@@ -56,7 +56,7 @@ def gems_methods(config: BuildConfig, discounts=DISCOUNTS) -> dict[str, GemsRank
     """gems with the pipeline's rank defaults; the ablation (each component switched off in turn); and the
     default at each discount strength (the accuracy/long-tail frontier). One shared fit of ALS and neighbours."""
     components = GemsComponents(config.cf, config.neighbours)
-    default = RankOptions.from_params(asdict(config.rank), per_soundtrack=0)
+    default = replace(config.rank, per_soundtrack=0)
 
     def without(kind: str) -> RankOptions:
         """The default with one kind of evidence switched off everywhere."""
@@ -148,7 +148,7 @@ def run_experiment(
     title = f"gems offline evaluation: {Path(config.listens).name} ({chosen} protocol, {part} users, seed {seed})"
     extra = {
         "sources": {"listens": str(config.listens), "format": config.listens_format},
-        "build_config": {"cf": asdict(config.cf), "neighbours": asdict(config.neighbours), "rank": asdict(config.rank)},
+        "build_config": {"cf": asdict(config.cf), "neighbours": asdict(config.neighbours), "rank": config.rank.to_section()},
         "audio_tracks": 0 if audio is None else int(len(audio[0])),
         "soundtrack_tracks": int(np.asarray(items["is_soundtrack"], dtype=bool).sum()),
     }

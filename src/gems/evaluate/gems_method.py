@@ -13,7 +13,7 @@ import numpy as np
 
 from gems.config import CFParams, NeighbourParams
 from gems.evaluate.data import TrainData, pad_invalid
-from gems.rank import RankingInputs, RankOptions, recommend_batch
+from gems.rank import Queries, RankingInputs, RankOptions, rank
 
 
 class GemsComponents:
@@ -84,9 +84,9 @@ class GemsRanker:
             block = users[start : start + self.block]
             matrix = self.train_.user_items
             histories = [matrix.indices[matrix.indptr[u] : matrix.indptr[u + 1]].astype(np.int64) for u in block]
-            i, s = recommend_batch(self.inputs_, histories, block, options)
-            items.append(i)
-            scores.append(s)
+            ranked = rank(self.inputs_, Queries.of(histories, block), options)
+            items.append(ranked.items)
+            scores.append(ranked.scores)
         if not items:
             return pad_invalid(np.zeros((0, k)), np.zeros((0, k)), k)
         return np.vstack(items), np.vstack(scores)

@@ -1,13 +1,41 @@
-"""Recommendations for one query — seed tracks or a listener of the model — as every face asks for them."""
+"""Recommendations for one query — seed tracks or a listener of the model — as every face asks for them.
+
+A single query is a block of one: it goes through :func:`gems.rank.rank` exactly as a batch export does.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from gems.errors import ParameterError
+from gems.errors import DataError, ParameterError
+
+
+@dataclass
+class Recommendation:
+    """One pick. ``popularity`` is the listener count; ``popularity_percentile`` the share of the catalogue
+    with as many listeners or fewer (100 = most popular); ``similarity`` the relevance in [0, 1] before the
+    popularity discount; ``score`` after it; ``seed`` the query track the explanation names first."""
+
+    track_id: str
+    title: str
+    artist: str | None
+    soundtrack: str | None
+    score: float
+    similarity: float
+    popularity: int
+    popularity_percentile: float
+    is_tail: bool
+    why: str
+    seed: str | None
+    row: int
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out.pop("row")
+        return out
 
 
 @dataclass
@@ -18,7 +46,7 @@ class Answer:
 
     seeds: list[int]
     history: np.ndarray
-    picks: list = field(default_factory=list)
+    picks: list[Recommendation] = field(default_factory=list)
     who: str = ""
     user: str | None = None
 
@@ -42,10 +70,7 @@ def rank_options(
 ):
     """The model's ranking defaults with the given overrides (None keeps the default); ParameterError when a
     value is out of range."""
-    from gems.rank import RankOptions
-
-    return RankOptions.from_params(
-        model.manifest.get("rank_defaults", {}),
+    return model.rank_defaults.with_overrides(
         k=k,
         discount=discount,
         per_soundtrack=per_soundtrack,
@@ -58,14 +83,53 @@ def rank_options(
 def recommend(model, options, *, like: list[str] | None = None, user: str | None = None) -> Answer:
     """Hidden gems for seed tracks (``like``: ids, titles or ``Title (Soundtrack)``) or for a listener of the
     model (``user``). Exactly one of the two."""
-    from gems.rank import recommend_for_user, recommend_like
-
     if bool(like) == (user is not None):
         raise ParameterError("give either --like TRACK (one or more) or --user ID")
     if user is not None:
-        picks = recommend_for_user(model, user, options)
-        history = model.history(model.user_row(user))[0]
-        return Answer(seeds=[], history=history, picks=picks, who=f"for listener {user}", user=user)
-    seeds, picks = recommend_like(model, list(like), options)
+        user_row = model.user_row(user)
+        history, _ = model.history(user_row)
+        if len(history) == 0:
+            raise DataError(f"user '{user}' has no listens in this model; recommend from seeds with --like instead")
+        answer = Answer(seeds=[], history=history, who=f"for listener {user}", user=user)
+        answer.picks = picks_for(model, [history], options, user_rows=[user_row])[0]
+        return answer
+    seeds = [model.lookup.resolve(query) for query in like]
+    history = np.unique(np.asarray(seeds, dtype=np.int64))
     who = "like " + "; ".join(model.label(s) for s in seeds)
-    return Answer(seeds=seeds, history=np.asarray(seeds, dtype=np.int64), picks=picks, who=who)
+    answer = Answer(seeds=seeds, history=history, who=who)
+    answer.picks = picks_for(model, [history], options)[0]
+    return answer
+
+
+def picks_for(model, histories, options, *, user_rows=None, weights=None) -> list[list[Recommendation]]:
+    """Ranked and explained picks of a few queries (``histories``: track rows each; ``user_rows``: their
+    model listener rows, −1 or None for seeds and histories the model never saw; ``weights``: listen weights)."""
+    from gems.rank import Queries, rank
+    from gems.serve.explain import explain
+
+    queries = Queries.of(histories, user_rows, weights)
+    ranked = rank(model.inputs, queries, options)
+    out = []
+    for i, history in enumerate(queries.histories):
+        rows, positions = ranked.items[i], ranked.positions[i]
+        picks = []
+        for row, entry, score in zip(rows[rows >= 0], positions[rows >= 0], ranked.scores[i][rows >= 0]):
+            why, seed = explain(model, ranked, queries, i, int(entry))
+            picks.append(
+                Recommendation(
+                    track_id=model.track_ids[row],
+                    title=model.titles[row],
+                    artist=model.artists[row],
+                    soundtrack=model.soundtracks[row],
+                    score=float(score),
+                    similarity=float(ranked.relevance[entry]),
+                    popularity=int(model.listeners[row]),
+                    popularity_percentile=round(float(model.percentile[row]), 2),
+                    is_tail=bool(model.is_tail[row]),
+                    why=why,
+                    seed=None if seed is None else model.track_ids[seed],
+                    row=int(row),
+                )
+            )
+        out.append(picks)
+    return out

@@ -26,7 +26,7 @@ from gems.artifacts import hash_json, write_atomic
 from gems.errors import DataError, ParameterError
 from gems.parallel import Runner
 from gems.progress import progress_bar
-from gems.rank import RankOptions, recommend_batch
+from gems.rank import Queries, RankOptions, rank
 
 log = logging.getLogger(__name__)
 
@@ -140,22 +140,26 @@ def _model(path: str):
 
 
 def _single_threaded() -> None:
-    """In each local worker process: one BLAS/top-k thread, so two processes do not fight over two cores."""
+    """In each local worker process: one BLAS thread, so two processes do not fight over two cores."""
     from threadpoolctl import threadpool_limits
 
-    import gems.rank
-
-    gems.rank.TOPK_THREADS = 1
     threadpool_limits(limits=1)
+
+
+def rank_users(model, users: np.ndarray, options: RankOptions) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k of a block of the model's listeners (rows): (items (b × k), scores), −1 / −inf padding — what
+    ``gems export`` writes and ``gems evaluate`` scores."""
+    indptr, indices, weights = model.interactions
+    histories = [np.asarray(indices[indptr[u] : indptr[u + 1]], dtype=np.int64) for u in users]
+    listened = [np.asarray(weights[indptr[u] : indptr[u + 1]], dtype=np.float64) for u in users]
+    ranked = rank(model.inputs, Queries.of(histories, users, listened), options)
+    return ranked.items, ranked.scores
 
 
 def rank_block(task: tuple[str, RankOptions, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One block of listeners (model path, options, user rows) -> (user rows, items (b × k), scores)."""
     path, options, users = task
-    model = _model(path)
-    indptr, indices, _ = model.interactions
-    histories = [np.asarray(indices[indptr[u] : indptr[u + 1]], dtype=np.int64) for u in users]
-    items, scores = recommend_batch(model.inputs, histories, users, options)
+    items, scores = rank_users(_model(path), users, options)
     return users, items, scores
 
 
@@ -216,15 +220,10 @@ class _PlaylistFolder:
         self.folder = folder
         self.written = 0
 
-    def _note(self, row: int, rank: int, k: int, score: float) -> str:
-        model = self.model
-        listeners = int(model.listeners[row])
-        source = " in the simulated listening log" if model.simulated else ""
-        where = "a long-tail track" if model.is_tail[row] else "a well-known track"
-        plural = "s" if listeners != 1 else ""
-        return (
-            f"pick {rank} of {k} for this listener (score {score:.3f}); {where}: {listeners:,} listener{plural}{source}"
-        )
+    def _note(self, row: int, place: int, k: int, score: float) -> str:
+        from gems.serve.explain import popularity_words
+
+        return f"pick {place} of {k} for this listener (score {score:.3f}); {popularity_words(self.model, row)}"
 
     def write(self, user_id: str, history: np.ndarray, items: np.ndarray, scores: np.ndarray) -> int:
         from gems.playlist import Playlist, annotation, entry, flow_order, safe_filename, write_playlist
@@ -232,7 +231,7 @@ class _PlaylistFolder:
         model = self.model
         picks = items[items >= 0]
         notes = [
-            self._note(int(row), rank, len(picks), float(s)) for rank, (row, s) in enumerate(zip(picks, scores), 1)
+            self._note(int(row), place, len(picks), float(s)) for place, (row, s) in enumerate(zip(picks, scores), 1)
         ]
         order = flow_order(model, picks, history)
         playlist = Playlist(
@@ -297,7 +296,7 @@ def export_batch(
     path = str(model.path)
     _MODELS.setdefault(path, model)  # local workers fork with it already open ...
     if todo and model.inputs.item_factors is not None:
-        _ = model.inputs.norm_ordered  # ... and with the factors sorted for the top-k
+        model.inputs.norm_ordered(materialize=True)  # ... and with the factors sorted for the top-k
     written = 0
     tasks = [(path, options, blocks[i]) for i in todo]
     with (

@@ -1,0 +1,80 @@
+"""Ranking: hidden gems for a block of queries — one path, whether the block holds one query or ten thousand.
+
+A query is what a listener loves: seed tracks, a listener of the model, or a history the model never saw
+(:class:`Queries`). Ranking runs three steps, each a module of this package:
+
+    retrieve (retrieve.py)  candidates by taste (ALS), co-listening (item-kNN), kin (artist/album) and sound
+                            (audio), and every kind of evidence on each candidate
+    score    (score.py)     relevance = a blend of the evidence scaled per query, or the learned second stage
+                            (learned.py); score = relevance · (1 + listeners)^−discount
+    select   (select.py)    the top k with reserved long-tail places, a per-soundtrack cap, themes after
+                            their deep cuts
+
+:func:`rank` returns the picks of every query and what produced them, so serving can explain each pick.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gems.rank.inputs import Queries, RankingInputs
+from gems.rank.options import KINDS, RankOptions
+from gems.rank.retrieve import Candidates, retrieve
+from gems.rank.score import blend, check_comparable, discount, scaled_parts
+from gems.rank.select import select
+
+__all__ = ["KINDS", "Candidates", "Queries", "Ranked", "RankOptions", "RankingInputs", "rank"]
+
+
+@dataclass
+class Ranked:
+    """The result of :func:`rank` for b queries.
+
+    items (b × k): track rows best first, −1 padding; scores (b × k) float32, −inf padding; positions (b × k):
+    each pick's entry among ``candidates`` (−1 padding); parts: each kind's evidence scaled per query (nnz,);
+    relevance (nnz,): what the score discounts (the blend, or the learned ranker's); features: the learned
+    ranker's (nnz × F) features, None when the blend ranked."""
+
+    items: np.ndarray
+    scores: np.ndarray
+    positions: np.ndarray
+    candidates: Candidates
+    parts: dict[str, np.ndarray]
+    relevance: np.ndarray
+    options: RankOptions
+    ranker: object | None = None
+    features: np.ndarray | None = None
+
+    @property
+    def learned(self) -> bool:
+        return self.features is not None
+
+    def contributions(self, entry: int) -> dict[str, float]:
+        """What each kind of evidence gave the learned relevance of one candidate entry (SHAP values summed
+        per kind); empty when the blend ranked."""
+        if self.features is None:
+            return {}
+        return self.ranker.contributions(self.features[entry])
+
+
+def rank(inputs: RankingInputs, queries: Queries, options: RankOptions) -> Ranked:
+    """The top ``options.k`` of every query (see the package docstring)."""
+    candidates = retrieve(inputs, queries, options)
+    parts = scaled_parts(candidates)
+    check_comparable(parts)
+    features = None
+    if options.learned and inputs.ranker is not None:
+        features = inputs.ranker.features(inputs, queries, candidates, parts)
+        relevance = inputs.ranker.relevance(candidates, features)
+        tail_relevance = relevance
+    else:
+        relevance = blend(candidates, parts, options.weights)
+        tail_relevance = blend(candidates, parts, options.tail_weights) if options.tail_weights else relevance
+    factor = discount(inputs.listeners, candidates, options)
+    scores = relevance * factor
+    items = select(inputs, candidates, scores, tail_relevance * factor, options, queries.histories)
+    positions = candidates.positions(items, inputs.n_items)
+    values = np.where(items >= 0, scores[np.maximum(positions, 0)], -np.inf).astype(np.float32)
+    return Ranked(items, values, positions, candidates, parts, relevance, options, inputs.ranker, features)

@@ -1,0 +1,174 @@
+"""Explanations that stay true: each pick's ``why`` names only the evidence that produced its score, and
+says how thin that evidence is.
+
+A kind of evidence is named when it gives at least ``EVIDENCE_SHARE`` of the pick's relevance — its weighted
+share of the blend, or with a learned ranker its share of the ranker's positive feature contributions
+(LightGBM's SHAP values, grouped by kind) — together with the query track it comes from:
+
+    near  — "often played alongside “X” (12 listeners in common)"  X = the history track with the largest S[X,
+            pick]; "often" only from OFTEN listeners in common, else "played alongside “X” by one listener"
+    kin   — "also by A, like “X”" or "also from S, like “X”"   X = a history track by artist A / from album S
+    cf    — "fits the taste of your listening history" for a listener, or "liked by listeners of “X”",
+            X = the history track whose ALS factors are closest (cosine)
+    audio — "sounds close to “X” in harmony"    X = the closest history track in audio space; the feature
+            groups named are those whose own cosine is ≥ GROUP_SIMILAR
+then where the pick stands: a soundtrack's theme or a deep cut of a soundtrack the query loves, and its
+popularity — listeners and percentile, one definition each (:mod:`gems.popularity`): "a long-tail track: 1
+listener, percentile 69 (31% of the catalogue is more popular)".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gems.rank.options import KINDS
+
+EVIDENCE_SHARE = 0.2  # a kind is named when it gives at least this share of the relevance
+GROUP_SIMILAR = 0.35  # per-group cosine above which a feature group (timbre, harmony, ...) is named
+OFTEN = 5  # listeners in common from which co-listening is "often"
+
+
+def _shares(ranked, entry: int, weights) -> dict[str, float]:
+    """Share of the pick's relevance each kind gave."""
+    if ranked.learned:
+        given = ranked.contributions(entry)
+    else:
+        given = {kind: w * float(ranked.parts[kind][entry]) for kind, w in zip(KINDS, weights) if kind in ranked.parts}
+    given = {kind: value for kind, value in given.items() if value > 0}
+    total = sum(given.values())
+    return {kind: value / total for kind, value in given.items()} if total > 0 else {}
+
+
+def _nearest(model, kind: str, row: int, history: np.ndarray) -> tuple[int | None, float]:
+    """(the history track that gives ``row`` the most evidence of ``kind``, that evidence)."""
+    inputs = model.inputs
+    if kind == "near":
+        indptr, indices, data = inputs.neighbours
+        best, best_value = None, 0.0
+        for item in history:
+            start, stop = int(indptr[item]), int(indptr[item + 1])
+            hit = np.flatnonzero(np.asarray(indices[start:stop]) == row)
+            if len(hit) and float(data[start + hit[0]]) > best_value:
+                best, best_value = int(item), float(data[start + hit[0]])
+        return best, best_value
+    if kind == "cf":
+        heard = history[inputs.heard[history]]
+        if len(heard) == 0 or not inputs.heard[row]:
+            return None, 0.0
+        vectors = np.asarray(inputs.item_factors[np.r_[heard, row]], dtype=np.float64)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        cosines = vectors[:-1] @ vectors[-1]
+        return int(heard[np.argmax(cosines)]), float(cosines.max())
+    if kind == "kin":
+        for codes in inputs.kin_codes.values():
+            shared = history[(codes[history] == codes[row]) & (codes[row] >= 0)]
+            if len(shared):
+                return int(shared[0]), 1.0
+        return None, 0.0
+    positions = inputs.audio_position[history]
+    mask = positions >= 0
+    if not mask.any() or inputs.audio_position[row] < 0:
+        return None, 0.0
+    vectors = np.asarray(inputs.audio_vectors)
+    cosines = vectors[positions[mask]] @ vectors[inputs.audio_position[row]]
+    return int(history[mask][np.argmax(cosines)]), float(cosines.max())
+
+
+def close_groups(model, a: int, b: int) -> list[str]:
+    """Feature groups (timbre, harmony, rhythm, energy) in which two tracks are close, closest first."""
+    standardized = model.audio_standardized
+    if standardized is None:
+        return []
+    position, features, groups = standardized
+    pa, pb = position[a], position[b]
+    if pa < 0 or pb < 0:
+        return []
+    x, y = np.asarray(features[pa], dtype=np.float64), np.asarray(features[pb], dtype=np.float64)
+    scored = []
+    for name, cols in groups.items():
+        u, v = x[cols], y[cols]
+        denominator = np.linalg.norm(u) * np.linalg.norm(v)
+        if denominator > 0:
+            scored.append((float(u @ v / denominator), name))
+    return [name for value, name in sorted(scored, reverse=True) if value >= GROUP_SIMILAR][:2]
+
+
+def in_common(model, a: int, b: int, similarity: float) -> int:
+    """Listeners two tracks share, from their cosine co-listening similarity: S · √(L_a · L_b)."""
+    return int(round(similarity * np.sqrt(float(model.listeners[a]) * float(model.listeners[b]))))
+
+
+def popularity_words(model, row: int) -> str:
+    """Where a track stands: its listeners and percentile, head or long tail (module docstring)."""
+    if not model.has_listens:
+        return "no listening data: ranked by sound alone"
+    listeners = int(model.listeners[row])
+    noun = model.listener_noun
+    source = " in the simulated listening log" if model.simulated else ""
+    if listeners == 0:
+        return f"nobody has played it yet{source}"
+    count = f"{listeners:,} {noun}{'s' if listeners != 1 else ''}{source}"
+    percentile = float(model.percentile[row])
+    more = 100.0 - percentile  # percentile = share with as many listeners or fewer
+    standing = f"percentile {percentile:.0f} ({more:.0f}% of the catalogue is more popular)"
+    kind = "a long-tail track" if model.is_tail[row] else "a well-known track"
+    return f"{kind}: {count}, {standing}"
+
+
+def _phrase(model, kind: str, row: int, seed: int, value: float, again: bool) -> str:
+    label = "it" if again else model.label(seed)
+    if kind == "near":
+        shared = in_common(model, seed, row, value)
+        noun = model.listener_noun
+        if shared >= OFTEN:
+            return f"often played alongside {label} ({shared:,} {noun}s in common)"
+        amount = "one" if shared <= 1 else str(shared)
+        where = "in" if noun == "playlist" else "by"
+        return f"played alongside {label} {where} {amount} {noun}{'' if shared <= 1 else 's'}"
+    if kind == "kin":
+        same_artist = model.artists[row] is not None and model.artists[row] == model.artists[seed]
+        if again:
+            return "by the same artist" if same_artist else "from the same album"
+        source = f"also by {model.artists[row]}" if same_artist else f"also from {model.soundtracks[row]}"
+        return f"{source}, like {label}"
+    if kind == "cf":
+        return "liked by " + ("its listeners" if again else f"listeners of {label}")
+    groups = close_groups(model, row, seed)
+    return "sounds close to " + label + (f" in {' and '.join(groups)}" if groups else "")
+
+
+def explain(model, ranked, queries, i: int, entry: int) -> tuple[str, int | None]:
+    """(why, the history track named first) for the pick at candidate ``entry`` of query ``i``."""
+    history = queries.histories[i]
+    known_user = bool(queries.user_rows[i] >= 0)
+    row = int(ranked.candidates.rows[entry])
+    shares = _shares(ranked, entry, ranked.options.weights)
+    named = [kind for kind, share in sorted(shares.items(), key=lambda kv: -kv[1]) if share >= EVIDENCE_SHARE]
+    phrases, first_seed, named_seeds = [], None, set()
+    for kind in named:
+        if kind == "cf" and known_user:
+            phrases.append("fits the taste of your listening history")
+            continue
+        seed, value = _nearest(model, kind, row, history)
+        if seed is None:
+            continue
+        first_seed = seed if first_seed is None else first_seed
+        phrases.append(_phrase(model, kind, row, seed, value, seed in named_seeds))
+        named_seeds.add(seed)
+    if not phrases:
+        evidence_text = "the closest match left after the popularity discount"
+    elif len(phrases) == 1:
+        evidence_text = phrases[0]
+    else:
+        evidence_text = ", ".join(phrases[:-1]) + " and " + phrases[-1]
+    soundtrack = model.soundtracks[row]
+    loved = {model.soundtracks[h] for h in history}
+    if model.is_theme[row]:
+        role = f"the theme of {soundtrack}"
+    elif soundtrack is not None and soundtrack in loved:
+        role = f"a deep cut of {soundtrack}"
+    else:
+        role = None
+    tail = popularity_words(model, row)
+    where = f"{role[0].upper()}{role[1:]}; {tail}." if role else f"{tail[0].upper()}{tail[1:]}."
+    return f"{evidence_text[0].upper()}{evidence_text[1:]}. {where}", first_seed
