@@ -16,9 +16,11 @@ import tempfile
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
-from gems.errors import ModelError
+from gems.errors import DataError, ModelError
+from gems.safe_files import NotRegularFile, describe_os_error, kind_of, open_regular, walk_files
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
@@ -34,9 +36,10 @@ def hash_bytes(data: bytes) -> str:
 
 
 def hash_file(path: str | os.PathLike) -> str:
-    """128-bit BLAKE2b hex digest of a file's content (read in 1 MiB chunks)."""
+    """128-bit BLAKE2b hex digest of a regular file's content (read in 1 MiB chunks); a FIFO, socket or device
+    raises :class:`~gems.safe_files.NotRegularFile` (an OSError) instead of blocking or reading forever."""
     digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
@@ -59,9 +62,11 @@ class InputHasher:
         self.seen: dict[str, list] = {}
 
     def file(self, path: str | os.PathLike) -> str:
-        """Content hash of one file (raises OSError when it cannot be read)."""
-        key = str(Path(path).resolve())
+        """Content hash of one regular file (raises OSError when it cannot be read or is not a regular file)."""
+        key = os.path.realpath(path)  # never raises, even on a symlink loop (the stat below does)
         stat = os.stat(key)
+        if not S_ISREG(stat.st_mode):
+            raise NotRegularFile(path, kind_of(stat.st_mode))
         cached = self.memo.get(key)
         if cached and cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns:
             digest = cached[2]
@@ -71,16 +76,27 @@ class InputHasher:
         return digest
 
     def path(self, path: str | os.PathLike) -> str:
-        """Content hash of a file, or of a folder's files (names and contents, hidden files skipped)."""
+        """Content hash of a file, or of a folder's files (names and contents, hidden files skipped).
+
+        In a folder, an entry that cannot be read (a FIFO, a symlink loop, a file without read permission)
+        counts by what is wrong with it, so the build goes on (the readers report it) and fixing it re-runs the
+        stages that read the folder. A file given on its own that cannot be read is a DataError.
+        """
         path = Path(path)
-        if path.is_dir():
-            parts = [
-                (p.relative_to(path).as_posix(), self.file(p))
-                for p in sorted(path.rglob("*"))
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            ]
-            return hash_json(parts)
-        return self.file(path)
+        try:
+            if not path.is_dir():
+                return self.file(path)
+            walk = walk_files(path)
+        except OSError as exc:
+            raise DataError(f"{path}: {describe_os_error(exc)}") from None
+        parts = []
+        for file in walk.files:
+            try:
+                parts.append((file.relative_to(path).as_posix(), self.file(file)))
+            except OSError as exc:
+                parts.append((file.relative_to(path).as_posix(), f"unreadable: {exc.strerror}"))
+        parts += [(s.path.relative_to(path).as_posix(), f"skipped: {s.reason}") for s in walk.skipped]
+        return hash_json(sorted(parts, key=lambda part: part[0].split("/")))
 
 
 def library_versions(*names: str) -> dict[str, str]:
@@ -180,6 +196,9 @@ class ModelWriter:
 
         with pa.OSFile(str(self.file(relpath)), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
+
+    def save_text(self, relpath: str, text: str) -> None:
+        self.file(relpath).write_text(text, encoding="utf-8")
 
     def save_json(self, relpath: str, obj: Any) -> None:
         self.file(relpath).write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
@@ -317,6 +336,9 @@ class ModelFolder:
 
     def json(self, relpath: str) -> Any:
         return json.loads(self._existing(relpath).read_text())
+
+    def text(self, relpath: str) -> str:
+        return self._existing(relpath).read_text(encoding="utf-8")
 
     def index(self, relpath: str):
         """A faiss index, memory-mapped when faiss allows it."""

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from gems.errors import DataError
+from gems.safe_files import NotRegularFile, describe_os_error, open_regular
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3"})
 # soxr quality, measured on the 104 real 44.1/48 kHz soundtrack files (benchmarks/audio_throughput.py
@@ -30,9 +32,9 @@ _FORMATS = "Ogg (Vorbis/Opus), FLAC, WAV or MP3"
 class AudioFileError(DataError):
     """An audio file that cannot be analysed.
 
-    ``code`` is one of ``missing``, ``unreadable``, ``unsupported``, ``empty``, ``not_audio``, ``truncated``,
-    ``corrupt``, ``too_short``, ``silent``; ``reason`` is a sentence about the content (no path), ``path`` the
-    file. ``str(error)`` is ``"PATH: REASON"``.
+    ``code`` is one of ``missing``, ``unreadable``, ``not_a_file`` (a FIFO, socket or device), ``unsupported``,
+    ``empty``, ``not_audio``, ``truncated``, ``corrupt``, ``too_short``, ``silent``; ``reason`` is a sentence
+    about the content (no path), ``path`` the file. ``str(error)`` is ``"PATH: REASON"``.
     """
 
     def __init__(self, path: str | os.PathLike, code: str, reason: str):
@@ -80,15 +82,14 @@ def _describe(head: bytes) -> str:
     return f"starts with the bytes {head[:8].hex(' ')}, which match no audio format"
 
 
-def _ogg_end(path: Path, size: int) -> str:
+def _ogg_end(f: BinaryIO, size: int) -> str:
     """How an Ogg file ends: ``ok`` (a complete last page flagged end-of-stream), ``no_eos``, ``incomplete``.
 
     Reads only the last 64 KiB (one maximal page): the last ``OggS`` capture pattern there starts the last page,
     which must fit in the file. Bytes after a complete last page (an ID3v1 tag some taggers append) are ignored.
     """
-    with open(path, "rb") as f:
-        f.seek(max(0, size - _OGG_MAX_PAGE))
-        tail = f.read()
+    f.seek(max(0, size - _OGG_MAX_PAGE))
+    tail = f.read()
     pos = tail.rfind(b"OggS")
     header = tail[pos : pos + 27] if pos >= 0 else b""
     if len(header) < 27:
@@ -112,20 +113,24 @@ def check_extension(path: str | os.PathLike) -> None:
 
 
 def os_error(path: str | os.PathLike, exc: OSError) -> AudioFileError:
-    """The AudioFileError (``missing`` or ``unreadable``) for an OSError met while opening ``path``."""
+    """The AudioFileError (``missing``, ``not_a_file`` or ``unreadable``) for an OSError met while opening
+    ``path``."""
     if isinstance(exc, FileNotFoundError):
         return AudioFileError(path, "missing", "does not exist; check the path or rescan the music folder")
-    reason = f"cannot be read ({exc.strerror or exc}); check its permissions"
-    return AudioFileError(path, "unreadable", reason)
+    return AudioFileError(
+        path, "not_a_file" if isinstance(exc, NotRegularFile) else "unreadable", describe_os_error(exc)
+    )
 
 
 def _check_file(path: Path) -> None:
-    """Checks that need no decoding: extension, existence, size, magic bytes, the end of an Ogg stream."""
+    """Checks that need no decoding: extension, a regular file (a FIFO would block), size, magic bytes, the end
+    of an Ogg stream."""
     check_extension(path)
     try:
-        size = path.stat().st_size
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
+            size = os.fstat(f.fileno()).st_size
             head = f.read(64)
+            end = _ogg_end(f, size) if sniff(head) == "ogg" else "ok"
     except OSError as exc:
         raise os_error(path, exc) from None
     if size == 0:
@@ -137,16 +142,14 @@ def _check_file(path: Path) -> None:
             "not_audio",
             f"is not audio: it {_describe(head)}; expected {_FORMATS} data — replace it with the real audio file",
         )
-    if container == "ogg":
-        end = _ogg_end(path, size)
-        if end != "ok":
-            found = {"incomplete": "ends in the middle of an Ogg page", "no_eos": "has no end-of-stream page"}
-            raise AudioFileError(
-                path,
-                "truncated",
-                f"is cut short: the Ogg stream {found[end]} (an interrupted download or copy?); "
-                "re-download or re-export it",
-            )
+    if end != "ok":
+        found = {"incomplete": "ends in the middle of an Ogg page", "no_eos": "has no end-of-stream page"}
+        raise AudioFileError(
+            path,
+            "truncated",
+            f"is cut short: the Ogg stream {found[end]} (an interrupted download or copy?); "
+            "re-download or re-export it",
+        )
 
 
 def _message(exc: Exception) -> str:

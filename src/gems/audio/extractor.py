@@ -107,7 +107,7 @@ def _analyse(path: str, config: dict) -> tuple[str, str | None, float, np.ndarra
         features = feature_vector(y, sr=config["sr"], n_fft=config["n_fft"], hop_length=config["hop_length"])
         return "ok", None, duration, features, True
     except AudioFileError as exc:  # a property of the bytes, so cached, unless the file vanished meanwhile
-        return exc.code, exc.reason, float("nan"), None, exc.code not in ("missing", "unreadable")
+        return exc.code, exc.reason, float("nan"), None, exc.code not in ("missing", "unreadable", "not_a_file")
     except Exception as exc:  # one bad file must not stop a run of thousands
         reason = f"analysis failed with {type(exc).__name__}: {exc}; please report this as a gems bug"
         return "error", reason, float("nan"), None, False

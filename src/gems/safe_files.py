@@ -1,0 +1,184 @@
+"""Input files opened without surprises: regular files only, and folder walks that say what they skipped.
+
+A FIFO opened for reading blocks until someone writes to it, and a device such as ``/dev/zero`` never ends, so
+every input file gems reads (tables, exports, archives, audio, and the files it hashes) is opened with
+:func:`open_regular`, which refuses anything but a regular file without blocking. :func:`walk_files` lists a
+folder's files for the audio scan and the input fingerprints alike: it follows symlinks, and reports symlink
+loops, broken links, special files and folders it may not list instead of hanging or failing.
+
+Standard library only, so the model folder's code (``gems.artifacts``) can use it without slowing a start.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def kind_of(mode: int) -> str:
+    """What a file of ``st_mode`` is, for a message: ``a FIFO (named pipe)``, ``a socket``, ``a folder``..."""
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    return next((kind for test, kind in _KINDS if test(mode)), "a special file")
+
+
+class NotRegularFile(OSError):
+    """A path that is a FIFO, socket, device or folder: reading it could block forever, or never end."""
+
+    def __init__(self, path: str | os.PathLike, kind: str):
+        super().__init__(errno.EINVAL, f"is {kind}, not a regular file", os.fspath(path))
+        self.kind = kind
+
+
+def open_regular(path: str | os.PathLike) -> BinaryIO:
+    """Open a regular file for binary reading; anything else raises :class:`NotRegularFile` (an OSError) at
+    once, without blocking (the file is opened non-blocking, checked with ``fstat``, then made blocking)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a socket (or a device with no driver): say which
+            raise NotRegularFile(path, kind_of(os.stat(path).st_mode)) from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(path, kind_of(mode))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: str | os.PathLike, limit: int | None = None) -> bytes:
+    """The bytes of a regular file (its first ``limit`` bytes when given); see :func:`open_regular`."""
+    with open_regular(path) as handle:
+        return handle.read() if limit is None else handle.read(limit)
+
+
+def describe_os_error(exc: OSError, *, writing: bool = False) -> str:
+    """What an OSError met while reading an input (``writing``: an output) means, and what to do: a clause
+    without the path."""
+    if isinstance(exc, NotRegularFile):
+        return f"{exc.strerror}; gems reads only regular files — remove it or point gems at the real file"
+    code = exc.errno
+    if code in (errno.EACCES, errno.EPERM):
+        if writing:
+            return "cannot be written: permission denied; choose a folder you may write to"
+        return "cannot be read: permission denied; check its permissions (ls -l) or run gems as a user who may read it"
+    if code == errno.ENOSPC:
+        return "cannot be written: no space left on the device; free some space or write somewhere else"
+    if code == errno.EROFS:
+        return "cannot be written: the file system is read-only; write somewhere else"
+    if code == errno.ENOENT:
+        return "does not exist (moved or deleted?); check the path"
+    if code == errno.ELOOP:
+        return "is a symlink loop (a link that leads back to itself); fix or remove the link"
+    if code == errno.ENAMETOOLONG:
+        return "has a name too long for the file system; rename or move it"
+    verb = "written" if writing else "read"
+    return f"cannot be {verb} ({exc.strerror or exc}); check the file and the disk it is on"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An entry a walk left out: ``reason`` is a short category (``symlink loop``...), ``detail`` says more."""
+
+    path: Path
+    reason: str
+    detail: str
+
+
+@dataclass
+class Walk:
+    """The regular files under a folder (in walk order) and the entries left out, with why."""
+
+    files: list[Path] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def _left_out(entry: os.DirEntry, exc: OSError) -> Skipped:
+    """Why an entry whose ``stat`` failed is left out."""
+    path = Path(entry.path)
+    if exc.errno == errno.ELOOP:
+        return Skipped(path, "symlink loop", describe_os_error(exc))
+    if exc.errno == errno.ENOENT and entry.is_symlink():
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "a file"
+        return Skipped(path, "broken symlink", f"points to {target!r}, which does not exist; fix or remove the link")
+    return Skipped(path, "unreadable file", describe_os_error(exc))
+
+
+def iter_files(root: str | os.PathLike) -> Iterator[Path | Skipped]:
+    """Every regular file under ``root`` (a Path), and every entry left out (a :class:`Skipped`), depth first:
+    each folder's entries in name order, its subfolders after its files.
+
+    Hidden entries (names starting with ``.``) are left out silently. Symlinks are followed; a link back to a
+    folder above it (a symlink loop), a second way into a folder already walked, a link that leads nowhere, a
+    FIFO, socket or device, and a folder that cannot be listed are left out with the reason. Raises OSError
+    only when ``root`` itself cannot be examined.
+    """
+    root = Path(root)
+    top = os.stat(root)
+    seen = {(top.st_dev, top.st_ino): root}
+    stack: list[tuple[Path, tuple]] = [(root, ((top.st_dev, top.st_ino),))]
+    while stack:
+        folder, above = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted((e for e in listing if not e.name.startswith(".")), key=lambda e: e.name)
+        except OSError as exc:
+            yield Skipped(folder, "unreadable folder", describe_os_error(exc))
+            continue
+        below = []
+        for entry in entries:
+            try:
+                info = entry.stat()  # follows symlinks
+            except OSError as exc:
+                yield _left_out(entry, exc)
+                continue
+            path = Path(entry.path)
+            if stat.S_ISDIR(info.st_mode):
+                key = (info.st_dev, info.st_ino)
+                if key in above:
+                    yield Skipped(
+                        path, "symlink loop", f"leads back to {seen[key]}, a folder above it; remove the link"
+                    )
+                elif key in seen:
+                    yield Skipped(path, "folder seen twice", f"is {seen[key]} again (through a symlink); scanned once")
+                else:
+                    seen[key] = path
+                    below.append((path, (*above, key)))
+            elif stat.S_ISREG(info.st_mode):
+                yield path
+            else:
+                error = NotRegularFile(path, kind_of(info.st_mode))
+                yield Skipped(path, "not a regular file", describe_os_error(error))
+        stack.extend(reversed(below))
+
+
+def walk_files(root: str | os.PathLike) -> Walk:
+    """:func:`iter_files` collected: the files in walk order, and the entries left out."""
+    walk = Walk()
+    for item in iter_files(root):
+        if isinstance(item, Skipped):
+            walk.skipped.append(item)
+        else:
+            walk.files.append(item)
+    return walk
