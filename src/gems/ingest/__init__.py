@@ -156,6 +156,7 @@ def ingest_listens(
 
     from gems.artifacts import write_atomic
     from gems.ingest.formats import ALIASES, detect_format
+    from gems.safe_files import describe_os_error
 
     out = Path(out)
     if out.suffix.lower() not in (".parquet", ".pq"):
@@ -186,7 +187,10 @@ def ingest_listens(
             joined[column] = listens[column].fillna(joined[column]).to_numpy()
     sink = pa.BufferOutputStream()
     pq.write_table(pa.Table.from_pandas(joined, preserve_index=False), sink, compression="zstd")
-    write_atomic(out, sink.getvalue().to_pybytes())
+    try:
+        write_atomic(out, sink.getvalue().to_pybytes())
+    except OSError as exc:  # a full disk, a folder one may not write to
+        raise DataError(f"{out}: {describe_os_error(exc, writing=True)}") from None
     return IngestSummary(
         format=name,
         detected=detected,

@@ -1,26 +1,24 @@
-"""Helpers shared by the listens readers: tolerant JSON loading, missing-value markers, text track ids; and for
-the personal exports (Last.fm scrobbles, ListenBrainz, Spotify): files in folders and zips, JSON records,
-vectorised missing values, rows set aside by reason, user ids from file names, item tables."""
+"""Helpers shared by the listens readers: missing-value markers, text track ids; and for the personal exports
+(Last.fm scrobbles, ListenBrainz, Spotify): JSON records, vectorised missing values, rows set aside by reason,
+user ids from file names, item tables. Files of folders and zips are in :mod:`gems.ingest.archive`; encodings,
+bounded JSON and machine errors in :mod:`gems.ingest.safe_read`."""
 
 from __future__ import annotations
 
 import json
 import re
 import unicodedata
-import zipfile
-import zlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from itertools import islice
-from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from gems.errors import DataError
+from gems.ingest.archive import SourceFile, files_by_rel, nearest_file
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import MAX_EXAMPLES, IngestReport
+from gems.ingest.safe_read import decode_head, first_json_value, parse_json
 from gems.ingest.schema import finalize_listens
 from gems.ingest.timestamps import classify_timestamps
 
@@ -61,19 +59,6 @@ def text_track_id(artist: str | None, title: str | None) -> str | None:
     return f"{artist.casefold()} — {title.casefold()}".translate(_QUOTES)
 
 
-def load_json(path: Path, *, text: str | None = None) -> Any:
-    """Parse a JSON file (UTF-8, with or without a byte-order mark); a syntax error names file, line, column."""
-    if text is None:
-        try:
-            text = Path(path).read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{path}: not UTF-8 text at byte {exc.start}; expected a JSON export") from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON ({exc.msg}); is the file complete?") from exc
-
-
 # ----------------------------------------------------------------------------------------------------------
 # Personal exports (Last.fm scrobbles, ListenBrainz, Spotify): files in folders and zips, JSON records,
 # vectorised missing values, rows set aside by reason, user ids from file names, item tables.
@@ -81,133 +66,9 @@ def load_json(path: Path, *, text: str | None = None) -> Any:
 
 
 # what a sniffer may meet in a file that is not its format; it answers False instead of raising
-SNIFF_ERRORS = (OSError, ValueError, EOFError, RuntimeError, zipfile.BadZipFile, zlib.error)
-_ZIP_ERRORS = (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error)
-HEAD_BYTES = 65536
+SNIFF_ERRORS = (OSError, ValueError, EOFError, RuntimeError)
 # the user id of a personal export that names no user, neither inside nor in its file names
 DEFAULT_USER = "me"
-
-
-def _skipped_name(parts: Sequence[str]) -> bool:
-    """Hidden files and the ``__MACOSX`` resource forks macOS adds to zips."""
-    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    """One file of a listens source: the file given, a file inside the folder given, or a member of the zip
-    given. ``rel`` is its path inside the source (just its name for a single file); ``name`` is how messages
-    show it (``folder/sub/file.json``, ``archive.zip:sub/file.json``)."""
-
-    source: Path
-    rel: PurePosixPath
-    member: str | None = None
-
-    @property
-    def name(self) -> str:
-        if self.member is not None:
-            return f"{self.source}:{self.member}"
-        return str(self.path)
-
-    @property
-    def path(self) -> Path:
-        """The file on disk (the archive, for a zip member)."""
-        if self.member is not None or self.source.is_file():
-            return self.source
-        return self.source.joinpath(*self.rel.parts)
-
-    @property
-    def file_name(self) -> str:
-        return self.rel.name
-
-    def read_bytes(self, limit: int | None = None) -> bytes:
-        """The file's bytes (the first ``limit`` of them when given); a broken zip is a :class:`DataError`."""
-        if self.member is None:
-            if limit is None:
-                return self.path.read_bytes()
-            with open(self.path, "rb") as handle:
-                return handle.read(limit)
-        try:
-            with zipfile.ZipFile(self.source) as archive, archive.open(self.member) as handle:
-                return handle.read() if limit is None else handle.read(limit)
-        except _ZIP_ERRORS as exc:
-            raise DataError(
-                f"{self.name}: cannot read this member of the zip archive ({exc}); is the download complete?"
-            ) from exc
-
-    def read_text(self) -> str:
-        """The file as UTF-8 text (a byte-order mark dropped); other encodings are a :class:`DataError`."""
-        raw = self.read_bytes()
-        if not raw.strip():
-            raise DataError(f"{self.name} is empty; expected an export file")
-        try:
-            return raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{self.name}: not UTF-8 text at byte {exc.start}; expected a JSON export") from exc
-
-    def owner_names(self) -> list[str]:
-        """Names that may carry the owner's user name, innermost first: the file's stem, the folders between
-        it and the source, then the source itself (a zip's or a folder's name)."""
-        names = [PurePosixPath(self.rel.name).stem]
-        names += list(reversed(self.rel.parent.parts))
-        if self.member is not None:
-            names.append(self.source.stem)
-        elif self.source.is_dir():
-            names.append(self.source.name)
-        return names
-
-
-def _zip_members(path: Path) -> list[str]:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return [i.filename for i in archive.infolist() if not i.is_dir()]
-    except _ZIP_ERRORS as exc:
-        raise DataError(f"{path} is not a readable zip archive ({exc}); expected the export as downloaded") from exc
-
-
-def source_files(path: Path, *, limit: int | None = None) -> list[SourceFile]:
-    """Every file of a source: ``path`` itself, the files under a folder (recursively, sorted), or the members
-    of a ``.zip`` (read in place, never extracted). Hidden files and ``__MACOSX`` entries are skipped.
-    ``limit`` stops early (for sniffing a big folder cheaply)."""
-    path = Path(path)
-    if path.is_dir():
-        walk = path.rglob("*") if limit is not None else sorted(path.rglob("*"))  # sniffing need not sort
-        found = (p for p in walk if p.is_file())
-        files = []
-        for p in islice(found, limit):
-            rel = PurePosixPath(*p.relative_to(path).parts)
-            if not _skipped_name(rel.parts):
-                files.append(SourceFile(path, rel))
-        return files
-    if path.suffix.lower() == ".zip":
-        members = [m for m in _zip_members(path) if not _skipped_name(PurePosixPath(m).parts)]
-        return [SourceFile(path, PurePosixPath(m), member=m) for m in sorted(members)[:limit]]
-    return [SourceFile(path, PurePosixPath(path.name))]
-
-
-def with_sibling(path: Path, files: list[SourceFile], name: str, *, up: int = 0) -> list[SourceFile]:
-    """``files`` plus the file called ``name`` beside ``path`` (or in one of the ``up`` folders above) when
-    ``path`` is a single plain file: the ``user.json``/``Userdata.json`` of the export that file came from
-    (nothing else around it is read)."""
-    path = Path(path)
-    if path.is_dir() or path.suffix.lower() == ".zip":
-        return files
-    for folder in [path.parent, *list(path.resolve().parent.parents)[:up]]:
-        sibling = folder / name
-        if sibling.is_file():
-            return [*files, SourceFile(folder, PurePosixPath(name))]
-    return files
-
-
-def nearest_file(files: Sequence[SourceFile], of: SourceFile, name: str) -> SourceFile | None:
-    """The file called ``name`` (case-insensitive) in ``of``'s folder or the nearest folder above it within the
-    source, e.g. a ListenBrainz ``user.json`` beside ``listens/``."""
-    by_rel = {str(f.rel).casefold(): f for f in files}
-    for folder in of.rel.parents:
-        hit = by_rel.get(str(folder / name).casefold().removeprefix("./"))
-        if hit is not None:
-            return hit
-    return None
 
 
 def json_username(file: SourceFile | None, key: str = "username") -> str | None:
@@ -216,7 +77,7 @@ def json_username(file: SourceFile | None, key: str = "username") -> str | None:
     if file is None:
         return None
     try:
-        data = load_json(file.name, text=file.read_text())
+        data = parse_json(file.read_text(), file.name)
     except DataError:
         return None
     value = data.get(key) if isinstance(data, dict) else None
@@ -258,25 +119,19 @@ def owner_of(file: SourceFile) -> str | None:
 
 
 def first_json_record(head: bytes) -> Any:
-    """The first record of a JSON array, or the first object of a JSON-lines file, from a file's first bytes;
-    None when they do not start one (or it is longer than ``head``)."""
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
-    decoder = json.JSONDecoder()
-    try:
-        if text.startswith("["):
-            body = text[1:].lstrip()
-            return decoder.raw_decode(body)[0] if body.startswith("{") else None
-        if text.startswith("{"):
-            return decoder.raw_decode(text)[0]
-    except ValueError:
-        return None
-    return None
+    """The first record of a JSON array, or the first object of a JSON-lines file, from a file's first bytes
+    (UTF-8 or UTF-16); None when they do not start one (or it is longer than ``head``, or nests too deep)."""
+    text = decode_head(head).lstrip(" \t\r\n")
+    if text.startswith("["):
+        body = text[1:].lstrip()
+        return first_json_value(body) if body.startswith("{") else None
+    return first_json_value(text) if text.startswith("{") else None
 
 
 def json_records(file: SourceFile, *, expected: str, text: str | None = None) -> list[Any]:
     """The records of a file holding one JSON array (``text``: its content, when already read); anything else
     is a :class:`DataError` saying ``expected``."""
-    data = load_json(file.name, text=file.read_text() if text is None else text)
+    data = parse_json(file.read_text() if text is None else text, file.name)
     if not isinstance(data, list):
         raise DataError(f"{file.name}: expected {expected} (a JSON array of records), found {describe_json(data)}")
     return data
@@ -284,8 +139,9 @@ def json_records(file: SourceFile, *, expected: str, text: str | None = None) ->
 
 def json_lines(file: SourceFile, *, text: str | None = None) -> tuple[list[tuple[int, Any]], list[tuple[int, str]]]:
     """A JSON-lines file (``text``: its content, when already read) as ``(line, value)`` pairs and
-    ``(line, error)`` for lines that are not JSON (a truncated last line, say); blank lines are skipped.
-    Lines end at line feeds only: a raw U+2028 inside a JSON string is text, not a line break."""
+    ``(line, error)`` for lines that are not JSON (a truncated last line, say, or one nested too deep); blank
+    lines are skipped. Lines end at line feeds only: a raw U+2028 inside a JSON string is text, not a line
+    break."""
     good: list[tuple[int, Any]] = []
     bad: list[tuple[int, str]] = []
     text = file.read_text() if text is None else text
@@ -294,7 +150,7 @@ def json_lines(file: SourceFile, *, text: str | None = None) -> tuple[list[tuple
     if all(line.startswith("{") and line.endswith("}") for _, line in numbered):
         try:
             values = json.loads("[" + ",".join(line for _, line in numbered) + "]")
-        except ValueError:
+        except (ValueError, RecursionError):
             values = None
         if isinstance(values, list) and len(values) == len(numbered):
             return [(n, v) for (n, _), v in zip(numbered, values)], bad
@@ -303,6 +159,8 @@ def json_lines(file: SourceFile, *, text: str | None = None) -> tuple[list[tuple
             good.append((number, json.loads(line)))
         except ValueError as exc:
             bad.append((number, getattr(exc, "msg", str(exc))))
+        except RecursionError:
+            bad.append((number, "nested too deep"))
     return good, bad
 
 
@@ -407,6 +265,9 @@ def resolve_users(
     """
     users = clean_names(named)
     folders = np.array([str(f.rel.parent) for f in files], dtype=object)[file_index]
+    by_rel = files_by_rel(all_files)
+    account_users: dict[SourceFile | None, str | None] = {}  # each account file is read once
+    owners = np.empty(len(files), dtype=object)
     for folder in dict.fromkeys(folders):
         in_folder = folders == folder
         missing = in_folder & users.isna().to_numpy()
@@ -417,8 +278,11 @@ def resolve_users(
             users[missing] = distinct[0]
             continue
         for i in np.unique(file_index[missing]):
-            account = nearest_file(all_files, files[i], account_file) if account_file else None
-            users[missing & (file_index == i)] = json_username(account) or owner_of(files[i]) or DEFAULT_USER
+            account = nearest_file(by_rel, files[i], account_file) if account_file else None
+            if account not in account_users:
+                account_users[account] = json_username(account)
+            owners[i] = account_users[account] or owner_of(files[i]) or DEFAULT_USER
+        users[missing] = owners[file_index[missing]]
     return users
 
 

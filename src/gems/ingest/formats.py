@@ -17,6 +17,7 @@ import pandas as pd
 
 from gems.errors import DataError, ParameterError
 from gems.ingest.report import IngestReport
+from gems.ingest.safe_read import machine_errors
 
 
 @dataclass
@@ -53,9 +54,10 @@ def _module(name: str):
 
 def detect_format(path: Path) -> str:
     """The first format in :data:`DETECTION_ORDER` whose ``sniff`` accepts ``path``."""
-    for name in available_formats():
-        if _module(name).sniff(path):
-            return name
+    with machine_errors(path):
+        for name in available_formats():
+            if _module(name).sniff(path):
+                return name
     raise DataError(
         f"cannot tell the listens format of {path}; name it with --listens-format ({', '.join(available_formats())})"
     )
@@ -64,15 +66,18 @@ def detect_format(path: Path) -> str:
 def read_listens_source(
     path: str | Path, *, format: str = "auto", columns: Mapping[str, str] | None = None
 ) -> ListensRead:
-    """Read ``path`` in ``format`` (``auto``: detected) into the canonical listens table."""
+    """Read ``path`` in ``format`` (``auto``: detected) into the canonical listens table. The machine's errors
+    (permission denied, a file gone) and JSON nested too deep are DataErrors naming the file, whatever the
+    reader."""
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"listens source {path} does not exist")
     name = ALIASES.get(format, format)
-    if name == "auto":
-        name = detect_format(path)
-    elif name not in FORMAT_MODULES:
+    if name != "auto" and name not in FORMAT_MODULES:
         raise ParameterError(
             f"unknown listens format '{format}'; choose auto or one of {', '.join(available_formats())}"
         )
-    return _module(name).read(path, columns=columns)
+    with machine_errors(path):
+        if not path.exists():
+            raise DataError(f"listens source {path} does not exist")
+        if name == "auto":
+            name = detect_format(path)
+        return _module(name).read(path, columns=columns)

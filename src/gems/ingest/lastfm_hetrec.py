@@ -32,6 +32,7 @@ from gems.errors import DataError
 from gems.ingest.common import clean_name
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import MAX_EXAMPLES, IngestReport
+from gems.ingest.safe_read import HEAD_BYTES, read_input, text_encoding
 from gems.ingest.schema import finalize_catalog, finalize_listens
 
 FORMAT = "lastfm-hetrec"
@@ -54,20 +55,15 @@ def sniff(path: Path) -> bool:
 # ------------------------------------------------------------------------------------------------- text
 
 
-def _decode(path: Path, *, latin1_fallback: bool) -> tuple[str, str]:
-    """The text of ``path`` and the encoding used: UTF-8 (BOM removed), else ISO-8859-1 if allowed."""
+def _decode(path: Path) -> tuple[str, str]:
+    """The text of ``path`` and the encoding used: UTF-8 (BOM removed) or UTF-16 when it is so encoded, else
+    ISO-8859-1 (the original ``tags.dat``)."""
+    raw = read_input(path)
+    encoding = text_encoding(raw[:HEAD_BYTES], str(path), expected="a HetRec .dat file", fallback="latin-1")
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc.strerror})") from exc
-    try:
-        return raw.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError as exc:
-        if not latin1_fallback:
-            raise DataError(
-                f"{path}: not UTF-8 text at byte {exc.start}; expected the HetRec file as distributed"
-            ) from exc
-        return raw.decode("latin-1"), "iso-8859-1"
+        return raw.decode(encoding), encoding
+    except UnicodeDecodeError:  # UTF-8 at the start only
+        return raw.decode("latin-1"), "latin-1"
 
 
 def _lines(text: str) -> list[str]:
@@ -86,7 +82,7 @@ def _has_header(first: str, name: str) -> bool:
 
 
 def _read_listens(file: Path, report: IngestReport) -> pd.DataFrame:
-    text, _ = _decode(file, latin1_fallback=True)
+    text, _ = _decode(file)
     lines = _lines(text)
     if not lines:
         raise DataError(f"{file} is empty; expected the header userID<TAB>artistID<TAB>weight and one row per pair")
@@ -163,8 +159,8 @@ def _read_listens(file: Path, report: IngestReport) -> pd.DataFrame:
 
 def _read_artists(file: Path, report: IngestReport) -> dict[str, str]:
     """artistID -> name from ``artists.dat`` (first of a repeated id wins)."""
-    text, encoding = _decode(file, latin1_fallback=True)
-    if encoding != "utf-8":
+    text, encoding = _decode(file)
+    if encoding == "latin-1":
         report.notes.append(f"{file} is not UTF-8; read it as ISO-8859-1")
     lines = _lines(text)
     names: dict[str, str] = {}
@@ -196,7 +192,7 @@ def _read_tags(folder: Path, report: IngestReport, wanted: set[str]) -> dict[str
             report.notes.append(f"no {missing} beside {tags_file.parent}; the artists have no tags")
         return {}
 
-    text, _ = _decode(tags_file, latin1_fallback=True)
+    text, _ = _decode(tags_file)
     values: dict[str, str] = {}
     lines = _lines(text)
     start = 1 if lines and _has_header(lines[0], "tagid") else 0
@@ -207,7 +203,7 @@ def _read_tags(folder: Path, report: IngestReport, wanted: set[str]) -> dict[str
             if value is not None:
                 values.setdefault(fields[0].strip(), value.replace(";", ","))
 
-    text, _ = _decode(taggings, latin1_fallback=True)
+    text, _ = _decode(taggings)
     lines = _lines(text)
     start = 1 if lines and _has_header(lines[0], "userid") else 0
     counts: dict[str, dict[str, int]] = {}

@@ -32,11 +32,10 @@ import numpy as np
 import pandas as pd
 
 from gems.errors import DataError
+from gems.ingest.archive import SourceFile, source_files, with_sibling
 from gems.ingest.common import (
-    HEAD_BYTES,
     SNIFF_ERRORS,
     RowSieve,
-    SourceFile,
     clean_names,
     describe_json,
     drop_bad_dates,
@@ -47,12 +46,11 @@ from gems.ingest.common import (
     json_records,
     resolve_users,
     shown,
-    source_files,
     text_track_ids,
-    with_sibling,
 )
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import IngestReport
+from gems.ingest.safe_read import HEAD_BYTES
 
 FORMAT = "listenbrainz"
 SUFFIXES = (".jsonl", ".json")

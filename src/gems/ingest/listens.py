@@ -19,6 +19,7 @@ from gems.ingest.report import MAX_EXAMPLES, IngestReport
 from gems.ingest.schema import clean_text, finalize_listens
 from gems.ingest.tabular import TABLE_SUFFIXES, pick_column, read_table
 from gems.ingest.timestamps import parse_timestamps
+from gems.safe_files import iter_files
 
 ROLES: dict[str, tuple[str, ...]] = {
     "user": ("user_id", "userid", "user", "uid", "username", "listener", "listener_id", "pid", "playlist_id"),
@@ -101,7 +102,7 @@ def sniff(path: Path) -> bool:
     """Any CSV/TSV/Parquet file, or a folder holding some, is read as a generic listens table."""
     path = Path(path)
     if path.is_dir():
-        return any(p.suffix.lower() in TABLE_SUFFIXES for p in path.rglob("*") if p.is_file())
+        return any(isinstance(p, Path) and p.suffix.lower() in TABLE_SUFFIXES for p in iter_files(path))
     return path.suffix.lower() in TABLE_SUFFIXES
 
 
@@ -110,7 +111,7 @@ def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead
     path = Path(path)
     files = [path]
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES)
+        files = sorted(p for p in iter_files(path) if isinstance(p, Path) and p.suffix.lower() in TABLE_SUFFIXES)
         if not files:
             raise DataError(f"{path} holds no CSV/TSV/Parquet files of listens")
     frames, total = [], None

@@ -35,10 +35,12 @@ import numpy as np
 import pandas as pd
 
 from gems.errors import DataError
-from gems.ingest.common import MISSING_MARKERS, clean_name, describe_json, load_json
+from gems.ingest.common import MISSING_MARKERS, clean_name, describe_json
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import MAX_EXAMPLES, IngestReport
+from gems.ingest.safe_read import decode_head, decode_text, parse_json, read_input
 from gems.ingest.schema import finalize_catalog, finalize_listens
+from gems.safe_files import iter_files
 
 FORMAT = "mpd"
 SLICE_GLOB = "mpd.slice.*.json"
@@ -56,9 +58,8 @@ _EXPECTED = 'an object with a "playlists" list (the Million Playlist Dataset\'s 
 
 def _head(path: Path, size: int = _SNIFF_BYTES) -> str:
     try:
-        with open(path, "rb") as handle:
-            return handle.read(size).decode("utf-8", errors="ignore")
-    except OSError:
+        return decode_head(read_input(path, size))
+    except DataError:  # a FIFO, an unreadable file: not a slice
         return ""
 
 
@@ -118,7 +119,7 @@ def _natural_key(path: Path) -> tuple:
 def _files(path: Path, report: IngestReport) -> list[Path]:
     if not path.is_dir():
         return [path]
-    named = [p for p in path.rglob("*.json") if p.is_file()]
+    named = [p for p in iter_files(path) if isinstance(p, Path) and p.name.endswith(".json")]
     files = []
     skipped = []
     for file in named:
@@ -370,12 +371,6 @@ def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead
     report = IngestReport(source=str(path), format=FORMAT)
     collector = _Collector(report)
     for file in _files(path, report):
-        try:
-            text = file.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{file}: not UTF-8 text at byte {exc.start}; expected an MPD JSON file") from exc
-        except OSError as exc:
-            raise DataError(f"{file}: cannot be read ({exc.strerror})") from exc
-        data = load_json(file, text=text)
-        collector.add_file(file, text, data)
+        text = decode_text(read_input(file), str(file), expected="an MPD JSON file")
+        collector.add_file(file, text, parse_json(text, str(file)))
     return collector.finish()

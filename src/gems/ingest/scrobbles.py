@@ -34,22 +34,22 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from gems.errors import DataError
+from gems.ingest.archive import SourceFile, source_files
 from gems.ingest.common import (
     DEFAULT_USER,
     SNIFF_ERRORS,
     RowSieve,
-    SourceFile,
     clean_names,
     drop_bad_dates,
     drop_repeats,
     finish_listens,
     owner_of,
     shown,
-    source_files,
     text_track_ids,
 )
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import IngestReport
+from gems.ingest.safe_read import decode_head, read_input
 from gems.ingest.tabular import read_table
 from gems.ingest.timestamps import classify_timestamps
 
@@ -102,10 +102,10 @@ def _layout(head: str, suffix: str) -> tuple[str, dict[str, str]] | None:
 
 
 def _head(path: Path, size: int = 8192) -> str:
-    """The first lines of a file; when the file is longer, the last (possibly cut) line is dropped."""
-    with open(path, "rb") as handle:
-        raw = handle.read(size)
-    text = raw.decode("utf-8", errors="replace")
+    """The first lines of a file (UTF-8 or UTF-16); when the file is longer, the last (possibly cut) line is
+    dropped."""
+    raw = read_input(path, size)
+    text = decode_head(raw)
     if len(raw) == size and "\n" in text:
         text = text[: text.rindex("\n") + 1]
     return text
@@ -116,7 +116,7 @@ def _is_scrobbles_file(path: Path) -> bool:
         return (
             path.is_file() and path.suffix.lower() in SUFFIXES and _layout(_head(path), path.suffix.lower()) is not None
         )
-    except SNIFF_ERRORS:
+    except (DataError, *SNIFF_ERRORS):  # a FIFO, an unreadable file: not a scrobbles export
         return False
 
 

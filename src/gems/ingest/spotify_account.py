@@ -30,11 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gems.ingest.archive import SourceFile, source_files
 from gems.ingest.common import (
-    HEAD_BYTES,
     SNIFF_ERRORS,
     RowSieve,
-    SourceFile,
     clean_names,
     drop_bad_dates,
     drop_repeats,
@@ -43,11 +42,11 @@ from gems.ingest.common import (
     missing_mask,
     resolve_users,
     shown,
-    source_files,
     text_track_ids,
 )
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import IngestReport
+from gems.ingest.safe_read import HEAD_BYTES
 from gems.ingest.spotify_history import MIN_PLAY_MS, load_records, play_ms, play_time_checks, spotify_files
 
 __all__ = ["MIN_PLAY_MS", "read", "sniff"]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from gems.errors import DataError
+from gems.ingest.safe_read import HEAD_BYTES, decode_head, machine_errors, read_input, text_encoding
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".dat", ".parquet", ".pq")
 
@@ -51,40 +52,36 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
-def _detect_encoding(raw: bytes) -> str:
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # a multi-byte character cut by the sample's end is still UTF-8
-        return "utf-8" if exc.start >= len(raw) - 4 else "latin-1"
-    return "utf-8"
-
-
 def read_table(
     path: str | Path,
     *,
     known_names: set[str] | None = None,
     column_names: list[str] | None = None,
 ) -> RawTable:
-    """Read a CSV/TSV/Parquet file; text encoding (UTF-8 with or without BOM, else Latin-1) and delimiter
-    are detected.
+    """Read a CSV/TSV/Parquet file; text encoding (UTF-8 with or without BOM, UTF-16, else Latin-1; see
+    :mod:`gems.ingest.safe_read`) and delimiter are detected.
 
     ``known_names``: lower-case column names that identify a header row; when the first row has none of them,
     the file is read as header-less, named by ``column_names`` (then ``col<i>``).
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path} does not exist or is not a file")
-    if path.stat().st_size == 0:
-        raise DataError(f"{path} is empty; expected a table")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return _read_parquet(path)
+    with machine_errors(path):
+        if not path.is_file():
+            raise DataError(f"{path} does not exist or is not a file")
+        head = read_input(path, HEAD_BYTES)
+        if not head:
+            raise DataError(f"{path} is empty; expected a table")
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return _read_parquet(path)
+        return _read_delimited(path, head, known_names, column_names)
+
+
+def _read_delimited(path: Path, head: bytes, known_names: set[str] | None, column_names: list[str] | None) -> RawTable:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    raw = path.read_bytes()[:65536]
-    encoding = _detect_encoding(raw)
-    sample = raw.decode(encoding, errors="replace").lstrip("\ufeff")
+    encoding = text_encoding(head, str(path), expected="a delimited text table (CSV/TSV)", fallback="latin-1")
+    sample = decode_head(head) if encoding != "latin-1" else head.decode(encoding)
     first_line = sample.splitlines()[0] if sample else ""
     delimiter = _sniff_delimiter(first_line, path.suffix.lower())
     first_row = next(csv.reader([first_line], delimiter=delimiter), [])
@@ -106,7 +103,7 @@ def read_table(
             path,
             read_options=pacsv.ReadOptions(
                 use_threads=False,
-                encoding=encoding,
+                encoding="utf8" if encoding.startswith("utf-8") else encoding,  # Arrow skips a UTF-8 BOM itself
                 column_names=names,
                 skip_rows=1 if has_header else 0,
                 block_size=1 << 24,
@@ -121,7 +118,7 @@ def read_table(
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise DataError(f"{path} is not a readable delimited table: {exc}") from exc
+        raise DataError(f"{path} is not a readable delimited table (read as {encoding} text): {exc}") from exc
     frame = table.to_pandas()
     first_data_line = 2 if has_header else 1
     bad = np.asarray(sorted(n for n, _ in malformed if n is not None), dtype=np.int64)
@@ -138,6 +135,8 @@ def _read_parquet(path: Path) -> RawTable:
     try:
         frame = pq.read_table(path).to_pandas()
     except (pa.ArrowInvalid, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise  # the machine's error (permission, disk), not the file's: see machine_errors
         raise DataError(f"{path} is not a readable Parquet file: {exc}") from exc
     return RawTable(path, frame, np.full(len(frame), -1, dtype=np.int64), [])
 
