@@ -1,0 +1,239 @@
+"""Name and id keys for linking tracks across sources; the rules, with examples, are in :mod:`gems.ingest.link`.
+
+Every function here works on whole columns (Arrow compute, RE2 expressions): a catalogue of a million titles
+is keyed in seconds. Only text that is not ASCII goes through Python, once per distinct value, to fold it
+(NFKC, case folding, accents). ``normalise_artist``/``normalise_title`` key one name with the same code.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gems.ingest.common import MISSING_MARKERS
+
+# quotes and dashes services disagree on, and letters that carry no combining accent to strip
+_FOLD = str.maketrans(
+    {
+        **dict.fromkeys("\u2018\u2019\u201a\u201b\u02bc\u00b4\u0060", "'"),
+        **dict.fromkeys("\u201c\u201d\u201e\u201f\u00ab\u00bb", '"'),
+        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
+        **{"ø": "o", "æ": "ae", "œ": "oe", "ð": "d", "þ": "th", "ł": "l", "đ": "d", "ı": "i"},
+    }
+)
+# accents of Latin, Greek and Cyrillic letters only: kana voicing marks and Indic vowel signs stay
+_ACCENTS = re.compile("[\u0300-\u036f]")
+
+# a version note at the end of a title: " - note", "(note)", "[note]", or an unbracketed "feat. X"
+_TRAILING = (
+    r"^(?P<head>.*\S)\s*(?:\s-\s*(?P<dash>[^()\[\]]+?)|\((?P<paren>[^()]*)\)|\[(?P<brack>[^\[\]]*)\]"
+    r"|\s(?P<feat>(?:feat\.?|ft\.?|featuring)\s[^()\[\]]*))\s*$"
+)
+MAX_NOTES = 4  # trailing notes read per title
+_CREDIT = r"^(?:feat\b|ft\b|featuring\b|with\s|prod\b|produced by\b)"
+_FROM = r"^from\s|soundtrack|motion picture|\bost\b|original score|original (?:broadway |london )?cast|\bbroadway\b"
+_NEUTRAL_WORDS = (
+    r"^(?:[\W_]*(?:\d{1,4}|remaster\w*|re-?master\w*|digital(?:ly)?|version|versao|ver|radio|single|album|lp|ep"
+    r"|edit|edited|mono|stereo|mix|original|bonus|track|explicit|clean|deluxe|edition|expanded|anniversary"
+    r"|special|studio|the|of|and)\b[\W_]*)+$"
+)
+_MIX_AS_VERSION = (r"\b(original|radio|album|single|clean|explicit|main|studio|extended)\s+mix\b", r"\1")
+# notes that change the recording, in the order notes are written ("acoustic+live")
+KINDS = {
+    "live": r"\blive\b|\ben vivo\b|\bao vivo\b|\ben directo\b|\ben concierto\b|\bin concert\b|\bunplugged\b",
+    "acoustic": r"\bacoustic\b|\bacustic[oa]\b|\bstripped\b",
+    "instrumental": r"\binstrumental\b|\bkaraoke\b|\bbacking track\b",
+    "acapella": r"\ba ?cap+el+a\b",
+    "demo": r"\bdemo\b",
+    "orchestral": r"\borchestral\b|\bsymphonic\b",
+    "piano": r"\bpiano (?:version|solo|ver)\b",
+    "extended": r"\bextended\b",
+    "rerecorded": r"\bre-?record\w*|\btaylor's version\b",
+    "tempo": r"\bsped up\b|\bslowed\b|\bnightcore\b",
+    "remix": r"\bre-?mix\w*|\bmix\b|\brework\w*|\bbootleg\b|\bvip\b|\bmash-?up\b",
+}
+_REMIX_WORDS = r"\b(?:re-?mix\w*|mix|rework\w*|edit|version|official|bootleg|remaster\w*|the|\d{4})\b"
+_ARTIST_CREDIT = r"^(?P<main>.+?)\s+[(\[]?(?:feat\.?|ft\.?|featuring|with|vs\.?)\s"
+_NOT_KEPT = r"[^\p{L}\p{N}\p{M}]+"
+_MAY_HAVE_NOTES = r"[)\]]\s*$|\s-|\s(?:feat|ft|featuring)\b"
+_STRING = pd.StringDtype("pyarrow")
+
+
+def _S(value: str | None) -> pa.Scalar:
+    return pa.scalar(value, pa.string())
+
+
+class TitleKey(NamedTuple):
+    """A title as compared: ``key`` (no case, accents, punctuation, credits or version notes) and ``notes``
+    (the notes that change the recording, ``+``-joined; ``""`` for none)."""
+
+    key: str
+    notes: str
+
+
+def as_arrow(values) -> pa.Array:
+    """A column of text as one Arrow string array (missing values null)."""
+    series = pd.Series(values, dtype="object") if not isinstance(values, pd.Series) else values
+    array = pa.array(series.astype(pd.StringDtype("pyarrow")).array)
+    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    return array.cast(pa.string())
+
+
+def _fold_one(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_FOLD)
+    return unicodedata.normalize("NFC", _ACCENTS.sub("", unicodedata.normalize("NFD", text)))
+
+
+def fold(values) -> pa.Array:
+    """Text as compared before keying: NFKC, case-folded, Latin/Greek/Cyrillic accents and typographic
+    quotes/dashes made plain, runs of spaces made one and trimmed; missing values and placeholders ("Unknown Artist") null."""
+    array = pc.utf8_trim_whitespace(as_arrow(values))
+    folded = pc.utf8_lower(array)
+    other = np.flatnonzero(~pc.fill_null(pc.string_is_ascii(array), True).to_numpy(zero_copy_only=False))
+    if len(other):
+        raw = array.take(pa.array(other)).to_pylist()
+        cache = {t: _fold_one(t) for t in dict.fromkeys(raw)}
+        mask = np.zeros(len(array), dtype=bool)
+        mask[other] = True
+        folded = pc.replace_with_mask(folded, pa.array(mask), pa.array([cache[t] for t in raw], pa.string()))
+    folded = pc.utf8_trim_whitespace(pc.replace_substring_regex(folded, r"\s{2,}", " "))
+    placeholder = pc.is_in(folded, value_set=pa.array(sorted(MISSING_MARKERS)))
+    return pc.if_else(pc.fill_null(placeholder, True), _S(None), folded)
+
+
+def _key(text: pa.Array) -> pa.Array:
+    """The comparison key of a name part: ``&``/``+`` read as "and", a leading "The " (or trailing ", The")
+    dropped, then letters and digits only; a name of punctuation alone ("!!!") keeps its punctuation."""
+    text = pc.replace_substring_regex(text, r"\s*[&+]\s*", " and ")
+    text = pc.replace_substring_regex(text, r"^the\s+(\S)|,\s*the$", r"\1")
+    key = pc.replace_substring_regex(text, _NOT_KEPT, "")
+    empty = pc.fill_null(pc.equal(key, _S("")), False)
+    bare = pc.replace_substring_regex(text.filter(empty), r"\s+", "")
+    return pc.replace_with_mask(key, empty, bare)
+
+
+def _distinct(values) -> tuple[pa.Array, np.ndarray]:
+    """The distinct values of a column (names repeat: each is keyed once) and each row's position among them."""
+    codes, uniques = pd.factorize(pd.Series(as_arrow(values), dtype=_STRING))
+    return as_arrow(uniques), codes
+
+
+def _spread(values: pa.Array, codes: np.ndarray) -> pa.Array:
+    return values.take(pa.array(codes, mask=codes < 0))
+
+
+def artist_keys(values) -> pa.Array:
+    """The key of every artist credit; featured artists ("A feat. B", "A ft. B", "A with B") are dropped."""
+    distinct, codes = _distinct(values)
+    folded = fold(distinct)
+    main = pc.struct_field(pc.extract_regex(folded, _ARTIST_CREDIT), "main")
+    return _spread(_key(pc.coalesce(main, folded)), codes)
+
+
+def _matches(text: pa.Array, pattern: str) -> np.ndarray:
+    return pc.fill_null(pc.match_substring_regex(text, pattern), False).to_numpy(zero_copy_only=False)
+
+
+def _read_notes(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """The titles ``text`` without their trailing credits and notes, and their ``notes`` (object array)."""
+    n = len(text)
+    found = {kind: np.zeros(n, dtype=bool) for kind in KINDS}
+    remixer = np.full(n, None, dtype=object)
+    at = np.arange(n)  # rows whose last note was stripped: read the next one
+    for _ in range(MAX_NOTES):
+        parts = pc.extract_regex(text.take(pa.array(at)), _TRAILING)
+        hit = pc.is_valid(parts).to_numpy(zero_copy_only=False)
+        at, parts = at[hit], parts.filter(pa.array(hit))
+        if not len(at):
+            break
+        tail = pc.binary_join_element_wise(*(pc.struct_field(parts, g) for g in ("dash", "paren", "brack")), _S(""))
+        credit = _matches(tail, _CREDIT) | pc.not_equal(pc.struct_field(parts, "feat"), _S("")).to_numpy(
+            zero_copy_only=False
+        )
+        versioned = pc.replace_substring_regex(tail, *_MIX_AS_VERSION)
+        kinds = {kind: _matches(versioned, pattern) & ~credit for kind, pattern in KINDS.items()}
+        marked = np.logical_or.reduce(list(kinds.values()))
+        strip = credit | marked | _matches(tail, _FROM) | _matches(versioned, _NEUTRAL_WORDS)
+        for kind, hits in kinds.items():
+            found[kind][at[hits & strip]] = True
+        name = _key(pc.replace_substring_regex(versioned, _REMIX_WORDS, ""))
+        fresh = kinds["remix"] & strip & (remixer[at] == None)  # noqa: E711 (element-wise)
+        remixer[at[fresh]] = np.asarray(name.to_pylist(), dtype=object)[fresh]
+        at = at[strip]
+        mask = np.zeros(n, dtype=bool)
+        mask[at] = True
+        text = pc.replace_with_mask(text, pa.array(mask), pc.struct_field(parts, "head").filter(pa.array(strip)))
+    notes = np.full(n, "", dtype=object)
+    for kind, hits in found.items():
+        if kind == "remix":
+            label = np.array([f"remix:{r}+" if r else "remix+" for r in remixer[hits]], dtype=object)
+            notes[hits] = notes[hits] + label
+        else:
+            notes[hits] = notes[hits] + (kind + "+")
+    return text, np.array([t[:-1] for t in notes], dtype=object)
+
+
+def title_keys(values) -> pd.DataFrame:
+    """``key`` and ``notes`` (see :class:`TitleKey`) of every title, as a frame aligned with ``values``.
+
+    Up to :data:`MAX_NOTES` trailing notes are read, last first: credits and neutral notes are dropped, notes
+    of :data:`KINDS` become ``notes``, and the first unknown note ("(Part 2)", "(Reprise)") stays in the key
+    with everything before it."""
+    distinct, codes = _distinct(values)
+    folded = fold(distinct)
+    noted = np.flatnonzero(_matches(folded, _MAY_HAVE_NOTES))
+    head, notes = folded, np.full(len(folded), "", dtype=object)
+    if len(noted):
+        mask = np.zeros(len(folded), dtype=bool)
+        mask[noted] = True
+        stripped, notes[noted] = _read_notes(folded.take(pa.array(noted)))
+        head = pc.replace_with_mask(folded, pa.array(mask), stripped)
+    notes[pc.is_null(folded).to_numpy(zero_copy_only=False)] = None
+    notes = np.append(notes, None)[codes]  # code -1 (missing) takes the None appended
+    index = values.index if isinstance(values, pd.Series) else None
+    keys = pd.array(_spread(_key(head), codes), dtype=_STRING)
+    return pd.DataFrame({"key": keys, "notes": pd.array(notes, dtype=_STRING)}, index=index)
+
+
+def normalise_artist(text: str | None) -> str:
+    """The key an artist credit is compared by: ``"The Beatles feat. Billy Preston"`` → ``"beatles"``;
+    ``""`` when missing."""
+    return artist_keys([text])[0].as_py() or ""
+
+
+def normalise_title(text: str | None) -> TitleKey:
+    """The key and recording notes of a title: ``"Hey Jude - Live / Remastered 2009"`` →
+    ``TitleKey("heyjude", "live")``; ``TitleKey("", "")`` when missing."""
+    row = title_keys(pd.Series([text], dtype="object")).iloc[0]
+    return TitleKey(row["key"] if pd.notna(row["key"]) else "", row["notes"] if pd.notna(row["notes"]) else "")
+
+
+# --------------------------------------------------------------------------------------------------- ids
+
+_SPOTIFY = (
+    r"^(?:spotify:track:|https?://open\.spotify\.com/(?:intl-[\w-]+/)?(?:embed/)?track/)([0-9A-Za-z]{22})(?:[?#/].*)?$"
+)
+_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# id columns a source or catalogue may carry, and how their values are read
+ID_COLUMNS = {"spotify_uri": "spotify", "mbid": "mbid", "recording_mbid": "mbid", "isrc": "isrc", "path": "path"}
+
+
+def canonical_ids(values, kind: str | None = None) -> pa.Array:
+    """Ids as compared: Spotify track URIs and URLs (``https://open.spotify.com/track/ID?si=…``) as
+    ``spotify:track:ID``, a bare 22-character id too in a ``spotify`` column; MBIDs (UUIDs) lower-case; ISRCs
+    upper-case without dashes or spaces (``isrc`` columns); anything else (paths, text ids) as given, trimmed."""
+    text = pc.utf8_trim_whitespace(as_arrow(values))
+    if kind == "isrc":
+        return pc.utf8_upper(pc.replace_substring_regex(text, r"[\s-]+", ""))
+    if kind == "spotify":
+        text = pc.replace_substring_regex(text, r"^([0-9A-Za-z]{22})$", r"spotify:track:\1")
+    text = pc.replace_substring_regex(text, _SPOTIFY, r"spotify:track:\1")
+    uuid = pc.fill_null(pc.match_substring_regex(text, _UUID), False)
+    text = pc.if_else(uuid, pc.utf8_lower(text), text)
+    return pc.if_else(pc.fill_null(pc.equal(text, _S("")), True), _S(None), text)
