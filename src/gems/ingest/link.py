@@ -8,7 +8,8 @@ rule                              example (left and right link; ``→`` is the k
 ================================  ======================================================================================
 Unicode NFKC + case folding       ``ＡＫＢ４８`` = ``AKB48`` = ``akb48``; ``ß`` = ``ss``
 accents                           ``Beyoncé`` = ``Beyonce``; ``Mø`` = ``Mo``; Latin, Greek, Cyrillic only: ``ガラス`` ≠ ``カラス``
-punctuation and spacing           ``Guns N' Roses`` = ``Guns N Roses``; ``Don’t`` = ``Dont``; ``AC/DC`` = ``ACDC``
+punctuation and spacing           ``Guns N' Roses`` = ``Guns N Roses``; ``Don’t`` = ``Dont``; ``AC/DC`` = ``ACDC``;
+                                  ``Pt.`` = ``Part``: ``Another Brick in the Wall, Pt. 2`` = ``… (Part 2)``
 ``&``, ``and``, ``+``             ``Simon & Garfunkel`` = ``Simon and Garfunkel``; ``Florence + the Machine``
 "The " prefix                     ``The Beatles`` = ``Beatles`` = ``Beatles, The``; titles too (``The Sound of Silence``)
 credits in the artist field       ``Calvin Harris feat. Rihanna`` / ``ft.`` / ``featuring`` / ``with`` / ``vs.`` → ``calvinharris``
@@ -68,6 +69,7 @@ GENERIC_TITLES = frozenset(
 )
 _GENERIC = r"^(?:\d+|.{1,2}|(?:track|song|untitled|theme|intro|outro|interlude|part|chapter|act|scene|level)\d+)$"
 _STR = pd.StringDtype("pyarrow")
+_FIRST_ONLY = "linked by the first artist each side credits"
 
 
 class _Groups:
@@ -174,7 +176,9 @@ class Linker:
         self.title = _Codes(titles["key"])
         self.notes = _Codes(titles["notes"])
         self.album = _Codes(title_keys(_column(catalogue, "soundtrack"))["key"])
+        self.first_artist = _Codes(artist_keys(self.artists, first=True))
         self.by_name = _Groups(self._name_codes(self.artist.codes, self.title.codes))
+        self.by_first_artist = _Groups(self._name_codes(self.first_artist.codes, self.title.codes))
         self.by_title = _Groups(self.title.codes)
         self.by_title_no_artist = _Groups(np.where(self.artist.codes < 0, self.title.codes, -1))
         ids = _ids(catalogue.assign(track_id=self.track_ids), "track_id")
@@ -215,9 +219,16 @@ class Linker:
         at, row = self.by_name.pairs(self._name_codes(akey, tkey), out.open & titled & named)
         self._decide(out, q, at, row, how="name")
 
+        lone = out.open & titled & (np.bincount(at, minlength=n) == 0)
+        first = self._name_codes(self.first_artist.of(artist_keys(artist, first=True)), tkey)
+        at, row = self.by_first_artist.pairs(first, lone & named)
+        self._decide(out, q, at, row, how="name")
+        hit = np.unique(at)[out.row[np.unique(at)] >= 0]
+        out.note[hit] = ["; ".join(filter(None, (_FIRST_ONLY, note))) for note in out.note[hit]]
+
         words = q.titles["key"]
         generic = (words.isin(GENERIC_TITLES) | words.str.match(_GENERIC)).to_numpy(dtype=bool, na_value=True)
-        lone = out.open & titled & (np.bincount(at, minlength=n) == 0)
+        lone &= out.open & (np.bincount(at, minlength=n) == 0)
         out.note[lone & generic & ~named] = "no artist, and the title alone is too generic to link"
         pairs = [
             self.by_title.pairs(tkey, lone & ~generic & ~named, TITLE_ONLY_LIMIT),
@@ -270,7 +281,7 @@ class Linker:
             return
         fits = rows[(n_ok[rows] > 0) & spread[rows]]
         reason = "several artists have this title" if title_only else "durations differ and the source gives none"
-        out.settle(fits, "ambiguous", f"different songs fit ({reason})", at, row, ok, self)
+        out.settle(fits, "ambiguous", f"different songs fit ({reason})", at, row, None if title_only else ok, self)
         slow = (n_ok[rows] == 0) & (n_same[rows] > 0)
         said = _minutes(q.duration[rows[slow]]) + ", model " + _minutes(self.duration[row[best[slow]]])
         out.settle(rows[slow], "none", "duration differs: source " + said, at, row, same, self)

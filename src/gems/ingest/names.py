@@ -7,8 +7,6 @@ is keyed in seconds. Only text that is not ASCII goes through Python, once per d
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import NamedTuple
 
 import numpy as np
@@ -18,17 +16,16 @@ import pyarrow.compute as pc
 
 from gems.ingest.common import MISSING_MARKERS
 
-# quotes and dashes services disagree on, and letters that carry no combining accent to strip
-_FOLD = str.maketrans(
-    {
-        **dict.fromkeys("\u2018\u2019\u201a\u201b\u02bc\u00b4\u0060", "'"),
-        **dict.fromkeys("\u201c\u201d\u201e\u201f\u00ab\u00bb", '"'),
-        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
-        **{"ø": "o", "æ": "ae", "œ": "oe", "ð": "d", "þ": "th", "ł": "l", "đ": "d", "ı": "i"},
-    }
+# quotes and hyphens services disagree on, and letters that carry no combining accent to strip (en and em
+# dashes stay: Spotify's " - " alone parts a title from its note, "Live at X – 2011" is one note)
+_PLAIN = (
+    *((c, "'") for c in "\u2018\u2019\u201a\u201b\u02bc\u00b4\u0060"),
+    *((c, '"') for c in "\u201c\u201d\u201e\u201f\u00ab\u00bb"),
+    *((c, "-") for c in "\u2010\u2011\u2212"),
+    *{"ø": "o", "æ": "ae", "œ": "oe", "ð": "d", "þ": "th", "ł": "l", "đ": "d", "ı": "i", "ß": "ss", "ς": "σ"}.items(),
 )
 # accents of Latin, Greek and Cyrillic letters only: kana voicing marks and Indic vowel signs stay
-_ACCENTS = re.compile("[\u0300-\u036f]")
+_ACCENTS = "[\u0300-\u036f]"
 
 # a version note at the end of a title: " - note", "(note)", "[note]", or an unbracketed "feat. X"
 _TRAILING = (
@@ -60,6 +57,7 @@ KINDS = {
 }
 _REMIX_WORDS = r"\b(?:re-?mix\w*|mix|rework\w*|edit|version|official|bootleg|remaster\w*|the|\d{4})\b"
 _ARTIST_CREDIT = r"^(?P<main>.+?)\s+[(\[]?(?:feat\.?|ft\.?|featuring|with|vs\.?)\s"
+_FIRST_CREDIT = r"^(?P<first>.*?\S)\s*(?:,|&|\+|/|;|\sand\s)"
 _NOT_KEPT = r"[^\p{L}\p{N}\p{M}]+"
 _MAY_HAVE_NOTES = r"[)\]]\s*$|\s-|\s(?:feat|ft|featuring)\b"
 _STRING = pd.StringDtype("pyarrow")
@@ -85,23 +83,18 @@ def as_arrow(values) -> pa.Array:
     return array.cast(pa.string())
 
 
-def _fold_one(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_FOLD)
-    return unicodedata.normalize("NFC", _ACCENTS.sub("", unicodedata.normalize("NFD", text)))
-
-
 def fold(values) -> pa.Array:
-    """Text as compared before keying: NFKC, case-folded, Latin/Greek/Cyrillic accents and typographic
-    quotes/dashes made plain, runs of spaces made one and trimmed; missing values and placeholders ("Unknown Artist") null."""
+    """Text as compared before keying: NFKC, case-folded, Latin/Greek/Cyrillic accents and typographic quotes
+    made plain, runs of spaces made one and trimmed; missing values and placeholders ("Unknown Artist") null."""
     array = pc.utf8_trim_whitespace(as_arrow(values))
     folded = pc.utf8_lower(array)
-    other = np.flatnonzero(~pc.fill_null(pc.string_is_ascii(array), True).to_numpy(zero_copy_only=False))
-    if len(other):
-        raw = array.take(pa.array(other)).to_pylist()
-        cache = {t: _fold_one(t) for t in dict.fromkeys(raw)}
-        mask = np.zeros(len(array), dtype=bool)
-        mask[other] = True
-        folded = pc.replace_with_mask(folded, pa.array(mask), pa.array([cache[t] for t in raw], pa.string()))
+    other = pc.invert(pc.fill_null(pc.string_is_ascii(array), True))
+    if pc.any(other).as_py():
+        text = pc.utf8_normalize(pc.utf8_lower(pc.utf8_normalize(array.filter(other), "NFKC")), "NFD")
+        text = pc.replace_substring_regex(text, _ACCENTS, "")
+        for old, new in _PLAIN:
+            text = pc.replace_substring(text, old, new)
+        folded = pc.replace_with_mask(folded, other, pc.utf8_normalize(text, "NFC"))
     folded = pc.utf8_trim_whitespace(pc.replace_substring_regex(folded, r"\s{2,}", " "))
     placeholder = pc.is_in(folded, value_set=pa.array(sorted(MISSING_MARKERS)))
     return pc.if_else(pc.fill_null(placeholder, True), _S(None), folded)
@@ -109,9 +102,10 @@ def fold(values) -> pa.Array:
 
 def _key(text: pa.Array) -> pa.Array:
     """The comparison key of a name part: ``&``/``+`` read as "and", a leading "The " (or trailing ", The")
-    dropped, then letters and digits only; a name of punctuation alone ("!!!") keeps its punctuation."""
+    dropped, "Pt." read as "part", then letters and digits only; a name of punctuation alone ("!!!") keeps its punctuation."""
     text = pc.replace_substring_regex(text, r"\s*[&+]\s*", " and ")
     text = pc.replace_substring_regex(text, r"^the\s+(\S)|,\s*the$", r"\1")
+    text = pc.replace_substring_regex(text, r"\bpt\b\.?", "part")
     key = pc.replace_substring_regex(text, _NOT_KEPT, "")
     empty = pc.fill_null(pc.equal(key, _S("")), False)
     bare = pc.replace_substring_regex(text.filter(empty), r"\s+", "")
@@ -128,20 +122,23 @@ def _spread(values: pa.Array, codes: np.ndarray) -> pa.Array:
     return values.take(pa.array(codes, mask=codes < 0))
 
 
-def artist_keys(values) -> pa.Array:
-    """The key of every artist credit; featured artists ("A feat. B", "A ft. B", "A with B") are dropped."""
+def artist_keys(values, *, first: bool = False) -> pa.Array:
+    """The key of every artist credit; featured artists ("A feat. B", "A ft. B", "A with B") are dropped.
+    ``first``: the key of the first name the credit lists ("A & B", "A, B", "A / B", "A and B" → ``a``)."""
     distinct, codes = _distinct(values)
     folded = fold(distinct)
-    main = pc.struct_field(pc.extract_regex(folded, _ARTIST_CREDIT), "main")
-    return _spread(_key(pc.coalesce(main, folded)), codes)
+    main = pc.coalesce(pc.struct_field(pc.extract_regex(folded, _ARTIST_CREDIT), "main"), folded)
+    if first:
+        main = pc.coalesce(pc.struct_field(pc.extract_regex(main, _FIRST_CREDIT), "first"), main)
+    return _spread(_key(main), codes)
 
 
 def _matches(text: pa.Array, pattern: str) -> np.ndarray:
     return pc.fill_null(pc.match_substring_regex(text, pattern), False).to_numpy(zero_copy_only=False)
 
 
-def _read_notes(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    """The titles ``text`` without their trailing credits and notes, and their ``notes`` (object array)."""
+def _read_notes(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """The titles ``text`` without their trailing credits and notes, and their ``notes``."""
     n = len(text)
     found = {kind: np.zeros(n, dtype=bool) for kind in KINDS}
     remixer = np.full(n, None, dtype=object)
@@ -164,19 +161,20 @@ def _read_notes(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
             found[kind][at[hits & strip]] = True
         name = _key(pc.replace_substring_regex(versioned, _REMIX_WORDS, ""))
         fresh = kinds["remix"] & strip & (remixer[at] == None)  # noqa: E711 (element-wise)
-        remixer[at[fresh]] = np.asarray(name.to_pylist(), dtype=object)[fresh]
+        remixer[at[fresh]] = name.filter(pa.array(fresh)).to_numpy(zero_copy_only=False)
         at = at[strip]
         mask = np.zeros(n, dtype=bool)
         mask[at] = True
-        text = pc.replace_with_mask(text, pa.array(mask), pc.struct_field(parts, "head").filter(pa.array(strip)))
-    notes = np.full(n, "", dtype=object)
-    for kind, hits in found.items():
-        if kind == "remix":
-            label = np.array([f"remix:{r}+" if r else "remix+" for r in remixer[hits]], dtype=object)
-            notes[hits] = notes[hits] + label
-        else:
-            notes[hits] = notes[hits] + (kind + "+")
-    return text, np.array([t[:-1] for t in notes], dtype=object)
+        head = pc.replace_substring_regex(pc.struct_field(parts, "head").filter(pa.array(strip)), r"[\s-]+$", "")
+        text = pc.replace_with_mask(text, pa.array(mask), head)
+    remixer = pa.array(remixer, pa.string())
+    remix = pc.if_else(
+        pc.fill_null(pc.equal(remixer, _S("")), True),
+        _S("remix+"),
+        pc.binary_join_element_wise(_S("remix:"), remixer, _S("+"), _S("")),
+    )
+    labels = [pc.if_else(pa.array(found[k]), remix if k == "remix" else _S(k + "+"), _S("")) for k in KINDS]
+    return text, pc.replace_substring_regex(pc.binary_join_element_wise(*labels, _S("")), r"\+$", "")
 
 
 def title_keys(values) -> pd.DataFrame:
@@ -192,7 +190,8 @@ def title_keys(values) -> pd.DataFrame:
     if len(noted):
         mask = np.zeros(len(folded), dtype=bool)
         mask[noted] = True
-        stripped, notes[noted] = _read_notes(folded.take(pa.array(noted)))
+        stripped, found = _read_notes(folded.take(pa.array(noted)))
+        notes[noted] = found.to_numpy(zero_copy_only=False)
         head = pc.replace_with_mask(folded, pa.array(mask), stripped)
     notes[pc.is_null(folded).to_numpy(zero_copy_only=False)] = None
     notes = np.append(notes, None)[codes]  # code -1 (missing) takes the None appended
