@@ -13,6 +13,8 @@ punctuation and spacing           ``Guns N' Roses`` = ``Guns N Roses``; ``Don’
 ``&``, ``and``, ``+``             ``Simon & Garfunkel`` = ``Simon and Garfunkel``; ``Florence + the Machine``
 "The " prefix                     ``The Beatles`` = ``Beatles`` = ``Beatles, The``; titles too (``The Sound of Silence``)
 credits in the artist field       ``Calvin Harris feat. Rihanna`` / ``ft.`` / ``featuring`` / ``with`` / ``vs.`` → ``calvinharris``
+first credited artist (fallback)  when the whole credits find nothing: ``Calvin Harris & Disciples`` → ``Calvin Harris``;
+                                  ``A, B`` / ``A / B`` / ``A and B`` → ``A`` (either side)
 credits in the title field        ``Stay (with Justin Bieber)``, ``Stay [feat. X]``, ``Stay - feat. X``, ``Stay ft. X`` → ``stay``
 neutral version notes (dropped)   ``- Remastered 2011``, ``- 2011 Remaster``, ``(Radio Edit)``, ``- Single Version``,
                                   ``[Bonus Track]``, ``(Explicit)``, ``- Original Mix``, ``- Mono``, ``(2011)``,
@@ -51,11 +53,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 
 from gems.errors import DataError, ParameterError
 from gems.ingest.common import text_track_ids
-from gems.ingest.names import ID_COLUMNS, artist_keys, as_arrow, canonical_ids, title_keys
+from gems.ingest.names import ID_COLUMNS, artist_keys, canonical_ids, title_keys
 
 DURATION_TOLERANCE_S = 10.0
 HOW = ("id", "name", "ambiguous", "none")
@@ -160,29 +161,30 @@ class Linker:
             )
         catalogue = catalogue.reset_index(drop=True)
         self.track_ids = catalogue["track_id"].astype(_STR)
-        if self.track_ids.isna().any() or self.track_ids.duplicated().any():
-            bad = self.track_ids[self.track_ids.isna() | self.track_ids.duplicated()].head(3).tolist()
-            raise DataError(f"catalogue track ids must be unique and present; found repeated or missing ids {bad}")
         n = len(catalogue)
+        self.ids = _Codes(_ids(catalogue.assign(track_id=self.track_ids), "track_id"))
+        own = self.ids.codes[:n]  # each track's own id, canonical: codes 0..n-1 in order when all differ
+        if not np.array_equal(own, np.arange(n)):
+            bad = self.track_ids[(own < 0) | pd.Series(own).duplicated(keep=False).to_numpy()].head(3).tolist()
+            raise DataError(
+                f"catalogue track ids must be unique and present; found repeated or missing ids {bad}; "
+                "give one row per track"
+            )
         self.tolerance = float(duration_tolerance_s)
         self.titles = catalogue["title"].astype(_STR)
         self.artists = _column(catalogue, "artist").astype(_STR)
         self.popularity = _popularity(popularity, self.track_ids)
-        self.id_rank = np.empty(n, dtype=np.int64)
-        self.id_rank[pc.sort_indices(as_arrow(self.track_ids)).to_numpy()] = np.arange(n)
         self.duration = _durations(catalogue)
         titles = title_keys(self.titles)
-        self.artist = _Codes(artist_keys(self.artists))
+        artists = artist_keys(self.artists)
+        self.artist, self.first_artist = _Codes(artists["key"]), _Codes(artists["first"])
         self.title = _Codes(titles["key"])
         self.notes = _Codes(titles["notes"])
         self.album = _Codes(title_keys(_column(catalogue, "soundtrack"))["key"])
-        self.first_artist = _Codes(artist_keys(self.artists, first=True))
         self.by_name = _Groups(self._name_codes(self.artist.codes, self.title.codes))
         self.by_first_artist = _Groups(self._name_codes(self.first_artist.codes, self.title.codes))
         self.by_title = _Groups(self.title.codes)
         self.by_title_no_artist = _Groups(np.where(self.artist.codes < 0, self.title.codes, -1))
-        ids = _ids(catalogue.assign(track_id=self.track_ids), "track_id")
-        self.ids = _Codes(ids)
         self.by_id = _Groups(self.ids.codes)  # positions in the stacked ids: row = position % n
 
     def _name_codes(self, artist: np.ndarray, title: np.ndarray) -> np.ndarray:
@@ -212,15 +214,15 @@ class Linker:
         pair = np.unique((at % max(n, 1)) * size + pos % max(size, 1))  # one pair per track found
         self._decide(out, q, pair // max(size, 1), pair % max(size, 1), how="id")
 
-        source_artists = artist_keys(artist)
-        akey, tkey = self.artist.of(source_artists), self.title.of(q.titles["key"])
-        named = pc.is_valid(source_artists).to_numpy(zero_copy_only=False)
+        artists = artist_keys(artist)
+        akey, tkey = self.artist.of(artists["key"]), self.title.of(q.titles["key"])
+        named = artists["key"].notna().to_numpy()
         titled = q.titles["key"].notna().to_numpy()
         at, row = self.by_name.pairs(self._name_codes(akey, tkey), out.open & titled & named)
         self._decide(out, q, at, row, how="name")
 
         lone = out.open & titled & (np.bincount(at, minlength=n) == 0)
-        first = self._name_codes(self.first_artist.of(artist_keys(artist, first=True)), tkey)
+        first = self._name_codes(self.first_artist.of(artists["first"]), tkey)
         at, row = self.by_first_artist.pairs(first, lone & named)
         self._decide(out, q, at, row, how="name")
         hit = np.unique(at)[out.row[np.unique(at)] >= 0]
@@ -261,7 +263,8 @@ class Linker:
                 n_all > TITLE_ONLY_LIMIT
             )
         agrees = (q.album[at] >= 0) & (q.album[at] == self.album.codes[row])
-        order = np.lexsort((self.id_rank[row], -self.popularity[row], np.nan_to_num(gap, nan=np.inf), ~agrees, ~ok, at))
+        id_rank = pd.factorize(self.track_ids.iloc[row], sort=True)[0]
+        order = np.lexsort((id_rank, -self.popularity[row], np.nan_to_num(gap, nan=np.inf), ~agrees, ~ok, at))
         starts = np.flatnonzero(np.r_[True, at[order][1:] != at[order][:-1]])
         best, rows = order[starts], at[order[starts]]
         linked = (n_ok[rows] > 0) & ~spread[rows]

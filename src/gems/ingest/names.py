@@ -1,8 +1,8 @@
 """Name and id keys for linking tracks across sources; the rules, with examples, are in :mod:`gems.ingest.link`.
 
-Every function here works on whole columns (Arrow compute, RE2 expressions): a catalogue of a million titles
-is keyed in seconds. Only text that is not ASCII goes through Python, once per distinct value, to fold it
-(NFKC, case folding, accents). ``normalise_artist``/``normalise_title`` key one name with the same code.
+Every function here works on whole columns in Arrow compute (RE2 expressions, Unicode normalisation), each
+distinct name once, with no Python loop over rows: a catalogue of a million titles is keyed in seconds.
+``normalise_artist``/``normalise_title`` key one name with the same code.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ _NEUTRAL_WORDS = (
     r"|special|studio|the|of|and)\b[\W_]*)+$"
 )
 _MIX_AS_VERSION = (r"\b(original|radio|album|single|clean|explicit|main|studio|extended)\s+mix\b", r"\1")
-# notes that change the recording, in the order notes are written ("acoustic+live")
+# notes that change the recording, in the order notes are written ("live+acoustic")
 KINDS = {
     "live": r"\blive\b|\ben vivo\b|\bao vivo\b|\ben directo\b|\ben concierto\b|\bin concert\b|\bunplugged\b",
     "acoustic": r"\bacoustic\b|\bacustic[oa]\b|\bstripped\b",
@@ -95,17 +95,27 @@ def fold(values) -> pa.Array:
         for old, new in _PLAIN:
             text = pc.replace_substring(text, old, new)
         folded = pc.replace_with_mask(folded, other, pc.utf8_normalize(text, "NFC"))
-    folded = pc.utf8_trim_whitespace(pc.replace_substring_regex(folded, r"\s{2,}", " "))
+    folded = _where(folded, r"\s\s", lambda text: pc.replace_substring_regex(text, r"\s{2,}", " "))
+    folded = pc.utf8_trim_whitespace(folded)
     placeholder = pc.is_in(folded, value_set=pa.array(sorted(MISSING_MARKERS)))
     return pc.if_else(pc.fill_null(placeholder, True), _S(None), folded)
 
 
+def _where(text: pa.Array, pattern: str, rewrite) -> pa.Array:
+    """``text`` with ``rewrite`` applied to the values ``pattern`` matches (the others are not touched)."""
+    hit = pc.fill_null(pc.match_substring_regex(text, pattern), False)
+    if not pc.any(hit).as_py():
+        return text
+    return pc.replace_with_mask(text, hit, rewrite(text.filter(hit)))
+
+
 def _key(text: pa.Array) -> pa.Array:
     """The comparison key of a name part: ``&``/``+`` read as "and", a leading "The " (or trailing ", The")
-    dropped, "Pt." read as "part", then letters and digits only; a name of punctuation alone ("!!!") keeps its punctuation."""
-    text = pc.replace_substring_regex(text, r"\s*[&+]\s*", " and ")
-    text = pc.replace_substring_regex(text, r"^the\s+(\S)|,\s*the$", r"\1")
-    text = pc.replace_substring_regex(text, r"\bpt\b\.?", "part")
+    dropped, "Pt." read as "part", then letters and digits only; a name of punctuation alone ("!!!") keeps
+    its punctuation."""
+    text = _where(text, r"[&+]", lambda t: pc.replace_substring_regex(t, r"\s*[&+]\s*", " and "))
+    text = _where(text, r"^the\s+\S|,\s*the$", lambda t: pc.replace_substring_regex(t, r"^the\s+(\S)|,\s*the$", r"\1"))
+    text = _where(text, r"\bpt\b", lambda t: pc.replace_substring_regex(t, r"\bpt\b\.?", "part"))
     key = pc.replace_substring_regex(text, _NOT_KEPT, "")
     empty = pc.fill_null(pc.equal(key, _S("")), False)
     bare = pc.replace_substring_regex(text.filter(empty), r"\s+", "")
@@ -122,15 +132,23 @@ def _spread(values: pa.Array, codes: np.ndarray) -> pa.Array:
     return values.take(pa.array(codes, mask=codes < 0))
 
 
-def artist_keys(values, *, first: bool = False) -> pa.Array:
-    """The key of every artist credit; featured artists ("A feat. B", "A ft. B", "A with B") are dropped.
-    ``first``: the key of the first name the credit lists ("A & B", "A, B", "A / B", "A and B" → ``a``)."""
+def _extract(text: pa.Array, pattern: str, group: str) -> pa.Array:
+    """``group`` of ``pattern`` in each value it matches; the value itself elsewhere."""
+    return _where(text, pattern, lambda t: pc.struct_field(pc.extract_regex(t, pattern), group))
+
+
+def artist_keys(values) -> pd.DataFrame:
+    """``key`` of every artist credit, featured artists ("A feat. B", "A ft. B", "A with B") dropped, and
+    ``first``: the key of the first name it lists ("A & B", "A, B", "A / B", "A and B" → ``a``); a frame
+    aligned with ``values``."""
     distinct, codes = _distinct(values)
-    folded = fold(distinct)
-    main = pc.coalesce(pc.struct_field(pc.extract_regex(folded, _ARTIST_CREDIT), "main"), folded)
-    if first:
-        main = pc.coalesce(pc.struct_field(pc.extract_regex(main, _FIRST_CREDIT), "first"), main)
-    return _spread(_key(main), codes)
+    main = _extract(fold(distinct), _ARTIST_CREDIT, "main")
+    first = _extract(main, _FIRST_CREDIT, "first")
+    index = values.index if isinstance(values, pd.Series) else None
+    keys = {
+        name: pd.array(_spread(_key(text), codes), dtype=_STRING) for name, text in (("key", main), ("first", first))
+    }
+    return pd.DataFrame(keys, index=index)
 
 
 def _matches(text: pa.Array, pattern: str) -> np.ndarray:
@@ -185,25 +203,21 @@ def title_keys(values) -> pd.DataFrame:
     with everything before it."""
     distinct, codes = _distinct(values)
     folded = fold(distinct)
-    noted = np.flatnonzero(_matches(folded, _MAY_HAVE_NOTES))
-    head, notes = folded, np.full(len(folded), "", dtype=object)
-    if len(noted):
-        mask = np.zeros(len(folded), dtype=bool)
-        mask[noted] = True
-        stripped, found = _read_notes(folded.take(pa.array(noted)))
-        notes[noted] = found.to_numpy(zero_copy_only=False)
-        head = pc.replace_with_mask(folded, pa.array(mask), stripped)
-    notes[pc.is_null(folded).to_numpy(zero_copy_only=False)] = None
-    notes = np.append(notes, None)[codes]  # code -1 (missing) takes the None appended
+    noted = pc.fill_null(pc.match_substring_regex(folded, _MAY_HAVE_NOTES), False)
+    head, notes = folded, pc.if_else(pc.is_null(folded), _S(None), _S(""))
+    if pc.any(noted).as_py():
+        stripped, found = _read_notes(folded.filter(noted))
+        head, notes = pc.replace_with_mask(folded, noted, stripped), pc.replace_with_mask(notes, noted, found)
     index = values.index if isinstance(values, pd.Series) else None
-    keys = pd.array(_spread(_key(head), codes), dtype=_STRING)
-    return pd.DataFrame({"key": keys, "notes": pd.array(notes, dtype=_STRING)}, index=index)
+    keys = {"key": _spread(_key(head), codes), "notes": _spread(notes, codes)}
+    return pd.DataFrame({name: pd.array(column, dtype=_STRING) for name, column in keys.items()}, index=index)
 
 
 def normalise_artist(text: str | None) -> str:
     """The key an artist credit is compared by: ``"The Beatles feat. Billy Preston"`` → ``"beatles"``;
     ``""`` when missing."""
-    return artist_keys([text])[0].as_py() or ""
+    key = artist_keys([text])["key"].iloc[0]
+    return "" if pd.isna(key) else key
 
 
 def normalise_title(text: str | None) -> TitleKey:
@@ -229,7 +243,7 @@ def canonical_ids(values, kind: str | None = None) -> pa.Array:
     upper-case without dashes or spaces (``isrc`` columns); anything else (paths, text ids) as given, trimmed."""
     text = pc.utf8_trim_whitespace(as_arrow(values))
     if kind == "isrc":
-        return pc.utf8_upper(pc.replace_substring_regex(text, r"[\s-]+", ""))
+        text = pc.utf8_upper(pc.replace_substring_regex(text, r"[\s-]+", ""))
     if kind == "spotify":
         text = pc.replace_substring_regex(text, r"^([0-9A-Za-z]{22})$", r"spotify:track:\1")
     text = pc.replace_substring_regex(text, _SPOTIFY, r"spotify:track:\1")
