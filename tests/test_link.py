@@ -158,6 +158,15 @@ def test_a_name_links_through_every_rule(artist, title):
     assert (row["track_id"], row["how"], row["linked_title"]) == ("t1", "name", "Halo")
 
 
+def test_cjk_names_and_width_forms():
+    cat = catalogue(("sis", "梶浦由記", "Sis puella magica!"), ("karasu", "ガラス", "夜"))
+    assert (
+        linked("梶浦由記", "Ｓｉｓ\u3000ｐｕｅｌｌａ\u3000ｍａｇｉｃａ！", cat) == "sis"
+    )  # full-width, ideographic spaces
+    assert linked("ｶﾞﾗｽ", "夜", cat) == "karasu"  # half-width kana
+    assert linked("カラス", "夜", cat) is None
+
+
 def test_from_frozen_and_the_prefix_and_ampersand():
     cat = catalogue(
         ("frozen", "Idina Menzel", 'Let It Go - From "Frozen"/Soundtrack Version'),
