@@ -363,13 +363,13 @@ def entry(model, row: int, note: str | None = None) -> Entry:
 
 def streamed(playlist: Playlist, base_url: str) -> Playlist:
     """The playlist with every local file located at ``base_url/api/audio/<track id>`` (what ``gems serve``
-    streams) instead of its path on this machine."""
+    streams) instead of its path on this machine; entries whose file is missing keep their path."""
     from dataclasses import replace
 
     base = base_url.rstrip("/")
     entries = [
         replace(item, stream_url=f"{base}/api/audio/{quote(item.track_id, safe='')}")
-        if item.path and item.track_id
+        if item.path and item.track_id and os.path.isfile(item.path)
         else item
         for item in playlist.entries
     ]

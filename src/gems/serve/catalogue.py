@@ -88,3 +88,111 @@ def audio_file(model, track_id: str) -> Path | None:
         return None
     candidate = Path(path)
     return candidate if candidate.is_file() else None
+
+
+def has_audio(model, track_id: str) -> bool:
+    """Whether :func:`audio_file` finds a local file for this track (what a page needs to offer a player)."""
+    return audio_file(model, track_id) is not None
+
+
+def track_facts(model, track_ids: list[str]) -> list[dict]:
+    """What a page shows beside a track and does not find in a recommendation: for each id, in order,
+    ``{track_id, title, soundtrack, artist, listeners, popularity_rank, is_tail, has_audio}``
+    (``popularity_rank`` as in :func:`popularity_ranks`). UnknownTrackError for an id the model lacks."""
+    rows = [_row_of(model, track_id) for track_id in track_ids]
+    ranks = popularity_ranks(model, rows) if rows else []
+    return [
+        {
+            "track_id": track_id,
+            "title": model.titles[row] or track_id,
+            "soundtrack": model.soundtracks[row],
+            "artist": model.artists[row],
+            "listeners": int(model.listeners[row]),
+            "popularity_rank": int(rank),
+            "is_tail": bool(model.is_tail[row]),
+            "has_audio": has_audio(model, track_id),
+        }
+        for track_id, row, rank in zip(track_ids, rows, ranks)
+    ]
+
+
+def _row_of(model, track_id: str) -> int:
+    """The row of the track with exactly this id; UnknownTrackError (with close titles) otherwise."""
+    from gems.errors import UnknownTrackError
+
+    row = model.lookup.row_of_id(track_id)
+    if row is None:
+        raise UnknownTrackError(track_id, [s.track_id for s in search(model, track_id, 5)])
+    return int(row)
+
+
+def playlist_of(
+    model, track_ids: list[str], *, like: list[str] = (), user: str | None = None, arc: bool = False, flow: bool = True
+):
+    """A :class:`gems.playlist.Playlist` of exactly these tracks (ids): ordered for flow from the seed tracks
+    (``like``: ids) or the listener's history (``user``) as ``gems playlist`` orders its picks, or kept in the
+    given order (``flow=False``)."""
+    from gems.errors import ParameterError
+    from gems.playlist import Playlist, annotation, entry, flow_order
+
+    if not track_ids:
+        raise ParameterError("a playlist needs at least one track: give track=ID (repeatable)")
+    rows = np.asarray([_row_of(model, t) for t in track_ids], dtype=np.int64)
+    seeds = np.asarray([_row_of(model, t) for t in like], dtype=np.int64)
+    if user is not None:
+        seeds = model.history(model.user_row(user))[0]
+    order = flow_order(model, rows, seeds if len(seeds) else None, arc=arc) if flow else np.arange(len(rows))
+    if user is not None:
+        who = f"for listener {user}"
+    elif len(seeds):
+        who = "like " + "; ".join(model.label(s) for s in seeds)
+    else:
+        who = "picked by hand"
+    return Playlist(
+        title=f"gems: hidden gems {who}",
+        annotation=annotation(model, who, arc=arc and flow),
+        entries=[entry(model, int(rows[i])) for i in order],
+    )
+
+
+def listens_formats() -> list[str]:
+    """The names a listening export's format may be given by: ``auto``, each format and its aliases."""
+    from gems.ingest.formats import ALIASES, available_formats
+
+    return ["auto", *available_formats(), *ALIASES]
+
+
+def model_summary(model) -> dict:
+    """What a page needs to set itself up: counts, whether the listens are simulated, and the ranking
+    defaults its controls start from (``{k, discount, per_soundtrack, tail_share, scope}``)."""
+    from gems.serve.recommend import rank_options
+
+    options = rank_options(model)
+    counts = model.manifest.get("counts", {})
+    return {
+        "tracks": int(model.n_tracks),
+        "listeners": int(counts.get("users", 0)),
+        "simulated": bool(model.simulated),
+        "defaults": {
+            "k": options.k,
+            "discount": options.discount,
+            "per_soundtrack": options.per_soundtrack,
+            "tail_share": options.tail_share,
+            "scope": options.scope,
+        },
+    }
+
+
+def warm(model) -> None:
+    """Read what a first query would read (the ranking inputs, indexes and the popularity order), so the first
+    request is as fast as the next: one recommendation for the most popular track, its errors ignored."""
+    from gems.errors import GemsError
+    from gems.serve.recommend import rank_options, recommend
+
+    if model.n_tracks == 0:
+        return
+    _descending_listeners(model)
+    try:
+        recommend(model, rank_options(model), like=[model.track_ids[int(np.argmax(model.listeners))]])
+    except GemsError:
+        pass
