@@ -4,8 +4,9 @@ read in place (never extracted).
 A zip is opened once per read, and checked before anything is inflated: at most :data:`MAX_MEMBERS` members,
 no member name that points outside the archive (absolute, ``..``, a drive letter), and, when a member is read
 whole, at most :data:`MAX_MEMBER_BYTES` uncompressed and at most :data:`MAX_RATIO` times its compressed size
-(members under :data:`RATIO_FLOOR` excepted). Sizes come from the archive's directory, and the zip module never
-inflates a member past the size it declares (one that lies fails its CRC check), so these limits bound memory.
+(members under :data:`RATIO_FLOOR` excepted). Sizes come from the archive's directory; a member is inflated in
+1 MiB steps and never past the size the directory declares (one that lies about it fails its CRC check), so
+these limits bound memory.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ MAX_MEMBERS = 10_000  # a ListenBrainz export holds a file a month; a Spotify on
 MAX_MEMBER_BYTES = 256 << 20  # a year of someone's listens is ~25 MB of JSON lines
 MAX_RATIO = 100  # JSON exports deflate 5-20 to 1; a zip bomb, about 1,000 to 1
 RATIO_FLOOR = 1 << 20  # a member inflating to less than this is harmless whatever its ratio
+_STEP = 1 << 20
 ZIP_ERRORS = (OSError, EOFError, ValueError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error)
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -80,7 +82,10 @@ class Archive:
             self._check(info, name)
         try:
             with self._zip.open(info) as handle:
-                return handle.read() if limit is None else handle.read(limit)
+                if limit is not None:
+                    return handle.read(limit)
+                # in bounded steps: zipfile's read() inflates all it holds at once, then cuts to the declared size
+                return b"".join(iter(lambda: handle.read(_STEP), b""))
         except ZIP_ERRORS as exc:
             raise DataError(
                 f"{name}: cannot read this member of the zip archive ({exc}); is the download complete?"

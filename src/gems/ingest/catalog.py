@@ -200,10 +200,12 @@ def scan_audio_folder(folder: str | Path, *, extensions: frozenset[str]) -> tupl
         entries = list(iter_files(root))
     report = IngestReport(source=str(root), format="audio folder")
     rows = []
+    unread: list[str] = []  # entries that could not be read, whatever their name
     for entry in entries:
         report.rows_read += 1
         if isinstance(entry, Skipped):
-            report.set_aside_row(entry.reason, f"{entry.path}: {entry.detail}")
+            unread.append(f"{entry.path}: {entry.detail}")
+            report.set_aside_row(entry.reason, unread[-1])
             continue
         path = entry
         if path.suffix.lower() not in extensions:
@@ -212,7 +214,8 @@ def scan_audio_folder(folder: str | Path, *, extensions: frozenset[str]) -> tupl
         try:
             open_regular(path).close()
         except OSError as exc:
-            report.set_aside_row("unreadable file", f"{path}: {describe_os_error(exc)}")
+            unread.append(f"{path}: {describe_os_error(exc)}")
+            report.set_aside_row("unreadable file", unread[-1])
             continue
         relative = path.relative_to(root)
         tags = read_tags(path)
@@ -230,7 +233,8 @@ def scan_audio_folder(folder: str | Path, *, extensions: frozenset[str]) -> tupl
         )
     report.rows_kept = len(rows)
     if not rows:
-        raise DataError(f"no audio files in {root}; expected files ending in {', '.join(sorted(extensions))}")
+        why = f" ({len(unread)} set aside, e.g. {unread[0]})" if unread else ""
+        raise DataError(f"no audio files in {root}{why}; expected files ending in {', '.join(sorted(extensions))}")
     frame = pd.DataFrame(rows)
     frame["soundtrack"] = _albums_of_untagged(frame)
     return finalize_catalog(frame.drop(columns="folder")), report

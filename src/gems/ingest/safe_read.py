@@ -40,9 +40,10 @@ _LABELS = {
 }
 
 
-def sniff_encoding(head: bytes) -> str | None:
+def sniff_encoding(head: bytes, *, whole: bool = False) -> str | None:
     """The Python codec of a text file from its first bytes (see the module's docstring); None for binary data
-    or text in a legacy 8-bit encoding."""
+    or text in a legacy 8-bit encoding. ``whole``: ``head`` is the entire file, so a multi-byte character cut
+    at its end is an error, not the end of the sample."""
     for bom, encoding in _BOMS:
         if head.startswith(bom):
             return encoding
@@ -60,7 +61,8 @@ def sniff_encoding(head: bytes) -> str | None:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         # a multi-byte character cut by the end of the sample is still UTF-8
-        return "utf-8" if exc.start >= len(head) - 3 and exc.reason == "unexpected end of data" else None
+        cut = not whole and exc.start >= len(head) - 3 and exc.reason == "unexpected end of data"
+        return "utf-8" if cut else None
     return "utf-8"
 
 
@@ -81,9 +83,9 @@ def _not_text(head: bytes, name: str, expected: str) -> DataError:
 
 
 def text_encoding(head: bytes, name: str, *, expected: str, fallback: str | None = None) -> str:
-    """The codec to read a file with, from its first bytes; ``fallback`` (e.g. ``latin-1``) for text in a legacy
-    8-bit encoding, else a DataError naming what was found."""
-    encoding = sniff_encoding(head)
+    """The codec to read a file with, from its first :data:`HEAD_BYTES` (fewer: the whole file); ``fallback``
+    (e.g. ``latin-1``) for text in a legacy 8-bit encoding, else a DataError naming what was found."""
+    encoding = sniff_encoding(head, whole=len(head) < HEAD_BYTES)
     if encoding is not None:
         return encoding
     if fallback is not None and b"\x00" not in head:

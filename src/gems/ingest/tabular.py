@@ -7,6 +7,8 @@ good rows assume one line per record (a quoted field spanning lines shifts later
 from __future__ import annotations
 
 import csv
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,26 +100,33 @@ def _read_delimited(path: Path, head: bytes, known_names: set[str] | None, colum
         malformed.append((row.number, f"expected {row.expected_columns} fields, found {row.actual_columns}"))
         return "skip"
 
+    undecodable: list[BaseException] = []
     try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(
-                use_threads=False,
-                encoding="utf8" if encoding.startswith("utf-8") else encoding,  # Arrow skips a UTF-8 BOM itself
-                column_names=names,
-                skip_rows=1 if has_header else 0,
-                block_size=1 << 24,
-            ),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, invalid_row_handler=on_invalid, newlines_in_values=True
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in names},
-                strings_can_be_null=True,
-                null_values=[""],
-            ),
-        )
+        with _quiet_row_decoding(undecodable):
+            table = pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(
+                    use_threads=False,
+                    encoding="utf8" if encoding.startswith("utf-8") else encoding,  # Arrow skips a UTF-8 BOM itself
+                    column_names=names,
+                    skip_rows=1 if has_header else 0,
+                    block_size=1 << 24,
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=delimiter, invalid_row_handler=on_invalid, newlines_in_values=True
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={name: pa.string() for name in names},
+                    strings_can_be_null=True,
+                    null_values=[""],
+                ),
+            )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        if undecodable:
+            raise DataError(
+                f"{path}: a malformed row holds bytes that are not {encoding} text ({undecodable[0]}); re-save the "
+                "file as UTF-8 and check the row"
+            ) from exc
         raise DataError(f"{path} is not a readable delimited table (read as {encoding} text): {exc}") from exc
     frame = table.to_pandas()
     first_data_line = 2 if has_header else 1
@@ -126,6 +135,26 @@ def _read_delimited(path: Path, head: bytes, known_names: set[str] | None, colum
     if len(bad):
         lines = np.setdiff1d(lines, bad)[: len(frame)]
     return RawTable(path, frame, lines, malformed)
+
+
+@contextmanager
+def _quiet_row_decoding(found: list[BaseException]):
+    """pyarrow decodes a malformed row's text as UTF-8 before it calls the invalid-row handler; bytes in another
+    encoding make that fail, which pyarrow prints as "Exception ignored" before it stops the read. Such errors are
+    collected in ``found`` instead, for the read's own error to explain."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, UnicodeDecodeError):
+            found.append(unraisable.exc_value)
+        else:
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
 
 
 def _read_parquet(path: Path) -> RawTable:
