@@ -554,6 +554,28 @@ def demo(no_progress: NoProgress = False) -> None:
     )
 
 
+@app.command(
+    epilog="Examples:\n\n"
+    "  gems serve --model models/demo\n\n"
+    "  gems serve -m models/demo --port 9000\n\n"
+    "  gems serve -m models/mine --host 0.0.0.0   # reachable from other machines of your network"
+)
+def serve(
+    model: ModelDir,
+    host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 opens it to your network.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8765,
+) -> None:
+    """A web page over a model: search seeds, listen to the gems, re-rank, build and download playlists."""
+    import gems.web as web  # FastAPI and uvicorn only here: the other commands start without them
+
+    verbose = logging.getLogger().isEnabledFor(logging.INFO)
+    application = web.create_app(model)
+    sock = web.bind(host, port)
+    _console().print(f"gems serving {escape(str(model))} at [bold]{web.url_of(sock)}[/]  (Ctrl-C stops)")
+    web.serve_forever(application, sock, log_level="info" if verbose else "warning")
+    _console().print("stopped")
+
+
 # ----------------------------------------------------------------------------------------- entry point
 
 

@@ -1,0 +1,411 @@
+// gems serve: the page. Plain JS, no framework; every number and sentence comes from the JSON API.
+"use strict";
+
+const $ = (selector) => document.querySelector(selector);
+const SVG = "http://www.w3.org/2000/svg";
+const CONTROLS = ["discount", "tail_share", "per_soundtrack", "k", "scope", "deep_cuts"];
+
+const state = {
+  mode: "seeds",
+  seeds: [],          // [{track_id, title, soundtrack}]
+  user: "",
+  upload: null,       // {file, format} of the last uploaded export
+  picks: [],          // the objects of /api/recommend, best first
+  facts: new Map(),   // track_id -> /api/tracks object
+  playlist: [],       // track ids, in playlist order
+  curve: null,
+  info: null,
+  asked: 0,           // sequence number of the newest query: older answers are dropped
+  suggestions: { text: null, items: [], active: 0 },
+};
+
+// ------------------------------------------------------------------------------------------------ API
+
+function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item !== undefined && item !== null && item !== "") search.append(key, String(item));
+    }
+  }
+  return search.toString();
+}
+
+async function api(path, params = {}, init = undefined) {
+  const response = await fetch(`${path}?${query(params)}`, init);
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new Error((body && body.error) || `${response.status} ${response.statusText}`);
+  return body;
+}
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value);
+  }
+  node.append(...children.filter((child) => child !== null && child !== undefined));
+  return node;
+}
+
+function debounce(fn, ms) {
+  let timer = null;
+  const wrapped = (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { timer = null; fn(...args); }, ms);
+  };
+  wrapped.cancel = () => { clearTimeout(timer); timer = null; };
+  return wrapped;
+}
+
+function setStatus(text, isError = false) {
+  const status = $("#status");
+  status.textContent = text;
+  status.classList.toggle("error", isError);
+}
+
+// ------------------------------------------------------------------------------------------------ search
+
+const searchBox = () => $("#search");
+
+async function fetchSuggestions(text) {
+  const items = text.trim() ? await api("/api/search", { q: text, limit: 8 }) : [];
+  if (searchBox().value === text) {
+    state.suggestions = { text, items, active: 0 };
+    renderSuggestions();
+  }
+  return items;
+}
+
+const suggestSoon = debounce((text) => fetchSuggestions(text).catch((e) => setStatus(e.message, true)), 150);
+
+function renderSuggestions() {
+  const list = $("#suggestions");
+  const { items, active } = state.suggestions;
+  list.replaceChildren(...items.map((item, i) => el("li", {
+    id: `suggestion-${i}`, role: "option", "data-suggestion-id": item.track_id,
+    "aria-selected": String(i === active),
+    onmousedown: (event) => { event.preventDefault(); pickSeed(item); },
+  }, el("span", { text: item.title }), el("div", { class: "sub", text: [item.soundtrack, item.artist].filter(Boolean).join(" · ") }))));
+  const open = items.length > 0;
+  list.hidden = !open;
+  searchBox().setAttribute("aria-expanded", String(open));
+  if (open) searchBox().setAttribute("aria-activedescendant", `suggestion-${active}`);
+  else searchBox().removeAttribute("aria-activedescendant");
+}
+
+function hideSuggestions() {
+  state.suggestions = { text: null, items: [], active: 0 };
+  renderSuggestions();
+}
+
+async function onSearchKey(event) {
+  const { items } = state.suggestions;
+  if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    if (!items.length) return;
+    event.preventDefault();
+    const step = event.key === "ArrowDown" ? 1 : -1;
+    state.suggestions.active = (state.suggestions.active + step + items.length) % items.length;
+    renderSuggestions();
+    $(`#suggestion-${state.suggestions.active}`).scrollIntoView({ block: "nearest" });
+  } else if (event.key === "Enter") {
+    event.preventDefault();
+    const text = searchBox().value;
+    if (!text.trim()) return;
+    suggestSoon.cancel();
+    let chosen = state.suggestions.text === text ? items[state.suggestions.active] : null;
+    if (!chosen) chosen = (await fetchSuggestions(text).catch(() => []))[0];
+    if (chosen) pickSeed(chosen);
+    else setStatus(`No track matches “${text}”.`, true);
+  } else if (event.key === "Escape") {
+    hideSuggestions();
+  }
+}
+
+function pickSeed(item) {
+  if (!state.seeds.some((seed) => seed.track_id === item.track_id)) state.seeds.push(item);
+  searchBox().value = "";
+  hideSuggestions();
+  renderChips();
+  recommend();
+}
+
+function renderChips() {
+  $("#chips").replaceChildren(...state.seeds.map((seed) => el("li", { "data-seed-id": seed.track_id },
+    el("span", { text: seed.title }),
+    el("button", {
+      type: "button", "aria-label": `Remove ${seed.title}`, text: "×",
+      onclick: () => {
+        state.seeds = state.seeds.filter((s) => s.track_id !== seed.track_id);
+        renderChips();
+        searchBox().focus();
+        recommend();
+      },
+    }))));
+}
+
+// ------------------------------------------------------------------------------------------------ ranking
+
+function controlValues() {
+  const values = {};
+  for (const name of CONTROLS) {
+    const input = $(`#${name}`);
+    values[name] = input.type === "checkbox" ? (input.checked ? "true" : "") : input.value;
+  }
+  return values;
+}
+
+function queryParams() {
+  if (state.mode === "user") return { user: state.user };
+  if (state.mode === "seeds") return { like: state.seeds.map((seed) => seed.track_id) };
+  return {};
+}
+
+function hasQuery() {
+  if (state.mode === "seeds") return state.seeds.length > 0;
+  if (state.mode === "user") return Boolean(state.user);
+  return Boolean(state.upload);
+}
+
+async function recommend() {
+  const asked = ++state.asked;
+  if (!hasQuery()) {
+    state.picks = [];
+    renderGems();
+    drawChart();
+    setStatus("Pick a track you love to begin.");
+    return;
+  }
+  setStatus("Finding gems…");
+  try {
+    let picks;
+    if (state.mode === "upload") {
+      const form = new FormData();
+      form.append("file", state.upload.file);
+      picks = await api("/api/history", { ...controlValues(), format: state.upload.format }, { method: "POST", body: form });
+    } else {
+      picks = await api("/api/recommend", { ...queryParams(), ...controlValues() });
+    }
+    const ids = [...picks.map((p) => p.track_id), ...state.seeds.map((s) => s.track_id)];
+    const facts = ids.length ? await api("/api/tracks", { id: ids }) : [];
+    const order = picks.length ? await api("/api/playlist", {
+      ...queryParams(), track: picks.map((p) => p.track_id), format: "json",
+    }) : [];
+    if (asked !== state.asked) return;
+    state.picks = picks;
+    state.facts = new Map(facts.map((f) => [f.track_id, f]));
+    state.playlist = order.map((entry) => entry.track_id);
+    renderGems();
+    renderPlaylist();
+    drawChart();
+    const tail = picks.filter((p) => p.is_tail).length;
+    setStatus(picks.length
+      ? `${picks.length} gems, ${tail} from the long tail.`
+      : "No gems for this query: loosen the ranking (scope, deep cuts, cap).");
+  } catch (error) {
+    if (asked === state.asked) setStatus(error.message, true);
+  }
+}
+
+const recommendSoon = debounce(recommend, 250);
+
+function renderGems() {
+  const simulated = state.info && state.info.simulated ? " (simulated)" : "";
+  $("#gems").replaceChildren(...state.picks.map((pick) => {
+    const facts = state.facts.get(pick.track_id) || {};
+    const inPlaylist = state.playlist.includes(pick.track_id);
+    return el("li", { "data-track-id": pick.track_id },
+      el("h3", {},
+        el("span", { class: "title", text: pick.title }),
+        pick.is_tail ? el("span", { class: "tail-mark", title: "long tail", "aria-label": "long tail", text: " ◆" }) : null),
+      el("p", { class: "meta" },
+        el("span", { class: "soundtrack", text: pick.soundtrack || "no soundtrack" }),
+        document.createTextNode(" · "),
+        el("span", { class: "artist", text: pick.artist || "unknown artist" })),
+      el("p", {
+        class: "popularity",
+        text: `${pick.popularity.toLocaleString()} listeners${simulated} · percentile ${Math.round(pick.popularity_percentile)}`
+          + (pick.is_tail ? " · long tail" : ""),
+      }),
+      el("p", { class: "why", text: pick.why }),
+      facts.has_audio
+        ? el("audio", { controls: "", preload: "metadata", src: `/api/audio/${encodeURIComponent(pick.track_id)}`, "aria-label": `Preview ${pick.title}` })
+        : el("p", { class: "hint muted", text: "no local audio file to preview" }),
+      el("div", { class: "gem-actions" }, el("button", {
+        type: "button", "aria-pressed": String(inPlaylist),
+        text: inPlaylist ? "In the playlist ✓" : "Add to playlist",
+        onclick: () => togglePlaylist(pick.track_id),
+      })));
+  }));
+}
+
+// ------------------------------------------------------------------------------------------------ chart
+
+function drawChart() {
+  const curve = state.curve;
+  const box = $("#curve");
+  if (!curve || !curve.n_tracks) { box.textContent = "This model has no popularity to draw."; return; }
+  const [W, H, L, R, T, B] = [560, 250, 46, 12, 10, 34];
+  const n = curve.n_tracks;
+  const top = Math.max(...curve.listeners, 1);
+  const x = (rank) => L + (n > 1 ? Math.log10(rank) / Math.log10(n) : 0) * (W - L - R);
+  const y = (listeners) => H - B - (Math.log10(1 + listeners) / Math.log10(1 + top)) * (H - B - T);
+  const svg = document.createElementNS(SVG, "svg");
+  const add = (parent, tag, attributes, text) => {
+    const node = document.createElementNS(SVG, tag);
+    for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
+    if (text !== undefined) node.textContent = text;
+    parent.append(node);
+    return node;
+  };
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-labelledby", "curve-title");
+  add(svg, "title", { id: "curve-title" },
+    `Listeners by popularity rank for ${n.toLocaleString()} tracks, log scales; seeds and gems marked`);
+  if (curve.head > 0) add(svg, "rect", { class: "head", x: L, y: T, width: Math.max(1, x(curve.head) - L), height: H - B - T });
+  add(svg, "line", { class: "axis", x1: L, y1: H - B, x2: W - R, y2: H - B });
+  add(svg, "line", { class: "axis", x1: L, y1: T, x2: L, y2: H - B });
+  for (let p = 1; p <= n; p *= 10) add(svg, "text", { x: x(p), y: H - B + 14, "text-anchor": "middle" }, p.toLocaleString());
+  for (let p = 1; p <= top; p *= 10) add(svg, "text", { x: L - 5, y: y(p) + 4, "text-anchor": "end" }, p.toLocaleString());
+  add(svg, "text", { x: (L + W - R) / 2, y: H - 4, "text-anchor": "middle" }, "popularity rank (log)");
+  add(svg, "text", { x: 12, y: (T + H - B) / 2, transform: `rotate(-90 12 ${(T + H - B) / 2})`, "text-anchor": "middle" }, "listeners (log)");
+  const points = curve.ranks.map((rank, i) => `${x(rank).toFixed(1)},${y(curve.listeners[i]).toFixed(1)}`);
+  add(svg, "polyline", { class: "curve", points: points.join(" ") });
+  const mark = (facts, kind) => {
+    const [cx, cy] = [x(facts.popularity_rank), y(facts.listeners)];
+    const shape = kind === "seed"
+      ? add(svg, "rect", { class: kind, x: cx - 5, y: cy - 5, width: 10, height: 10, transform: `rotate(45 ${cx} ${cy})` })
+      : add(svg, "circle", { class: kind, cx, cy, r: 5 });
+    shape.setAttribute("data-mark-id", facts.track_id);
+    add(shape, "title", {}, `${facts.title}: ${facts.listeners.toLocaleString()} listeners, rank ${facts.popularity_rank.toLocaleString()}`);
+  };
+  for (const pick of state.picks) if (state.facts.has(pick.track_id)) mark(state.facts.get(pick.track_id), "pick");
+  if (state.mode === "seeds") for (const seed of state.seeds) if (state.facts.has(seed.track_id)) mark(state.facts.get(seed.track_id), "seed");
+  box.replaceChildren(svg);
+}
+
+// ------------------------------------------------------------------------------------------------ playlist
+
+function titleOf(trackId) {
+  const facts = state.facts.get(trackId);
+  return facts ? `${facts.title}${facts.soundtrack ? ` (${facts.soundtrack})` : ""}` : trackId;
+}
+
+function togglePlaylist(trackId) {
+  const at = state.playlist.indexOf(trackId);
+  if (at >= 0) state.playlist.splice(at, 1);
+  else state.playlist.push(trackId);
+  renderPlaylist();
+  renderGems();
+}
+
+function movePlaylist(index, step, focusClass) {
+  const to = index + step;
+  if (to < 0 || to >= state.playlist.length) return;
+  [state.playlist[index], state.playlist[to]] = [state.playlist[to], state.playlist[index]];
+  renderPlaylist();
+  const target = $(`#playlist-items li:nth-child(${to + 1}) .${focusClass}`);
+  if (target) target.focus();
+}
+
+function renderPlaylist() {
+  const items = state.playlist.map((trackId, i) => el("li", { "data-playlist-id": trackId },
+    el("span", { text: titleOf(trackId) }),
+    el("span", { class: "moves" },
+      el("button", { type: "button", class: "up", "aria-label": `Move ${titleOf(trackId)} up`, text: "↑", onclick: () => movePlaylist(i, -1, "up") }),
+      el("button", { type: "button", class: "down", "aria-label": `Move ${titleOf(trackId)} down`, text: "↓", onclick: () => movePlaylist(i, 1, "down") }),
+      el("button", { type: "button", class: "remove", "aria-label": `Remove ${titleOf(trackId)} from the playlist`, text: "✕", onclick: () => togglePlaylist(trackId) }))));
+  $("#playlist-items").replaceChildren(...items);
+  for (const format of ["m3u8", "xspf", "jspf"]) {
+    const link = $(`#dl-${format}`);
+    if (state.playlist.length) {
+      link.href = `/api/playlist?${query({ ...queryParams(), track: state.playlist, order: "keep", format })}`;
+      link.removeAttribute("aria-disabled");
+    } else {
+      link.href = "#";
+      link.setAttribute("aria-disabled", "true");
+    }
+  }
+}
+
+async function orderForFlow() {
+  if (!state.playlist.length) return;
+  try {
+    const order = await api("/api/playlist", { ...queryParams(), track: state.playlist, format: "json" });
+    state.playlist = order.map((entry) => entry.track_id);
+    renderPlaylist();
+  } catch (error) {
+    setStatus(error.message, true);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ set-up
+
+function setMode(mode) {
+  state.mode = mode;
+  for (const name of ["seeds", "user", "upload"]) $(`#mode-${name}`).hidden = name !== mode;
+  renderChips();
+  recommend();
+}
+
+function showControlValues() {
+  for (const name of ["discount", "tail_share"]) $(`#${name}-value`).textContent = Number($(`#${name}`).value).toFixed(2);
+}
+
+async function start() {
+  try {
+    state.info = await api("/api/info");
+    state.curve = await api("/api/popularity");
+  } catch (error) {
+    setStatus(error.message, true);
+    return;
+  }
+  const { info } = state;
+  const defaults = info.defaults;
+  $("#discount").value = defaults.discount;
+  $("#tail_share").value = defaults.tail_share;
+  $("#per_soundtrack").value = defaults.per_soundtrack;
+  $("#k").value = defaults.k;
+  $("#scope").value = defaults.scope;
+  showControlValues();
+  $("#model-info").textContent = `${info.tracks.toLocaleString()} tracks · ${info.listeners.toLocaleString()} listeners`
+    + (info.simulated ? " (simulated listening log)" : "");
+  $("#format").replaceChildren(...info.formats.map((name) => el("option", { value: name, text: name })));
+  if (!info.history_upload) {
+    $("#mode-upload button").disabled = true;
+    $("#upload-note").textContent = "This version of gems cannot fold an uploaded history into the model yet.";
+  } else {
+    $("#upload-note").textContent = `Up to ${Math.round(info.upload_limit / 2 ** 20)} MB; the file is deleted once read.`;
+  }
+  drawChart();
+  renderPlaylist();
+
+  searchBox().addEventListener("input", () => suggestSoon(searchBox().value));
+  searchBox().addEventListener("keydown", onSearchKey);
+  searchBox().addEventListener("blur", () => setTimeout(hideSuggestions, 100));
+  for (const radio of document.querySelectorAll("input[name=mode]")) radio.addEventListener("change", () => setMode(radio.value));
+  for (const name of CONTROLS) {
+    $(`#${name}`).addEventListener(name === "deep_cuts" || name === "scope" ? "change" : "input", () => {
+      showControlValues();
+      if (hasQuery()) recommendSoon();
+    });
+  }
+  $("#mode-user").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.user = $("#user").value.trim();
+    recommend();
+  });
+  $("#mode-upload").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const file = $("#export").files[0];
+    if (!file) { setStatus("Choose a listening export file first.", true); return; }
+    state.upload = { file, format: $("#format").value };
+    recommend();
+  });
+  $("#flow").addEventListener("click", orderForFlow);
+  searchBox().focus();
+}
+
+document.addEventListener("DOMContentLoaded", start);
