@@ -13,7 +13,7 @@ import pytest
 
 from gems.errors import DataError, ParameterError
 from gems.ingest.common import text_track_ids
-from gems.ingest.link import Linker, LinkSummary, link_tracks, source_tracks, summarise_links
+from gems.ingest.link import Linker, LinkSummary, catalogue_keys, link_tracks, source_tracks, summarise_links
 from gems.ingest.names import TitleKey, artist_keys, normalise_artist, normalise_title, title_keys
 
 URI = "spotify:track:6ZFbXIJkuI1dVNWvzJzown"
@@ -358,6 +358,20 @@ def test_a_catalogue_without_artists_or_rows():
     assert linked("Anyone", "Unique Title", pd.DataFrame({"track_id": ["t"], "title": ["Unique Title"]})) == "t"
     nothing = Linker(pd.DataFrame({"track_id": [], "title": []})).link(pd.DataFrame({"artist": ["A"], "title": ["B"]}))
     assert nothing["how"].tolist() == ["none"]
+
+
+def test_stored_keys_start_a_linker_with_the_same_answers(tmp_path):
+    cat = catalogue(
+        ("t1", "Beyoncé", "Halo - Live"), ("t2", "The Band & Co", "Song (feat. X)"), soundtrack=["Live LP", None]
+    )
+    catalogue_keys(cat).to_parquet(tmp_path / "keys.parquet")
+    keys = pd.read_parquet(tmp_path / "keys.parquet")
+    assert keys.columns.tolist() == ["artist_key", "first_artist_key", "title_key", "notes", "album_key"]
+    assert keys.iloc[0].tolist() == ["beyonce", "beyonce", "halo", "live", "livelp"]
+    source = pd.DataFrame({"artist": ["Beyonce", "band and co"], "title": ["Halo (Live)", "Song"]})
+    pd.testing.assert_frame_equal(Linker(cat, keys=keys).link(source), Linker(cat).link(source))
+    with pytest.raises(DataError, match="rebuild the model"):
+        Linker(cat, keys=keys.head(1))
 
 
 def test_errors_say_what_was_expected():

@@ -44,7 +44,8 @@ shared ids first                  ``source_id`` or ``spotify_uri``/``mbid``/``re
 ================================  ======================================================================================
 
 Build a :class:`Linker` once per catalogue and call :meth:`Linker.link` for each source (``link_tracks`` does
-both); :func:`summarise_links` counts the outcome; :func:`source_tracks` makes the source table of a listens read.
+both); :func:`summarise_links` counts the outcome; :func:`source_tracks` makes the source table of a listens
+read; :func:`catalogue_keys` are the catalogue's name keys, which a model may store to start a linker faster.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from gems.ingest.names import ID_COLUMNS, artist_keys, canonical_ids, title_keys
 
 DURATION_TOLERANCE_S = 10.0
 HOW = ("id", "name", "ambiguous", "none")
+KEY_COLUMNS = ("artist_key", "first_artist_key", "title_key", "notes", "album_key")
 SHOWN = 5  # candidates listed per source row
 TITLE_ONLY_LIMIT = 50  # more tracks than this share a title: ambiguous, without reading them all
 GENERIC_TITLES = frozenset(
@@ -140,15 +142,50 @@ def _ids(frame: pd.DataFrame, first: str) -> pd.Series:
     return pd.concat([pd.Series(canonical_ids(frame[c], kind), dtype=_STR) for c, kind in columns], ignore_index=True)
 
 
+def catalogue_keys(catalogue: pd.DataFrame) -> pd.DataFrame:
+    """The name keys a :class:`Linker` indexes, one row per catalogue row: ``artist_key``,
+    ``first_artist_key``, ``title_key``, ``notes``, ``album_key``. A build may store them beside the model's
+    tracks so that linking against the model later starts from them (``Linker(..., keys=...)``)."""
+    artists = artist_keys(_column(catalogue, "artist").reset_index(drop=True))
+    titles = title_keys(catalogue["title"].reset_index(drop=True))
+    return pd.DataFrame(
+        {
+            "artist_key": artists["key"],
+            "first_artist_key": artists["first"],
+            "title_key": titles["key"],
+            "notes": titles["notes"],
+            "album_key": title_keys(_column(catalogue, "soundtrack").reset_index(drop=True))["key"],
+        }
+    )
+
+
+def _checked(keys: pd.DataFrame, n: int) -> pd.DataFrame:
+    missing = [c for c in KEY_COLUMNS if c not in keys]
+    if missing or len(keys) != n:
+        raise DataError(
+            f"the stored link keys do not fit the catalogue (expected {n} rows with {', '.join(KEY_COLUMNS)}; found "
+            f"{len(keys)} rows, missing {', '.join(missing) or 'nothing'}); rebuild the model to refresh them"
+        )
+    return keys.reset_index(drop=True)
+
+
 class Linker:
     """A catalogue's name and id index, built once (a million tracks in seconds) and reused for many sources.
 
     ``catalogue``: ``track_id`` (unique), ``title``, optional ``artist``, ``soundtrack`` (the album),
     ``duration_s`` and id columns (``spotify_uri``, ``mbid``/``recording_mbid``, ``isrc``, ``path``).
     ``popularity``: listeners per catalogue row (an array), or a Series indexed by track id; it picks among
-    twins. ``duration_tolerance_s``: how far two known durations of one recording may differ."""
+    twins. ``duration_tolerance_s``: how far two known durations of one recording may differ. ``keys``: the
+    catalogue's :func:`catalogue_keys`, when stored with the model (it skips most of the build)."""
 
-    def __init__(self, catalogue: pd.DataFrame, *, popularity=None, duration_tolerance_s: float = DURATION_TOLERANCE_S):
+    def __init__(
+        self,
+        catalogue: pd.DataFrame,
+        *,
+        popularity=None,
+        duration_tolerance_s: float = DURATION_TOLERANCE_S,
+        keys: pd.DataFrame | None = None,
+    ):
         missing = [c for c in ("track_id", "title") if c not in catalogue]
         if missing:
             raise DataError(
@@ -175,12 +212,9 @@ class Linker:
         self.artists = _column(catalogue, "artist").astype(_STR)
         self.popularity = _popularity(popularity, self.track_ids)
         self.duration = _durations(catalogue)
-        titles = title_keys(self.titles)
-        artists = artist_keys(self.artists)
-        self.artist, self.first_artist = _Codes(artists["key"]), _Codes(artists["first"])
-        self.title = _Codes(titles["key"])
-        self.notes = _Codes(titles["notes"])
-        self.album = _Codes(title_keys(_column(catalogue, "soundtrack"))["key"])
+        keys = catalogue_keys(catalogue) if keys is None else _checked(keys, n)
+        self.artist, self.first_artist = _Codes(keys["artist_key"]), _Codes(keys["first_artist_key"])
+        self.title, self.notes, self.album = _Codes(keys["title_key"]), _Codes(keys["notes"]), _Codes(keys["album_key"])
         self.by_name = _Groups(self._name_codes(self.artist.codes, self.title.codes))
         self.by_first_artist = _Groups(self._name_codes(self.first_artist.codes, self.title.codes))
         self.by_title = _Groups(self.title.codes)

@@ -246,7 +246,6 @@ def canonical_ids(values, kind: str | None = None) -> pa.Array:
         text = pc.utf8_upper(pc.replace_substring_regex(text, r"[\s-]+", ""))
     if kind == "spotify":
         text = pc.replace_substring_regex(text, r"^([0-9A-Za-z]{22})$", r"spotify:track:\1")
-    text = pc.replace_substring_regex(text, _SPOTIFY, r"spotify:track:\1")
-    uuid = pc.fill_null(pc.match_substring_regex(text, _UUID), False)
-    text = pc.if_else(uuid, pc.utf8_lower(text), text)
+    text = _where(text, r"open\.spotify\.com/", lambda t: pc.replace_substring_regex(t, _SPOTIFY, r"spotify:track:\1"))
+    text = _where(text, _UUID, pc.utf8_lower)
     return pc.if_else(pc.fill_null(pc.equal(text, _S("")), True), _S(None), text)
