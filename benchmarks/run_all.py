@@ -2,9 +2,9 @@
 
     python benchmarks/run_all.py [--skip NAME ...]
 
-Runs, each as its own process: audio_throughput, cf_fit, export_throughput, index_search, recommend_latency
-(the scale fixtures of 200k and 1M tracks are built first when missing: ~3 and ~6 minutes, 1.2 and 4.1 GB
-peak; set GEMS_BENCH_WORK to keep them elsewhere than benchmarks/work). Every figure stands beside its
+Runs, each as its own process: audio_throughput, cf_fit, export_throughput, index_search, recommend_latency,
+web_latency (the scale fixtures of 200k and 1M tracks are built first when missing: ~3 and ~6 minutes, 1.2
+and 4.1 GB peak; set GEMS_BENCH_WORK to keep them elsewhere than benchmarks/work). Every figure stands beside its
 comparison from the same run, as a ratio (>1: gems is faster). Writes results/bench.json and prints the
 table as Markdown, ready for the README.
 """
@@ -19,7 +19,7 @@ import sys
 
 from benchkit import RESULTS, ROOT, WORK, machine
 
-BENCHMARKS = ("audio_throughput", "cf_fit", "export_throughput", "index_search", "recommend_latency")
+BENCHMARKS = ("audio_throughput", "cf_fit", "export_throughput", "index_search", "recommend_latency", "web_latency")
 
 
 def load(name: str) -> dict | None:
@@ -76,6 +76,19 @@ def rows_of(results: dict[str, dict]) -> list[tuple[str, str, str, str]]:
                     f"{query['gems_s']:.2f} s",
                     f"naive script {latency['naive_s']:.2f} s",
                     f"{query['ratio_to_naive']:.2f}",
+                )
+            )
+    if web := results.get("web_latency"):
+        for row in web["rows"]:
+            seq, crowd = row["sequential"], row["concurrent"]
+            rows.append(
+                (
+                    f"`/api/recommend` on a warm `gems serve`, {row['tracks']:,}-track model: p95 of {seq['calls']} "
+                    f"sequential calls (p50 {seq['p50_ms']:.0f} ms; {crowd['clients']} concurrent clients: p95 "
+                    f"{crowd['p95_ms']:.0f} ms, {crowd['errors']} errors)",
+                    f"{seq['p95_ms']:.0f} ms",
+                    f"cold `gems recommend` {row['cli_cold_s']:.2f} s",
+                    f"{row['cli_cold_s'] * 1000 / seq['p95_ms']:.2f}",
                 )
             )
     return rows
