@@ -53,6 +53,7 @@ def extract_folder(
 
     from gems.artifacts import write_atomic
     from gems.audio.stage import embed_audio_files, hash_audio_files
+    from gems.safe_files import describe_os_error
 
     out = Path(out)
     if out.suffix.lower() not in (".parquet", ".pq"):
@@ -78,7 +79,10 @@ def extract_folder(
     table = table.append_column("embedding", pa.array(vectors, type=pa.list_(pa.float32())))
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
-    write_atomic(out, sink.getvalue().to_pybytes())
+    try:
+        write_atomic(out, sink.getvalue().to_pybytes())
+    except OSError as exc:  # a full disk, a folder one may not write to
+        raise DataError(f"{out}: {describe_os_error(exc, writing=True)}") from None
     failures = embedding.failures()[["path", "status", "reason"]].to_dict("records")
     return ExtractSummary(
         files=len(files),

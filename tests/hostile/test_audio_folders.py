@@ -4,6 +4,7 @@ block on them, and the build goes on with the good files."""
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import tempfile
@@ -151,6 +152,23 @@ def test_gems_build_reports_the_odd_entries_and_builds(odd_folder, tmp_path, gem
     for reason in EXPECTED_SET_ASIDE:
         assert f"× {reason}" in out
     assert "bug in gems" not in out + err
+
+
+@pytest.mark.slow
+def test_gems_extract_lists_the_odd_files_and_a_full_disk_is_one_clear_line(
+    odd_folder, tmp_path, gems_cli, monkeypatch
+):
+    code, out, err = gems_cli("extract", odd_folder, "--out", tmp_path / "e.parquet", "--no-progress")
+    assert code == 0, err
+    assert "not_a_file" in out and "FIFO" in out and "bug in gems" not in out + err
+    import gems.artifacts
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(gems.artifacts, "write_atomic", full)
+    result = gems_cli("extract", odd_folder, "--out", tmp_path / "f.parquet", "--no-progress")
+    assert_one_clear_line(result, "f.parquet", "no space left")
 
 
 FUZZ = settings(
