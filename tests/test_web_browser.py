@@ -152,6 +152,9 @@ def test_the_page_finds_plays_reranks_and_downloads(browser, url):
     from selenium.webdriver.common.keys import Keys
 
     css = lambda selector: browser.find_elements(By.CSS_SELECTOR, selector)  # noqa: E731
+    ids = lambda attribute="data-track-id": browser.execute_script(  # noqa: E731 (read at once: the list re-renders)
+        "return [...document.querySelectorAll(`[${arguments[0]}]`)].map(e => e.getAttribute(arguments[0]))", attribute
+    )
     browser.get(url)
     wait_for(lambda: css("#model-info")[0].text, what="the model summary")
     css("input[type=search]")[0].send_keys("Main Theme")
@@ -181,9 +184,9 @@ def test_the_page_finds_plays_reranks_and_downloads(browser, url):
     discount.send_keys(Keys.HOME)
     plain = [p["track_id"] for p in json.loads(get(url, "/api/recommend", like="wesnoth-main-theme", discount=0)[2])]
     assert plain != shown
-    wait_for(lambda: [g.get_attribute("data-track-id") for g in css("[data-track-id]")] == plain, what="re-ranking")
+    wait_for(lambda: ids() == plain, what="re-ranking")
 
-    items = lambda: [li.get_attribute("data-playlist-id") for li in css("#playlist-items li")]  # noqa: E731
+    items = lambda: ids("data-playlist-id")  # noqa: E731
     flow = json.loads(get(url, "/api/playlist", like="wesnoth-main-theme", track=plain, format="json")[2])
     wait_for(lambda: items() == [e["track_id"] for e in flow], what="the playlist in flow order")
     before = items()
@@ -196,6 +199,12 @@ def test_the_page_finds_plays_reranks_and_downloads(browser, url):
     titles = {e["track_id"]: e["title"] for e in flow}
     assert lines[0] == "#EXTM3U"
     assert [x.split(" - ", 1)[1] for x in lines if x.startswith("#EXTINF:")] == [titles[t] for t in items()]
+
+    css("input[name=mode][value=user]")[0].click()  # a listener of the model as the query, same controls
+    css("#user")[0].send_keys("sim-user-0007", Keys.ENTER)
+    theirs = json.loads(get(url, "/api/recommend", user="sim-user-0007", discount=0)[2])
+    wait_for(lambda: ids() == [p["track_id"] for p in theirs], what="the listener's gems")
+    assert css("#curve svg .seed") == [] and len(css("#curve svg circle.pick")) == len(theirs)
 
     phone = {"width": 375, "height": 800, "deviceScaleFactor": 2, "mobile": True}
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", phone)

@@ -174,7 +174,8 @@ async function recommend() {
     state.picks = [];
     renderGems();
     drawChart();
-    setStatus("Pick a track you love to begin.");
+    setStatus({ seeds: "Pick a track you love to begin.", user: "Give a listener id of the model.",
+      upload: "Choose a listening export to upload." }[state.mode]);
     return;
   }
   setStatus("Finding gems…");
