@@ -168,6 +168,16 @@ def test_too_many_members_is_one_clear_error(tmp_path, monkeypatch, gems_cli):
     assert_one_clear_line(result, "101 members", "more than the 100")
 
 
+def test_a_huge_list_of_members_is_refused_before_it_is_parsed(tmp_path, monkeypatch, gems_cli):
+    monkeypatch.setattr(archive, "MAX_MEMBERS", 100)
+    path = listens_zip(tmp_path / "export.zip", {f"listens/{'x' * 400}{i}.jsonl": "{}" for i in range(150)})
+    parsed = []
+    monkeypatch.setattr(archive.zipfile, "ZipFile", lambda *a, **k: parsed.append(1))
+    result = gems_cli("ingest", "--listens", path, "--out", tmp_path / "o.parquet")
+    assert_one_clear_line(result, "list of members takes", "more than 100 members need")
+    assert not parsed
+
+
 @pytest.mark.parametrize(
     "name", ["../../etc/listens.jsonl", "/abs/listens/1.jsonl", "listens/../../x.jsonl", "C:/x.jsonl"]
 )

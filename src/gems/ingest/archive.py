@@ -1,16 +1,18 @@
 """The files of a listens source: the file given, the files under a folder, or the members of a zip archive,
 read in place (never extracted).
 
-A zip is opened once per read, and checked before anything is inflated: at most :data:`MAX_MEMBERS` members,
-no member name that points outside the archive (absolute, ``..``, a drive letter), and, when a member is read
-whole, at most :data:`MAX_MEMBER_BYTES` uncompressed and at most :data:`MAX_RATIO` times its compressed size
-(members under :data:`RATIO_FLOOR` excepted). Sizes come from the archive's directory; a member is inflated in
-1 MiB steps and never past the size the directory declares (one that lies about it fails its CRC check), so
-these limits bound memory.
+A zip is opened once per read, and checked before anything is inflated: at most :data:`MAX_MEMBERS` members
+(and a directory of members no larger than they need, checked before zipfile parses it), no member name that
+points outside the archive (absolute, ``..``, a drive letter), and, when a member is read whole, at most
+:data:`MAX_MEMBER_BYTES` uncompressed and at most :data:`MAX_RATIO` times its compressed size (members under
+:data:`RATIO_FLOOR` excepted). Sizes come from the archive's directory; a member is inflated in 1 MiB steps and
+never past the size the directory declares (one that lies about it fails its CRC check), so these limits bound
+memory.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import weakref
 import zipfile
@@ -19,12 +21,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from gems.errors import DataError
 from gems.ingest.safe_read import decode_text, read_input
 from gems.safe_files import describe_os_error, iter_files, open_regular
 
 MAX_MEMBERS = 10_000  # a ListenBrainz export holds a file a month; a Spotify one, a few dozen
+_ENTRY_BYTES = 512  # directory bytes allowed per member: 46 + its name + extra fields (~150 in real exports)
 MAX_MEMBER_BYTES = 256 << 20  # a year of someone's listens is ~25 MB of JSON lines
 MAX_RATIO = 100  # JSON exports deflate 5-20 to 1; a zip bomb, about 1,000 to 1
 RATIO_FLOOR = 1 << 20  # a member inflating to less than this is harmless whatever its ratio
@@ -43,6 +47,24 @@ def _outside(name: str) -> bool:
     return name.startswith(("/", "\\")) or ".." in parts or bool(_DRIVE.match(name))
 
 
+def _directory_size(handle: BinaryIO) -> int | None:
+    """The size of a zip's central directory as its end record declares it (the zip64 one when there is one),
+    read before zipfile reads (and parses) that whole directory; None without an end record."""
+    handle.seek(0, os.SEEK_END)
+    handle.seek(max(0, handle.tell() - (1 << 16) - 22))
+    tail = handle.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return None
+    size = int.from_bytes(tail[at + 12 : at + 16], "little")
+    if at >= 20 and tail[at - 20 : at - 16] == b"PK\x06\x07":  # a zip64 locator: the sizes are in its record
+        handle.seek(int.from_bytes(tail[at - 12 : at - 4], "little"))
+        record = handle.read(56)
+        if record[:4] == b"PK\x06\x06" and len(record) == 56:
+            size = int.from_bytes(record[40:48], "little")
+    return size
+
+
 class Archive:
     """One zip archive, opened once: its members are listed and checked on opening and read when asked."""
 
@@ -53,6 +75,12 @@ class Archive:
         except OSError as exc:
             raise DataError(f"{path}: {describe_os_error(exc)}") from None
         weakref.finalize(self, handle.close)
+        directory = _directory_size(handle)
+        if directory is not None and directory > MAX_MEMBERS * _ENTRY_BYTES:
+            raise DataError(
+                f"{path}: its list of members takes {_size(directory)}, more than {MAX_MEMBERS:,} members need (the "
+                "most gems reads from one archive); extract it and give gems the folder of listens files"
+            )
         try:
             self._zip = zipfile.ZipFile(handle)
             infos = self._zip.infolist()
