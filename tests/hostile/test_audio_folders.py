@@ -173,7 +173,7 @@ def test_gems_extract_lists_the_odd_files_and_a_full_disk_is_one_clear_line(
 
 FUZZ = settings(
     max_examples=int(os.environ.get("GEMS_FUZZ_EXAMPLES", "40")),
-    deadline=2000,
+    deadline=5000,
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
