@@ -32,6 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from gems import playlist as playlists
 from gems import serve
 from gems.errors import DataError, GemsError, ModelError, ParameterError, UnknownTrackError
 
@@ -194,20 +195,14 @@ def create_app(model_path: str | Path, *, upload_limit: int = UPLOAD_LIMIT) -> F
             )
             answer = call(serve.recommend, options, like=like or None, user=user)
             made = call(serve.playlist_for, answer, arc=arc)
-        made = _playlist_module().streamed(made, str(request.base_url))
+        made = playlists.streamed(made, str(request.base_url))
         if format == "json":
             return JSONResponse([_entry_dict(e) for e in made.entries])
-        body = _playlist_module().render(made, f"gems.{format}")
+        body = playlists.render(made, f"gems.{format}")
         disposition = f'attachment; filename="gems.{format}"'
         return Response(body, media_type=PLAYLIST_TYPES[format], headers={"Content-Disposition": disposition})
 
     return app
-
-
-def _playlist_module():
-    import gems.playlist
-
-    return gems.playlist
 
 
 def _entry_dict(entry) -> dict:
