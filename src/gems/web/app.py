@@ -2,8 +2,8 @@
 
 Every route calls the serving facade (:mod:`gems.serve`) and only translates: query parameters in, JSON or
 files out, a :class:`~gems.errors.GemsError` out as ``{"error": "..."}`` with a 4xx status. The model is shared
-by every request; facade calls hold one lock, since the model's lazily read parts are not built for concurrent
-first use and a query takes milliseconds.
+by every request; facade calls hold one lock (search aside: it only reads), since the model's lazily read parts
+are not built for concurrent first use and a query takes milliseconds.
 
     GET  /                        the page (static/index.html)
     GET  /api/info                counts, ranking defaults, whether uploads fold in, the listens formats
@@ -125,7 +125,9 @@ def create_app(model_path: str | Path, *, upload_limit: int = UPLOAD_LIMIT) -> F
 
     @app.get("/api/search")
     def search(q: str = "", limit: Annotated[int, Query(ge=1, le=serve.catalogue.SEARCH_LIMIT)] = 20) -> list[dict]:
-        return [s.to_dict() for s in call(serve.search, q, limit)]
+        # without the lock: a lookup only reads, and on a million tracks its fuzzy scan takes a second or more,
+        # which recommendations should not queue behind
+        return [s.to_dict() for s in serve.search(model, q, limit)]
 
     @app.get("/api/recommend")
     def recommend(options: Options, like: Ids = None, user: str | None = None) -> list[dict]:
