@@ -28,7 +28,9 @@ def test_listens_only_build(listens_config):
     manifest = result.manifest
     assert manifest["spaces"] == ["cf"]
     assert manifest["counts"]["tracks"] == 36 and manifest["counts"]["users"] == 90
-    assert {"ingest", "catalogue", "interactions", "popularity", "cf", "neighbours", "index"} == set(manifest["stages"])
+    stages = {"ingest", "catalogue", "interactions", "popularity", "cf", "neighbours", "index", "ranker"}
+    assert stages == set(manifest["stages"])
+    assert manifest["stages"]["ranker"]["counts"]["skipped"]  # 90 listeners are too few to learn a ranker from
     assert manifest["versions"]["implicit"] != "absent"
     model = Model(result.path)
     hits = [model.lookup.resolve(f"g{g}-t0") for g in range(3)]
@@ -53,7 +55,7 @@ def test_changing_a_cf_parameter_reruns_only_what_depends_on_it(listens_config):
     build_model(listens_config)
     changed = replace(listens_config, cf=CFParams(factors=8))
     stages = build_model(changed).manifest["stages"]
-    assert {name for name, s in stages.items() if not s["reused"]} == {"cf", "index"}  # not neighbours
+    assert {name for name, s in stages.items() if not s["reused"]} == {"cf", "index", "ranker"}  # not neighbours
 
 
 def test_changing_the_listens_reruns_from_ingest(listens_config, tmp_path):
@@ -72,7 +74,7 @@ def test_a_failing_build_leaves_the_old_model_and_no_temporary_folder(listens_co
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(gems.build, "_index", broken)
+    monkeypatch.setattr(gems.build, "fit_index", broken)
     with pytest.raises(RuntimeError):
         build_model(replace(listens_config, cf=CFParams(factors=4)))
     assert (first.path / "manifest.json").read_text() == before

@@ -8,16 +8,18 @@ strengths on the training part, scores the held-out part, and writes ``metrics.j
 from __future__ import annotations
 
 import logging
+import tempfile
 from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from gems import layout
 from gems.config import BuildConfig
 from gems.errors import DataError, ParameterError
 from gems.evaluate.baselines import default_baselines
-from gems.evaluate.gems_method import GemsComponents, GemsRanker
+from gems.evaluate.gems_method import GemsModel, GemsRanker
 from gems.evaluate.report import write_report
 from gems.evaluate.run import EvaluationResult, evaluate
 from gems.evaluate.splits import Split, playlist_continuation, random_holdout, temporal_holdout
@@ -43,8 +45,8 @@ def choose_protocol(listens: pd.DataFrame, protocol: str) -> str:
     return "random"
 
 
-def make_split(listens: pd.DataFrame, protocol: str, *, seed: int, items=None, audio=None) -> Split:
-    kwargs = {"seed": seed, "items": items, "audio": audio}
+def make_split(listens: pd.DataFrame, protocol: str, *, seed: int, items=None) -> Split:
+    kwargs = {"seed": seed, "items": items}
     if protocol == "playlist":
         return playlist_continuation(listens, **kwargs)
     if protocol == "temporal":
@@ -52,52 +54,33 @@ def make_split(listens: pd.DataFrame, protocol: str, *, seed: int, items=None, a
     return random_holdout(listens, **kwargs)
 
 
-def gems_methods(config: BuildConfig, discounts=DISCOUNTS) -> dict[str, GemsRanker]:
-    """gems with the pipeline's rank defaults; the ablation (each component switched off in turn); and the
-    default at each discount strength (the accuracy/long-tail frontier). One shared fit of ALS and neighbours."""
-    components = GemsComponents(config.cf, config.neighbours)
-    default = replace(config.rank, per_soundtrack=0)
+def gems_methods(model: GemsModel, config: BuildConfig, discounts=DISCOUNTS) -> dict[str, GemsRanker]:
+    """gems with the pipeline's rank defaults (what ``gems export`` runs on the model); the hand-set blend
+    instead of the learned stage, and the blend with each kind of evidence switched off in turn (the ablation);
+    the default without reserved tail places and without calibration; and the default at each discount
+    strength (the accuracy/long-tail frontier). One model for all of them."""
+    default = config.rank
+    blend = replace(default, learned=False)
 
     def without(kind: str) -> RankOptions:
-        """The default with one kind of evidence switched off everywhere."""
+        """The blend with one kind of evidence switched off everywhere."""
         off = KINDS.index(kind)
         drop = lambda weights: None if weights is None else tuple(0.0 if i == off else w for i, w in enumerate(weights))  # noqa: E731
-        return replace(default, weights=drop(default.weights), tail_weights=drop(default.tail_weights))
+        return replace(blend, weights=drop(blend.weights), tail_weights=drop(blend.tail_weights))
 
     variants = {
         "gems": default,
         "gems − tail places": replace(default, tail_share=0.0),
         "gems − calibration": replace(default, calibrated=False),
-        "gems − own tail blend": replace(default, tail_weights=None),
-        "gems − taste (ALS)": without("cf"),
-        "gems − co-listening": without("near"),
-        "gems − audio": without("audio"),
-        "gems − kin": without("kin"),
+        "gems (hand-set blend)": blend,
+        "blend − own tail blend": replace(blend, tail_weights=None),
+        "blend − taste (ALS)": without("cf"),
+        "blend − co-listening": without("near"),
+        "blend − audio": without("audio"),
+        "blend − kin": without("kin"),
     }
     variants.update({f"gems (discount {d:g})": replace(default, discount=d) for d in discounts})
-    return {name: GemsRanker(components, options, name=name) for name, options in variants.items()}
-
-
-def _audio_vectors(tracks: pd.DataFrame, config: BuildConfig, show_progress: bool):
-    """(track ids, unit audio vectors) of the catalogue's tracks with analysable audio, or None."""
-    from gems.artifacts import InputHasher
-    from gems.audio.stage import embed_audio_files, hash_audio_files
-
-    with_audio = tracks[tracks["path"].notna()]
-    if with_audio.empty:
-        return None
-    params = config.audio_params
-    embedding = embed_audio_files(
-        hash_audio_files(with_audio["path"].tolist(), InputHasher()),
-        excerpt_s=params.excerpt_s,
-        min_duration_s=params.min_duration_s,
-        dims=params.dims,
-        workers=params.workers,
-        show_progress=show_progress,
-    )
-    if embedding.embedder is None:
-        return None
-    return with_audio["track_id"].to_numpy()[embedding.ok_positions], embedding.vectors
+    return {name: GemsRanker(model, options, name=name) for name, options in variants.items()}
 
 
 def run_experiment(
@@ -128,13 +111,37 @@ def run_experiment(
     if listens.empty:
         raise DataError(f"{config.listens} holds no usable listens to evaluate on")
     chosen = choose_protocol(listens, protocol)
-    audio = _audio_vectors(ingested.tracks, config, show_progress)
     items = ingested.tracks[["track_id", "is_soundtrack", "artist", "soundtrack"]]
-    split = make_split(listens, chosen, seed=seed, items=items, audio=audio)
+    split = make_split(listens, chosen, seed=seed, items=items)
     log.info("split: %s", split.describe())
-    gems = gems_methods(config)
-    if audio is None:  # without audio the audio ablation is the default itself
-        gems.pop("gems − audio")
+    with tempfile.TemporaryDirectory(prefix="gems-evaluate-") as folder:
+        model = GemsModel(config, split, ingested.tracks, folder, show_progress=show_progress)
+        split.train.audio = audio = model.audio(split.train)
+        gems = gems_methods(model, config)
+        if audio is None:  # without audio the audio ablation is the blend itself
+            gems.pop("blend − audio")
+        if not model.model.folder.has(layout.RANKER_MODEL):  # no learned stage: the blend is the default itself
+            gems.pop("gems (hand-set blend)")
+        result = _evaluate(split, config, gems, seed, ks, part, show_progress)
+        ranker = model.model.folder.json(layout.RANKER_INFO) if model.model.folder.has(layout.RANKER_INFO) else None
+    title = f"gems offline evaluation: {Path(config.listens).name} ({chosen} protocol, {part} users, seed {seed})"
+    extra = {
+        "sources": {"listens": str(config.listens), "format": config.listens_format},
+        "build_config": {
+            "cf": asdict(config.cf),
+            "neighbours": asdict(config.neighbours),
+            "ranker": asdict(config.ranker),
+            "rank": config.rank.to_section(),
+        },
+        "learned_stage": ranker,
+        "audio_tracks": 0 if audio is None else int(len(audio[0])),
+        "soundtrack_tracks": int(np.asarray(items["is_soundtrack"], dtype=bool).sum()),
+    }
+    return result, write_report(result, out, title=title, extra=extra)
+
+
+def _evaluate(split: Split, config: BuildConfig, gems: dict, seed: int, ks, part: str, show_progress: bool):
+    """Every baseline and every gems variant on the split."""
     methods = {
         **default_baselines(
             split.train,
@@ -144,12 +151,4 @@ def run_experiment(
         ),
         **gems,
     }
-    result = evaluate(split, methods, ks=ks, part=part, show_progress=show_progress)
-    title = f"gems offline evaluation: {Path(config.listens).name} ({chosen} protocol, {part} users, seed {seed})"
-    extra = {
-        "sources": {"listens": str(config.listens), "format": config.listens_format},
-        "build_config": {"cf": asdict(config.cf), "neighbours": asdict(config.neighbours), "rank": config.rank.to_section()},
-        "audio_tracks": 0 if audio is None else int(len(audio[0])),
-        "soundtrack_tracks": int(np.asarray(items["is_soundtrack"], dtype=bool).sum()),
-    }
-    return result, write_report(result, out, title=title, extra=extra)
+    return evaluate(split, methods, ks=ks, part=part, show_progress=show_progress)

@@ -10,9 +10,10 @@ absent from TRAIN are left out of the truth, and users left with no truth are dr
 Protocols
 ---------
 random_holdout
-    Users with ≥ ``min_items`` distinct items are eligible; a seeded permutation of them gives the validation
-    users (``validation_share`` of them, at most ``max_users``) and the test users (the rest, at most
-    ``max_users``). Each drawn user hides ``max(1, round(fraction · n))`` of their n distinct items at random
+    Users with ≥ ``min_items`` distinct items are eligible; a seeded permutation of half of them gives the
+    validation users (``validation_share`` of that half, at most ``max_users``) and the test users (the rest,
+    at most ``max_users``). The other half trains on all its listens — and is what a learned second stage may
+    learn from, since it never trains on the users an evaluation scores. Each drawn user hides ``max(1, round(fraction · n))`` of their n distinct items at random
     (never all of them).
 temporal_holdout
     As random_holdout, but each drawn user hides the *last* ``fraction`` of their distinct items ordered by
@@ -184,10 +185,12 @@ def _check_fraction(fraction: float, min_items: int, max_users: int, validation_
 
 
 def _holdout_sizes(n_eligible: int, max_users: int, validation_share: float) -> tuple[int, int]:
-    n_val = min(max_users, int(np.floor(n_eligible * validation_share)))
-    if n_eligible >= 2:
+    """(validation, test) users drawn from half of the eligible ones."""
+    drawn = max(n_eligible // 2, min(n_eligible, 2))
+    n_val = min(max_users, int(np.floor(drawn * validation_share)))
+    if drawn >= 2:
         n_val = max(n_val, 1)
-    n_test = min(max_users, n_eligible - n_val)
+    n_test = min(max_users, drawn - n_val)
     return n_val, n_test
 
 

@@ -65,13 +65,15 @@ def rank(inputs: RankingInputs, queries: Queries, options: RankOptions) -> Ranke
     parts = scaled_parts(candidates)
     check_comparable(parts)
     features = None
+    relevance = blend(candidates, parts, options.weights)
+    tail_relevance = blend(candidates, parts, options.tail_weights) if options.tail_weights else relevance
     if options.learned and inputs.ranker is not None:
-        features = inputs.ranker.features(inputs, queries, candidates, parts)
-        relevance = inputs.ranker.relevance(candidates, features)
-        tail_relevance = relevance
-    else:
-        relevance = blend(candidates, parts, options.weights)
-        tail_relevance = blend(candidates, parts, options.tail_weights) if options.tail_weights else relevance
+        from gems.rank.learned import features as features_of
+        from gems.rank.learned import shortlist
+
+        listed = shortlist(candidates, relevance, tail_relevance, inputs.is_tail[candidates.rows], options.k)
+        features = features_of(inputs, queries, candidates, parts)
+        relevance = tail_relevance = inputs.ranker.relevance(candidates, features, listed, relevance)
     factor = discount(inputs.listeners, candidates, options)
     scores = relevance * factor
     items = select(inputs, candidates, scores, tail_relevance * factor, options, queries.histories)

@@ -30,7 +30,7 @@ class RankOptions:
     k: int = 10
     discount: float = 0.0
     per_soundtrack: int = 0
-    tail_share: float = 0.15
+    tail_share: float = 0.05
     calibrated: bool = True
     weights: tuple[float, ...] = (0.7, 0.3, 0.5, 0.2)
     tail_weights: tuple[float, ...] | None = (0.3, 0.7, 0.5, 1.0)
@@ -90,7 +90,9 @@ class RankOptions:
             expected = type(getattr(defaults, key)) if key not in ("weights", "tail_weights") else tuple
             if expected is float and isinstance(value, int) and not isinstance(value, bool):
                 values[key] = float(value)
-            elif expected is not tuple and (not isinstance(value, expected) or isinstance(value, bool) != (expected is bool)):
+            elif expected is not tuple and (
+                not isinstance(value, expected) or isinstance(value, bool) != (expected is bool)
+            ):
                 raise ParameterError(f"{where}: {key} must be a {expected.__name__}, found {value!r}")
         try:
             return cls(**values)

@@ -110,7 +110,7 @@ def picks_for(model, histories, options, *, user_rows=None, weights=None) -> lis
     queries = Queries.of(histories, user_rows, weights)
     ranked = rank(model.inputs, queries, options)
     out = []
-    for i, history in enumerate(queries.histories):
+    for i in range(len(queries)):
         rows, positions = ranked.items[i], ranked.positions[i]
         picks = []
         for row, entry, score in zip(rows[rows >= 0], positions[rows >= 0], ranked.scores[i][rows >= 0]):

@@ -1,0 +1,209 @@
+"""The stages that read the sources: ingest, the catalogue's lookup arrays, audio embeddings, the interaction
+matrix and popularity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gems import layout
+from gems.artifacts import InputHasher
+from gems.build.runner import StageRunner, interaction_inputs, load_interactions
+from gems.config import BuildConfig
+from gems.errors import ParameterError
+
+
+def stage_ingest(runner: StageRunner, config: BuildConfig, hasher: InputHasher) -> None:
+    from gems.audio.decode import AUDIO_EXTENSIONS
+
+    sources = {"catalog": config.catalog, "audio": config.audio, "listens": config.listens}
+    for role, path in sources.items():
+        if path is not None and not Path(path).exists():
+            raise ParameterError(f"the {role} source {path} does not exist")
+    inputs = {
+        **{role: None if path is None else hasher.path(path) for role, path in sources.items()},
+        "listens_format": config.listens_format,
+        "listens_columns": config.listens_columns,
+        "extensions": sorted(AUDIO_EXTENSIONS),
+    }
+
+    def compute() -> dict[str, Any]:
+        from gems.ingest import ingest_sources
+
+        ingested = ingest_sources(
+            catalog=config.catalog,
+            audio=config.audio,
+            listens=config.listens,
+            listens_format=config.listens_format,
+            listens_columns=config.listens_columns,
+            audio_extensions=AUDIO_EXTENSIONS,
+        )
+        runner.writer.save_table(layout.TRACKS, ingested.tracks)
+        runner.writer.save_table(layout.LISTENS, ingested.listens)
+        runner.writer.save_json(layout.INGEST_REPORT, [r.to_dict() for r in ingested.reports])
+        return {"tracks": len(ingested.tracks), "listens": len(ingested.listens)}
+
+    runner.run("ingest", inputs, compute)
+
+
+def catalogue_arrays(tracks) -> dict[str, np.ndarray]:
+    """The catalogue stage's arrays for a tracks table (track_id, title, artist, soundtrack): sort orders by id
+    and by folded title, and per artist and per album/soundtrack the codes and the tracks sorted by code."""
+    import pandas as pd
+
+    from gems.lookup import fold
+
+    ids = tracks["track_id"].to_numpy(dtype=str)
+    titles = np.asarray([fold(t if isinstance(t, str) else i) for t, i in zip(tracks["title"], ids)], dtype=str)
+    arrays = {
+        layout.ID_ORDER: np.argsort(ids, kind="stable"),
+        layout.TITLE_ORDER: np.argsort(titles, kind="stable"),
+    }
+    for column in ("artist", "soundtrack"):
+        codes = pd.factorize(tracks[column], use_na_sentinel=True)[0].astype(np.int64)
+        known = np.flatnonzero(codes >= 0)
+        arrays[layout.codes(column)] = codes
+        arrays[layout.members(column)] = known[np.argsort(codes[known], kind="stable")]
+    return arrays
+
+
+DISPLAY_COLUMNS = ("track_id", "title", "artist", "soundtrack", "duration_s", "path")
+
+
+def stage_catalogue(runner: StageRunner) -> None:
+    """What serving reads of the catalogue without reading it whole: its display columns as a memory-mappable
+    Arrow file (a million-track query labels ten picks), and sort orders that find a track by id or title and
+    a track's artist- and album-mates by binary search (see gems.lookup and RankingInputs.members)."""
+    inputs = {"tracks": runner.file_hash(layout.TRACKS)}
+
+    def compute() -> dict[str, Any]:
+        display = runner.staged.table(layout.TRACKS, list(DISPLAY_COLUMNS))
+        runner.writer.save_arrow(layout.DISPLAY, display)
+        tracks = display.to_pandas()
+        for relpath, array in catalogue_arrays(tracks).items():
+            runner.writer.save_array(relpath, array)
+        return {
+            "tracks": len(tracks),
+            "artists": int(tracks["artist"].nunique()),
+            "albums": int(tracks["soundtrack"].nunique()),
+        }
+
+    runner.run("catalogue", inputs, compute)
+
+
+def stage_audio(runner: StageRunner, config: BuildConfig, hasher: InputHasher, show_progress: bool, cache_dir) -> None:
+    from gems.audio.stage import hash_audio_files
+
+    tracks = runner.staged.table(layout.TRACKS, columns=["track_id", "path"]).to_pandas()
+    with_audio = tracks[tracks["path"].notna()]
+    if with_audio.empty:
+        return
+    hashed = hash_audio_files(with_audio["path"].tolist(), hasher)
+    params = config.audio_params
+    inputs = {
+        "files": list(zip(with_audio["track_id"], hashed.fingerprint_items())),
+        "excerpt_s": params.excerpt_s,
+        "min_duration_s": params.min_duration_s,
+        "dims": params.dims,
+        "features": _feature_fingerprint(params),
+    }
+
+    def compute() -> dict[str, Any]:
+        from gems.audio.features import FEATURE_GROUPS, FEATURE_NAMES
+        from gems.audio.stage import embed_audio_files
+
+        embedding = embed_audio_files(
+            hashed,
+            excerpt_s=params.excerpt_s,
+            min_duration_s=params.min_duration_s,
+            dims=params.dims,
+            workers=params.workers,
+            scheduler=config.dask.scheduler or None,
+            cache_dir=cache_dir,
+            show_progress=show_progress,
+        )
+        files = embedding.files.copy()
+        files.insert(0, "track_row", with_audio.index.to_numpy(dtype=np.int64))
+        files.insert(1, "track_id", with_audio["track_id"].to_numpy())
+        writer = runner.writer
+        writer.save_table(layout.AUDIO_FILES, files)
+        if embedding.embedder is not None:
+            writer.save_array(layout.AUDIO_ROWS, files["track_row"].to_numpy()[embedding.ok_positions])
+            writer.save_array(layout.AUDIO_FEATURES, embedding.features)
+            writer.save_array(layout.AUDIO_STANDARDIZED, embedding.standardized)
+            writer.save_array(layout.AUDIO_VECTORS, embedding.vectors)
+            writer.save_arrays(layout.AUDIO_EMBEDDER, embedding.embedder.to_arrays())
+            writer.save_json(layout.AUDIO_GROUPS, {k: [g.start, g.stop] for k, g in FEATURE_GROUPS.items()})
+            writer.save_json(layout.AUDIO_FEATURE_NAMES, list(FEATURE_NAMES))
+        return {
+            "files": len(files),
+            "ok": int(len(embedding.ok_positions)),
+            "failed": int(len(files) - len(embedding.ok_positions)),
+            "cache_hits": embedding.cache_hits,
+            "extracted": embedding.extracted,
+            "dims": int(embedding.vectors.shape[1]) if embedding.embedder is not None else 0,
+        }
+
+    runner.run("audio", inputs, compute)
+
+
+def _feature_fingerprint(params) -> str:
+    from gems.audio.extractor import FeatureExtractor
+
+    return FeatureExtractor(excerpt_s=params.excerpt_s, min_duration_s=params.min_duration_s).config_fingerprint
+
+
+def stage_interactions(runner: StageRunner) -> None:
+    inputs = {"listens": runner.file_hash(layout.LISTENS), "tracks": runner.file_hash(layout.TRACKS)}
+
+    def compute() -> dict[str, Any]:
+        import pandas as pd
+
+        from gems.cf import interaction_matrix
+
+        track_ids = runner.staged.table(layout.TRACKS, columns=["track_id"]).column(0).to_pandas()
+        listens = runner.staged.table(layout.LISTENS, columns=["user_id", "track_id", "weight"]).to_pandas()
+        if listens.empty:
+            return {"users": 0, "pairs": 0}
+        item = pd.Index(track_ids).get_indexer(listens["track_id"])
+        users, user_idx = np.unique(listens["user_id"].to_numpy(dtype=str), return_inverse=True)
+        matrix = interaction_matrix(user_idx, item, listens["weight"].to_numpy(), (len(users), len(track_ids)))
+        writer = runner.writer
+        writer.save_table(layout.USERS, pd.DataFrame({"user_id": users}))
+        for relpath, array in zip(layout.INTERACTIONS, (matrix.indptr, matrix.indices, matrix.data)):
+            writer.save_array(relpath, array)
+        return {"users": len(users), "pairs": int(matrix.nnz)}
+
+    runner.run("interactions", inputs, compute)
+
+
+def stage_popularity(runner: StageRunner, config: BuildConfig) -> None:
+    inputs = {
+        **interaction_inputs(runner),
+        "soundtracks": runner.file_hash(layout.codes("soundtrack")),
+        "head_share": config.popularity.head_share,
+    }
+
+    def compute() -> dict[str, Any]:
+        import pandas as pd
+        import scipy.sparse as sp
+
+        from gems.popularity import popularity_from_matrix
+
+        tracks = runner.staged.table(layout.TRACKS, columns=["track_id"]).to_pandas()
+        codes = runner.staged.array(layout.codes("soundtrack"), mmap=False)
+        matrix = load_interactions(runner, len(tracks))
+        if matrix is None:
+            matrix = sp.csr_matrix((0, len(tracks)), dtype=np.float32)
+        popularity = popularity_from_matrix(matrix, codes, head_share=config.popularity.head_share)
+        frame = pd.DataFrame({"track_id": tracks["track_id"], **popularity.to_columns()})
+        runner.writer.save_table(layout.POPULARITY, frame)
+        return {
+            "head": popularity.n_head,
+            "tail": int(popularity.is_tail.sum()),
+            "themes": int(popularity.is_theme.sum()),
+        }
+
+    runner.run("popularity", inputs, compute)
