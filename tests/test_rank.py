@@ -244,3 +244,29 @@ def test_options_are_checked():
         RankOptions(tail_share=1.5)
     with pytest.raises(ParameterError, match="scope"):
         RankOptions(scope="films")
+
+
+def test_seeds_by_artist_and_title_and_twins_of_one_song(tmp_path):
+    """t0/t1/t2 are one song by Mark Ronson (album, single, remaster); t3 is another artist's song of that
+    title; t4 a live version."""
+    model = Model(
+        write_model(
+            tmp_path / "m",
+            titles=["Uptown Funk", "Uptown Funk", "Uptown Funk - Remastered 2015", "Uptown Funk", "Uptown Funk (Live)"],
+            soundtracks=["Uptown Special", None, "Hits", "Covers", "Live"],
+            artists=["Mark Ronson", "Mark Ronson feat. Bruno Mars", "Mark Ronson", "The Band", "Mark Ronson"],
+            vectors=np.eye(5),
+            listeners=[3, 9, 1, 2, 1],
+            durations=[270.0, 271.0, 270.0, 200.0, 290.0],
+        )
+    )
+    lookup = model.lookup
+    # the plain title fits different songs: ambiguous, every suggestion naming its artist
+    with pytest.raises(UnknownTrackError, match="matches several tracks.*Uptown Funk by The Band"):
+        lookup.resolve("uptown funk")
+    # an artist picks the song; its twins (t0, t1) resolve to the most listened, t1
+    assert lookup.resolve("Mark Ronson - Uptown Funk") == 1
+    assert lookup.resolve("Uptown Funk by mark ronson") == 1
+    assert lookup.resolve("The Band - Uptown Funk") == 3
+    assert lookup.resolve("Uptown Funk (Covers)") == 3
+    assert model.label(1) == "“Uptown Funk” by Mark Ronson feat. Bruno Mars"

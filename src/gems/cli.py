@@ -284,16 +284,21 @@ def _options(model, k, discount, per_soundtrack, scope=None, deep_cuts=False, ta
 
 def _print_picks(model, seeds, picks, heading: str) -> None:
     """Each pick on one line (◆ marks the long tail), its explanation indented beneath."""
+    from gems.serve.explain import percent
+
     console = _console()
     console.print(f"[bold]{escape(heading)}[/]")
     if seeds:
         console.print("seeds: " + "; ".join(escape(model.label(s)) for s in seeds))
+    noun = model.listener_noun
     for i, pick in enumerate(picks, 1):
         gem = "[green]◆[/]" if pick.is_tail else " "
-        console.print(
-            f"{i:>3} {gem} {escape(model.label(pick.row))}  "
-            f"[dim]{pick.popularity:,} listeners · percentile {pick.popularity_percentile:.0f}[/]"
+        standing = (
+            f"{pick.popularity:,} {noun}{'s' if pick.popularity != 1 else ''} · percentile {percent(pick.popularity_percentile)}"
+            if model.has_listens
+            else "no listening data"
         )
+        console.print(f"{i:>3} {gem} {escape(model.label(pick.row))}  [dim]{standing}[/]")
         console.print(f"      [dim]{escape(pick.why)}[/]")
     if model.simulated:
         console.print("[dim]listener counts come from a simulated listening log · ◆ = long tail[/]")
@@ -508,7 +513,10 @@ def info(
         f"  {counts['tracks']:,} tracks · {counts['listens']:,} listens{simulated} · {counts['users']:,} listeners · "
         f"audio {counts['audio_ok']:,} ok / {counts['audio_failed']:,} failed · head {counts['head']:,} / tail {counts['tail']:,}"
     )
-    console.print(f"  spaces: {', '.join(m['spaces']) or 'none'} · rank defaults: {m['rank_defaults']}")
+    from gems.serve.catalogue import ranking_summary
+
+    console.print(f"  spaces: {', '.join(m['spaces']) or 'none'} · rank defaults: {escape(str(m['rank_defaults']))}")
+    console.print(f"  {escape(ranking_summary(loaded))}")
     for name, stage in m["stages"].items():
         console.print(
             f"  stage {name}: {'reused' if stage['reused'] else 'built'} in {stage['seconds']:.2f}s {stage['counts']}"

@@ -29,7 +29,7 @@ class UnknownTrackError(ParameterError):
         self.ambiguous = ambiguous
         if ambiguous:
             head = f"'{query}' matches several tracks"
-            tail = "; give the track id or 'Title (Soundtrack)' instead"
+            tail = "; give the track id, 'Artist - Title' or 'Title (Soundtrack)' instead"
         else:
             head = f"no track matches '{query}'"
             tail = "; `gems info --model DIR --tracks` lists every track"

@@ -253,9 +253,11 @@ class Model:
 
     # ------------------------------------------------------------------ describing tracks
 
-    def label(self, row: int) -> str:
-        soundtrack = self.soundtracks[row]
-        return f"“{self.titles[row]}”" + (f" ({soundtrack})" if soundtrack else "")
+    def label(self, row: int, *, artist: bool = True) -> str:
+        """“Title” by Artist (Soundtrack), each part where the catalogue knows it (the artist left out when
+        the sentence names it already)."""
+        name, soundtrack = self.artists[row] if artist else None, self.soundtracks[row]
+        return f"“{self.titles[row]}”" + (f" by {name}" if name else "") + (f" ({soundtrack})" if soundtrack else "")
 
     @cached_property
     def lookup(self):
@@ -265,4 +267,6 @@ class Model:
             lambda name: getattr(self, name).array,
             self.folder.array(layout.ID_ORDER),
             self.folder.array(layout.TITLE_ORDER),
+            self.listeners,
+            self.durations,
         )

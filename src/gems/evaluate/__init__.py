@@ -13,6 +13,7 @@ Typical use::
 Heavy libraries (implicit, scipy.stats, matplotlib) are imported inside the functions that need them.
 """
 
+from gems.evaluate.anchors import EASE, RP3beta, tuned
 from gems.evaluate.baselines import ALS, AudioOnly, ItemKNN, MostPopular, Random, XQuAD, default_baselines
 from gems.evaluate.data import Recommender, TrainData, top_k, train_data
 from gems.evaluate.metrics import DEFAULT_KS, ListMetrics, list_metrics
@@ -25,11 +26,13 @@ __all__ = [
     "ALS",
     "AudioOnly",
     "DEFAULT_KS",
+    "EASE",
     "EvaluationResult",
     "ItemKNN",
     "ListMetrics",
     "MethodResult",
     "MostPopular",
+    "RP3beta",
     "Random",
     "Recommender",
     "Split",
@@ -47,6 +50,7 @@ __all__ = [
     "temporal_holdout",
     "top_k",
     "train_data",
+    "tuned",
     "write_report",
     "write_scored",
 ]

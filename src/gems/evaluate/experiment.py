@@ -18,6 +18,7 @@ import pandas as pd
 from gems import layout
 from gems.config import BuildConfig
 from gems.errors import DataError, ParameterError
+from gems.evaluate.anchors import EASE, EASE_GRID, RP3BETA_GRID, RP3beta, tuned
 from gems.evaluate.baselines import default_baselines
 from gems.evaluate.gems_method import GemsModel, GemsRanker
 from gems.evaluate.report import write_report
@@ -122,7 +123,7 @@ def run_experiment(
             gems.pop("blend − audio")
         if not model.model.folder.has(layout.RANKER_MODEL):  # no learned stage: the blend is the default itself
             gems.pop("gems (hand-set blend)")
-        result = _evaluate(split, config, gems, seed, ks, part, show_progress)
+        result, tuning = _evaluate(split, config, gems, seed, ks, part, show_progress)
         ranker = model.model.folder.json(layout.RANKER_INFO) if model.model.folder.has(layout.RANKER_INFO) else None
     title = f"gems offline evaluation: {Path(config.listens).name} ({chosen} protocol, {part} users, seed {seed})"
     extra = {
@@ -134,6 +135,7 @@ def run_experiment(
             "rank": config.rank.to_section(),
         },
         "learned_stage": ranker,
+        "anchor_tuning": {"part": "validation", "metric": f"ndcg@{max(ks)}", "scores": tuning},
         "audio_tracks": 0 if audio is None else int(len(audio[0])),
         "soundtrack_tracks": int(np.asarray(items["is_soundtrack"], dtype=bool).sum()),
     }
@@ -141,7 +143,11 @@ def run_experiment(
 
 
 def _evaluate(split: Split, config: BuildConfig, gems: dict, seed: int, ks, part: str, show_progress: bool):
-    """Every baseline and every gems variant on the split."""
+    """Every baseline, the anchors tuned on the validation users, and every gems variant on the split; returns
+    (the result, each anchor's validation scores by parameters)."""
+    anchors, tuning = {}, {}
+    for name, make, grid in (("RP3beta", RP3beta, RP3BETA_GRID), ("EASE^R", EASE, EASE_GRID)):
+        anchors[name], tuning[name] = tuned(make, grid, split, ks=ks, name=name)
     methods = {
         **default_baselines(
             split.train,
@@ -149,6 +155,7 @@ def _evaluate(split: Split, config: BuildConfig, gems: dict, seed: int, ks, part
             als={key: value for key, value in asdict(config.cf).items() if key != "random_state"},
             neighbours=config.neighbours.k,
         ),
+        **anchors,
         **gems,
     }
-    return evaluate(split, methods, ks=ks, part=part, show_progress=show_progress)
+    return evaluate(split, methods, ks=ks, part=part, show_progress=show_progress), tuning

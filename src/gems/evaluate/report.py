@@ -135,7 +135,8 @@ def _markdown(result, title: str, plots: list[str], extra: dict | None) -> str:
         f"**Split.** {result.description}",
         "",
         f"Scored on the **{result.part}** users; seed {result.seed}. Popularity and the head/tail split "
-        "(head = the most popular items holding 80% of training interactions) come from the training data.",
+        "(head = the largest set of most popular items holding at most 80% of training interactions, equally "
+        "popular items never split) come from the training data.",
         "",
     ]
     out += ["## Accuracy", "", _metric_table(result, ACCURACY, ks), ""]

@@ -196,3 +196,25 @@ def warm(model) -> None:
         recommend(model, rank_options(model), like=[model.track_ids[int(np.argmax(model.listeners))]])
     except GemsError:
         pass
+
+
+def ranking_summary(model) -> str:
+    """One sentence on how this model ranks: the learned second stage (what it was trained on and how it did
+    on its validation listeners against the blend), or the hand-set blend and why."""
+    from gems import layout
+
+    folder = model.folder
+    if not folder.has(layout.RANKER_INFO):
+        enabled = model.manifest.get("config", {}).get("ranker", {}).get("enabled", True)
+        why = "the learned stage is disabled in [ranker]" if not enabled else "the model has no listening data"
+        return f"ranking: the hand-set blend ({why})"
+    info = folder.json(layout.RANKER_INFO)
+    if "skipped" in info:
+        return f"ranking: the hand-set blend — {info['skipped']}"
+    scores = next((value for key, value in info.items() if key.startswith("validation_ndcg@")), {})
+    return (
+        f"ranking: learned (LightGBM LambdaRank, {info['trees']} trees from {info['train_queries']:,} listeners' "
+        f"held-back tracks, a long-tail hit worth {info['params']['tail_gain']:g} head hits); on "
+        f"{info['validation_queries']:,} validation listeners NDCG@50 {scores.get('ranker', float('nan')):.3f} "
+        f"against the blend's {scores.get('blend', float('nan')):.3f}"
+    )

@@ -98,6 +98,11 @@ def in_common(model, a: int, b: int, similarity: float) -> int:
     return int(round(similarity * np.sqrt(float(model.listeners[a]) * float(model.listeners[b]))))
 
 
+def percent(value: float) -> str:
+    """A share in percent, with a decimal where whole numbers would round it to 0 or 100."""
+    return f"{value:.1f}" if 0 < value < 1 or 99 < value < 100 else f"{value:.0f}"
+
+
 def popularity_words(model, row: int) -> str:
     """Where a track stands: its listeners and percentile, head or long tail (module docstring)."""
     if not model.has_listens:
@@ -110,7 +115,7 @@ def popularity_words(model, row: int) -> str:
     count = f"{listeners:,} {noun}{'s' if listeners != 1 else ''}{source}"
     percentile = float(model.percentile[row])
     more = 100.0 - percentile  # percentile = share with as many listeners or fewer
-    standing = f"percentile {percentile:.0f} ({more:.0f}% of the catalogue is more popular)"
+    standing = f"percentile {percent(percentile)} ({percent(more)}% of the catalogue is more popular)"
     kind = "a long-tail track" if model.is_tail[row] else "a well-known track"
     return f"{kind}: {count}, {standing}"
 
@@ -129,8 +134,9 @@ def _phrase(model, kind: str, row: int, seed: int, value: float, again: bool) ->
         same_artist = model.artists[row] is not None and model.artists[row] == model.artists[seed]
         if again:
             return "by the same artist" if same_artist else "from the same album"
-        source = f"also by {model.artists[row]}" if same_artist else f"also from {model.soundtracks[row]}"
-        return f"{source}, like {label}"
+        if same_artist:
+            return f"also by {model.artists[row]}, like {model.label(seed, artist=False)}"
+        return f"also from {model.soundtracks[row]}, like {label}"
     if kind == "cf":
         return "liked by " + ("its listeners" if again else f"listeners of {label}")
     groups = close_groups(model, row, seed)

@@ -1,0 +1,164 @@
+"""Strong simple anchors for the comparison, each a :class:`gems.evaluate.data.Recommender`, and their tuning
+on the validation users.
+
+- ``RP3beta`` (Paudel, Christoffel, Newell & Bernstein 2016, "Updatable, accurate, diverse, and scalable
+  recommendations for interactive applications"): a random walk user → item → user → item, its transition
+  probabilities raised to ``alpha`` and the landing item's popularity discounted by ``beta``:
+
+      W[i, j] = (Σ_u P_iu[i, u]^α · P_ui[u, j]^α) / L_j^β,   P_ui = 1/|I_u|,  P_iu = 1/|U_i|  (binarised listens)
+
+  keeping each item's ``neighbours`` largest entries; score(u, j) = Σ_{i ∈ u} W[i, j].
+- ``EASE`` (Steck 2019, "Embarrassingly shallow autoencoders for sparse data"): the closed-form item-item
+  regression B = I − P · diag(1 / diag(P)), P = (XᵀX + λI)⁻¹, score(u) = x_u B. B is dense (items × items), so
+  it is fitted on the most listened items only: those with at least ``min_listeners`` listeners, raised until
+  at most ``max_items`` remain (6,000 items: a 6,000² float64 inverse takes ~300 MB and seconds); the other
+  items are never recommended — which is why EASE reaches no further into the tail than its cut.
+
+:func:`tuned` picks a method's parameters on the validation users (NDCG at the largest K), as the issue of
+fairness demands: every anchor gets the tuning gems' own defaults had.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from gems.errors import ParameterError
+from gems.evaluate.baselines import _Baseline, _binary
+from gems.evaluate.data import TrainData, pad_invalid, top_k
+
+log = logging.getLogger(__name__)
+
+RP3BETA_GRID = [{"alpha": a, "beta": b} for a in (0.3, 0.5, 0.8) for b in (0.0, 0.15, 0.3)]
+EASE_GRID = [{"lam": lam} for lam in (500.0, 2000.0, 8000.0)]
+
+
+def _top_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """The ``k`` largest stored entries of each row (ties: lower column first)."""
+    matrix = matrix.tocsr()
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    order = np.lexsort((matrix.indices, -matrix.data, rows))
+    rank = np.arange(len(order)) - np.repeat(matrix.indptr[:-1], np.diff(matrix.indptr))
+    keep = order[rank < k]
+    return sp.csr_matrix((matrix.data[keep], (rows[keep], matrix.indices[keep])), shape=matrix.shape)
+
+
+class _ItemItem(_Baseline):
+    """score(u, j) = Σ_{i ∈ u} W[i, j] for a fitted item-item matrix ``weights_`` (CSR or dense)."""
+
+    def recommend(self, users, k: int):
+        users = self._users(users)
+        train = self.train_
+        heard = _binary(train.user_items[users])
+        scores = heard @ self.weights_
+        scores = scores.toarray() if sp.issparse(scores) else np.asarray(scores)
+        scores = np.where(scores > 0, scores, -np.inf).astype(np.float32)
+        return top_k(scores, k, exclude=heard, copy=False)
+
+
+class RP3beta(_ItemItem):
+    """RP3beta item-item random walks (module docstring)."""
+
+    def __init__(self, *, alpha: float = 1.0, beta: float = 0.5, neighbours: int = 100, name: str = "RP3beta"):
+        if alpha <= 0 or beta < 0 or neighbours < 1:
+            raise ParameterError(
+                f"RP3beta needs alpha > 0, beta ≥ 0, neighbours ≥ 1; got {alpha}, {beta}, {neighbours}"
+            )
+        self.alpha, self.beta, self.neighbours, self.name = alpha, beta, neighbours, name
+
+    def params(self) -> dict:
+        return {"alpha": self.alpha, "beta": self.beta, "neighbours": self.neighbours}
+
+    def fit(self, train: TrainData, *, block: int = 4096) -> RP3beta:
+        if getattr(self, "train_", None) is train:  # fitted already (by its tuning)
+            return self
+        binary = _binary(train.user_items)
+        per_user = np.maximum(np.diff(binary.indptr), 1).astype(np.float64)
+        user_item = sp.diags(1.0 / per_user) @ binary  # P_ui
+        item_user = (sp.diags(1.0 / np.maximum(train.listeners, 1)) @ binary.T.tocsr()).tocsr()  # P_iu
+        user_item.data **= self.alpha
+        item_user.data **= self.alpha
+        penalty = sp.diags(np.power(np.maximum(train.listeners, 1).astype(np.float64), -self.beta))
+        parts = []
+        for start in range(0, train.n_items, block):
+            walk = (item_user[start : start + block] @ user_item @ penalty).tocsr()
+            rows = np.repeat(np.arange(walk.shape[0]), np.diff(walk.indptr)) + start
+            walk.data[rows == walk.indices] = 0.0  # never an item with itself
+            walk.eliminate_zeros()
+            parts.append(_top_per_row(walk, self.neighbours))
+        self.weights_ = sp.vstack(parts).tocsr().astype(np.float32)
+        self.train_ = train
+        return self
+
+
+class EASE(_ItemItem):
+    """EASE^R on the most listened items (module docstring)."""
+
+    def __init__(self, *, lam: float = 500.0, min_listeners: int = 2, max_items: int = 6000, name: str = "EASE^R"):
+        if lam <= 0 or min_listeners < 1 or max_items < 2:
+            raise ParameterError(
+                f"EASE needs λ > 0, min_listeners ≥ 1, max_items ≥ 2; got {lam}, {min_listeners}, {max_items}"
+            )
+        self.lam, self.min_listeners, self.max_items, self.name = lam, min_listeners, max_items, name
+
+    def params(self) -> dict:
+        return {"lambda": self.lam, "min_listeners": self.min_listeners_, "items": int(len(self.items_))}
+
+    def fit(self, train: TrainData) -> EASE:
+        if getattr(self, "train_", None) is train:  # fitted already (by its tuning)
+            return self
+        listeners = train.listeners
+        cut = self.min_listeners
+        while int((listeners >= cut).sum()) > self.max_items:
+            cut += 1
+        self.min_listeners_ = cut
+        self.items_ = np.flatnonzero(listeners >= cut)
+        x = _binary(train.user_items)[:, self.items_]
+        gram = (x.T @ x).toarray().astype(np.float64)
+        gram[np.diag_indices_from(gram)] += self.lam
+        inverse = np.linalg.inv(gram)
+        weights = -inverse / np.diag(inverse)[None, :]
+        weights[np.diag_indices_from(weights)] = 0.0
+        full = np.zeros((train.n_items, len(self.items_)), dtype=np.float32)
+        full[self.items_] = weights
+        self.weights_ = (full, self.items_)
+        self.train_ = train
+        return self
+
+    def recommend(self, users, k: int):
+        users = self._users(users)
+        heard = _binary(self.train_.user_items[users])
+        weights, items = self.weights_
+        scores = np.asarray(heard @ weights, dtype=np.float32)  # (users × kept items)
+        scores[np.asarray(heard[:, items].toarray(), dtype=bool)] = -np.inf
+        scores[scores <= 0] = -np.inf
+        ids, values = top_k(scores, k)
+        return pad_invalid(np.where(ids >= 0, items[np.maximum(ids, 0)], -1), values, k)
+
+
+def tuned(
+    make: Callable[..., object], grid: Sequence[dict], split, *, ks: Sequence[int], name: str
+) -> tuple[object, dict]:
+    """The method ``make(**params)`` whose params in ``grid`` give the best NDCG at max(ks) on the split's
+    validation users; returns (that method, fitted, under ``name``; each candidate's validation NDCG)."""
+    from gems.evaluate.metrics import list_metrics
+
+    train = split.train
+    users, truth = split.part("validation")
+    k = max(ks)
+    scores = {}
+    best, best_score = None, -1.0
+    for params in grid:
+        method = make(**params, name=name).fit(train)
+        recs, _ = method.recommend(users, k)
+        value = list_metrics(
+            recs, truth, listeners=train.listeners, is_tail=train.is_tail, n_train_users=train.n_users, ks=(k,)
+        ).means[f"ndcg@{k}"]
+        scores[str(params)] = round(float(value), 4)
+        log.info("%s %s: validation NDCG@%d %.4f", name, params, k, value)
+        if value > best_score:
+            best, best_score = method, value
+    return best, scores
