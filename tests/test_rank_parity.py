@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from gems.cf import FoldIn, Weighting
 from gems.popularity import soundtrack_themes, tail_mask
 from gems.rank import Queries, RankingInputs, RankOptions, rank
-from gems.rank.select import select, tail_places
+from gems.rank.select import final_lists, tail_places
 
 
 def synthetic_inputs(seed: int = 0, n: int = 400, users: int = 60) -> tuple[RankingInputs, list[np.ndarray]]:
@@ -130,13 +130,13 @@ def test_vectorised_selection_equals_the_greedy_loop(seed):
         calibrated=bool(rng.integers(0, 2)),
     )
     queries = Queries.of(histories)
-    from gems.rank.retrieve import retrieve
+    from gems.rank.retrieve import candidates_for
 
-    candidates = retrieve(inputs, queries, options)
+    candidates = candidates_for(inputs, queries, options)
     scores = rng.random(len(candidates.rows)).astype(np.float32)
     scores[rng.random(len(scores)) < 0.1] = 0.0  # some candidates score nothing
     tail_scores = rng.random(len(scores)).astype(np.float32)
-    out = select(inputs, candidates, scores, tail_scores, options, queries.histories)
+    out = final_lists(inputs, candidates, scores, tail_scores, options, queries.histories)
     places = np.minimum(tail_places(inputs, options, queries.histories), options.k)
     for i in range(len(histories)):
         own = slice(candidates.indptr[i], candidates.indptr[i + 1])

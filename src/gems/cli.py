@@ -398,9 +398,9 @@ def export(
 ) -> None:
     """Top-k recommendations for many listeners: rows user_id, rank, track_id, score, popularity; and/or a
     playlist file per listener. An interrupted export resumes where it stopped when run again."""
-    from gems.serve.export import export_batch, read_user_ids
     from gems.model import Model
     from gems.parallel import Runner, default_workers
+    from gems.serve.export import export_batch, read_user_ids
 
     if out is None and playlists is None:
         raise ParameterError(

@@ -21,6 +21,7 @@ INPUT_MEMO = "inputs.parquet"
 
 DISPLAY = "catalogue/tracks.arrow"
 ID_ORDER = "catalogue/id_order.npy"
+LINK_KEYS = "catalogue/link_keys.parquet"  # the name keys gems.ingest.link.Linker indexes, one row per track
 TITLE_ORDER = "catalogue/title_order.npy"
 
 

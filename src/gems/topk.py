@@ -103,13 +103,13 @@ def top_k(
             scores = group_scores(chunk, queries[group], group, own_query, own_position, start, stop)
             scores[:, blocked_positions[lo:hi] - start] = -np.inf
             width = min(k, stop - start)
-            found = np.argpartition(-scores, width - 1, axis=1)[:, :width]
+            found = largest(scores, width)
             values = np.take_along_axis(scores, found, axis=1)
             merged_rows = np.concatenate(
                 [best_rows[group], np.where(np.isfinite(values), ordered.rows[start + found], -1)], axis=1
             )
             merged = np.concatenate([best[group], values], axis=1)
-            keep = np.argpartition(-merged, k - 1, axis=1)[:, :k]
+            keep = largest(merged, k)
             best_rows[group] = np.take_along_axis(merged_rows, keep, axis=1)
             best[group] = np.take_along_axis(merged, keep, axis=1)
         if stop < m:  # a query is done when even the longest remaining item cannot reach its k-th best
@@ -118,6 +118,13 @@ def top_k(
         start, size = stop, 2 * size
     best_rows[~np.isfinite(best)] = -1
     return best_rows, best
+
+
+def largest(values: np.ndarray, k: int) -> np.ndarray:
+    """Column positions of the ``k`` largest values of each row, in no order (selecting the last k of an
+    ascending partition: twice as fast in numpy as the first k of the negated values)."""
+    width = values.shape[1]
+    return np.argpartition(values, width - k, axis=1)[:, width - k :]
 
 
 def group_scores(chunk, queries, group, own_query, own_position, start: int, stop: int) -> np.ndarray:

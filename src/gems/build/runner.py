@@ -22,7 +22,7 @@ STAGE_VERSIONS = {
     "cf": 2,
     "neighbours": 1,
     "index": 3,
-    "ranker": 1,
+    "ranker": 3,
 }
 
 

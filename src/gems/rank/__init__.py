@@ -21,9 +21,9 @@ import numpy as np
 
 from gems.rank.inputs import Queries, RankingInputs
 from gems.rank.options import KINDS, RankOptions
-from gems.rank.retrieve import Candidates, retrieve
+from gems.rank.retrieve import Candidates, candidates_for
 from gems.rank.score import blend, check_comparable, discount, scaled_parts
-from gems.rank.select import select
+from gems.rank.select import final_lists
 
 __all__ = ["KINDS", "Candidates", "Queries", "Ranked", "RankOptions", "RankingInputs", "rank"]
 
@@ -35,7 +35,7 @@ class Ranked:
     items (b × k): track rows best first, −1 padding; scores (b × k) float32, −inf padding; positions (b × k):
     each pick's entry among ``candidates`` (−1 padding); parts: each kind's evidence scaled per query (nnz,);
     relevance (nnz,): what the score discounts (the blend, or the learned ranker's); features: the learned
-    ranker's (nnz × F) features, None when the blend ranked."""
+    ranker's features of the shortlisted entries, None when the blend ranked."""
 
     items: np.ndarray
     scores: np.ndarray
@@ -46,6 +46,7 @@ class Ranked:
     options: RankOptions
     ranker: object | None = None
     features: np.ndarray | None = None
+    shortlisted: np.ndarray | None = None  # (nnz,) each entry's row in ``features``, −1 off the shortlist
 
     @property
     def learned(self) -> bool:
@@ -53,15 +54,15 @@ class Ranked:
 
     def contributions(self, entry: int) -> dict[str, float]:
         """What each kind of evidence gave the learned relevance of one candidate entry (SHAP values summed
-        per kind); empty when the blend ranked."""
-        if self.features is None:
+        per kind); empty when the blend ranked it (off the ranker's shortlist, or no learned stage)."""
+        if self.features is None or self.shortlisted[entry] < 0:
             return {}
-        return self.ranker.contributions(self.features[entry])
+        return self.ranker.contributions(self.features[self.shortlisted[entry]])
 
 
 def rank(inputs: RankingInputs, queries: Queries, options: RankOptions) -> Ranked:
     """The top ``options.k`` of every query (see the package docstring)."""
-    candidates = retrieve(inputs, queries, options)
+    candidates = candidates_for(inputs, queries, options)
     parts = scaled_parts(candidates)
     check_comparable(parts)
     features = None
@@ -72,11 +73,24 @@ def rank(inputs: RankingInputs, queries: Queries, options: RankOptions) -> Ranke
         from gems.rank.learned import shortlist
 
         listed = shortlist(candidates, relevance, tail_relevance, inputs.is_tail[candidates.rows], options.k)
-        features = features_of(inputs, queries, candidates, parts)
+        features = features_of(inputs, queries, candidates, parts, listed)
         relevance = tail_relevance = inputs.ranker.relevance(candidates, features, listed, relevance)
+        shortlisted = np.full(len(listed), -1, dtype=np.int64)
+        shortlisted[listed] = np.arange(int(listed.sum()))
     factor = discount(inputs.listeners, candidates, options)
     scores = relevance * factor
-    items = select(inputs, candidates, scores, tail_relevance * factor, options, queries.histories)
+    items = final_lists(inputs, candidates, scores, tail_relevance * factor, options, queries.histories)
     positions = candidates.positions(items, inputs.n_items)
     values = np.where(items >= 0, scores[np.maximum(positions, 0)], -np.inf).astype(np.float32)
-    return Ranked(items, values, positions, candidates, parts, relevance, options, inputs.ranker, features)
+    return Ranked(
+        items,
+        values,
+        positions,
+        candidates,
+        parts,
+        relevance,
+        options,
+        inputs.ranker,
+        features,
+        None if features is None else shortlisted,
+    )

@@ -80,6 +80,21 @@ class RankingInputs:
             self._cache[key] = make()
         return self._cache[key]
 
+    def factor_norms(self) -> np.ndarray:
+        """(n,) float32 length of every track's ALS factors (read once)."""
+
+        def make() -> np.ndarray:
+            from gems.topk import norms_of
+
+            return np.concatenate(
+                [
+                    norms_of(np.asarray(self.item_factors[i : i + 65536], np.float32))
+                    for i in range(0, self.n_items, 65536)
+                ]
+            ).astype(np.float32)
+
+        return self.cached("factor_norms", make)
+
     def norm_ordered(self, *, materialize: bool) -> NormOrdered:
         """The heard tracks' factors by decreasing norm for :func:`gems.topk.top_k`; ``materialize`` copies
         them in that order (batches: ~0.7 s on a million tracks), else single queries read them per chunk."""
@@ -91,6 +106,17 @@ class RankingInputs:
             return NormOrdered.stored(self.item_factors, rows, norms, materialize=materialize)
 
         return self.cached(("norms", materialize), make)
+
+    def prepare(self, *, batch: bool) -> None:
+        """Build now what ranking builds on first use (factor order and norms, the neighbour and membership
+        matrices), so worker processes fork with it and a server's first query is as fast as the next."""
+        if self.item_factors is not None:
+            self.norm_ordered(materialize=batch)
+            self.factor_norms()
+        if self.neighbours is not None:
+            self.neighbour_matrix()
+        for name in self.kin_codes:
+            self.membership(name)
 
     @property
     def kin_codes(self) -> dict[str, np.ndarray]:

@@ -8,7 +8,7 @@ and a candidate's label is 2 when it is a held-back long-tail track, 1 a held-ba
 LambdaRank optimises NDCG with gains 0, 1 and ``tail_gain`` for those labels, so the trade-off between
 accuracy and reaching into the tail is learned from the data under a stated price, not hand-set per feature.
 
-The ranker re-orders a shortlist (:func:`shortlist`): each query's best ``3k`` (at least 150) candidates by
+The ranker re-orders a shortlist (:func:`shortlist`): each query's best ``2k`` (at least 100) candidates by
 the blend, and its best ``k`` long-tail candidates by the tail blend — in training and in serving alike.
 
 Serving (:class:`LearnedRanker`): the model's ``ranker/model.txt`` is LightGBM's own text format (nothing
@@ -83,9 +83,9 @@ class RankerParams:
     keep_low: float = 0.1
     keep_high: float = 0.9
     tail_gain: float = 5.0
-    trees: int = 300
+    trees: int = 100
     leaves: int = 31
-    learning_rate: float = 0.05
+    learning_rate: float = 0.1
     min_data_in_leaf: int = 100
     random_state: int = 0
 
@@ -119,47 +119,56 @@ def _rank_within(query: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.where(present, out, np.nan).astype(np.float32)
 
 
-def features(inputs: RankingInputs, queries: Queries, candidates: Candidates, parts: dict) -> np.ndarray:
-    """(nnz × len(FEATURES)) float32 features of every candidate entry (module docstring)."""
+def features(
+    inputs: RankingInputs, queries: Queries, candidates: Candidates, parts: dict, entries: np.ndarray | None = None
+) -> np.ndarray:
+    """(len(entries) × len(FEATURES)) float32 features of the candidate ``entries`` (default: all; ranks are
+    taken among all of a query's candidates), see the module docstring."""
     query, rows = candidates.query, candidates.rows
-    nan = np.full(len(rows), np.nan, dtype=np.float32)
+    entries = np.arange(len(rows)) if entries is None else np.flatnonzero(entries) if entries.dtype == bool else entries
+    q, r = query[entries], rows[entries]
+    nan = np.full(len(entries), np.nan, dtype=np.float32)
     log_listeners = np.log1p(np.asarray(inputs.listeners, dtype=np.float64))
     history_popularity = np.array([log_listeners[h].mean() if len(h) else 0.0 for h in queries.histories])
     history_tail = np.array([inputs.is_tail[h].mean() if len(h) else 0.0 for h in queries.histories])
     history_size = np.log1p([len(h) for h in queries.histories])
     columns: dict[str, np.ndarray] = {}
     for kind in ("cf", "near", "audio"):
-        raw = candidates.evidence.get(kind, nan)
-        columns[kind] = raw
-        columns[f"{kind}_scaled"] = np.where(np.isnan(raw), np.nan, parts[kind]) if kind in parts else nan
-        columns[f"{kind}_rank"] = _rank_within(query, raw)
-    if inputs.item_factors is not None:
-        order = np.argsort(rows)
-        norms = np.empty(len(rows), dtype=np.float32)
-        norms[order] = np.linalg.norm(np.asarray(inputs.item_factors[rows[order]], dtype=np.float32), axis=1)
-        columns["factor_norm"] = np.where(inputs.heard[rows], norms, np.nan)
-    else:
-        columns["factor_norm"] = nan
-    columns["kin_artist"] = candidates.evidence.get("kin_artist", nan)
-    columns["kin_album"] = candidates.evidence.get("kin_album", nan)
-    columns["listeners"] = log_listeners[rows]
-    columns["is_tail"] = inputs.is_tail[rows]
-    columns["popularity_gap"] = log_listeners[rows] - history_popularity[query]
-    columns["history_size"] = history_size[query]
-    columns["history_tail_share"] = history_tail[query]
-    columns["history_popularity"] = history_popularity[query]
+        raw = candidates.evidence.get(kind)
+        if raw is None:
+            columns[kind] = columns[f"{kind}_scaled"] = columns[f"{kind}_rank"] = nan
+            continue
+        columns[kind] = raw[entries]
+        columns[f"{kind}_scaled"] = np.where(np.isnan(raw[entries]), np.nan, parts[kind][entries])
+        columns[f"{kind}_rank"] = _rank_within(query, raw)[entries]
+    heard = inputs.heard[r]
+    columns["factor_norm"] = (
+        np.where(heard, inputs.factor_norms()[r], np.nan) if inputs.item_factors is not None else nan
+    )
+    columns["kin_artist"] = candidates.evidence["kin_artist"][entries] if "kin_artist" in candidates.evidence else nan
+    columns["kin_album"] = candidates.evidence["kin_album"][entries] if "kin_album" in candidates.evidence else nan
+    columns["listeners"] = log_listeners[r]
+    columns["is_tail"] = inputs.is_tail[r]
+    columns["popularity_gap"] = log_listeners[r] - history_popularity[q]
+    columns["history_size"] = history_size[q]
+    columns["history_tail_share"] = history_tail[q]
+    columns["history_popularity"] = history_popularity[q]
     return np.ascontiguousarray(np.stack([np.asarray(columns[name], dtype=np.float32) for name in NAMES], axis=1))
 
 
+SHORTLIST = (100, 2)  # the ranker scores each query's best max(100, 2k) by the blend (and k long-tail ones)
+
+
 def shortlist(candidates: Candidates, blended: np.ndarray, tail_blended: np.ndarray, tail: np.ndarray, k: int):
-    """(nnz,) bool: each query's best max(150, 3k) entries by ``blended`` and its best k long-tail entries
+    """(nnz,) bool: each query's best max(100, 2k) entries by ``blended`` and its best k long-tail entries
     (``tail`` (nnz,) bool) by ``tail_blended`` — what the ranker scores."""
     query = candidates.query
     keep = np.zeros(len(query), dtype=bool)
     order = ranked(query, blended)
-    keep[order[within(query[order], np.ones(len(order), dtype=bool)) < max(150, 3 * k)]] = True
-    order = ranked(query, np.where(tail, tail_blended, -1.0).astype(np.float32))
-    order = order[tail[order]]
+    least, per_k = SHORTLIST
+    keep[order[within(query[order], np.ones(len(order), dtype=bool)) < max(least, per_k * k)]] = True
+    tails = np.flatnonzero(tail)
+    order = tails[ranked(query[tails], tail_blended[tails])]
     keep[order[within(query[order], np.ones(len(order), dtype=bool)) < k]] = True
     return keep
 
@@ -244,10 +253,10 @@ class LearnedRanker:
         return out.reshape(n, width + 1) if contributions else out
 
     def relevance(self, candidates: Candidates, matrix: np.ndarray, listed: np.ndarray, blended) -> np.ndarray:
-        """(nnz,) relevance: the ranker's scores of the ``listed`` entries scaled per query to
-        [SIGNED_FLOOR, 1]; SIGNED_FLOOR × ``blended`` for the others."""
+        """(nnz,) relevance: the ranker's scores of the ``listed`` entries (``matrix``: their features, in entry
+        order) scaled per query to [SIGNED_FLOOR, 1]; SIGNED_FLOOR × ``blended`` for the others."""
         raw = np.full(len(listed), np.nan, dtype=np.float32)
-        raw[listed] = self.predict(matrix[listed])
+        raw[listed] = self.predict(matrix)
         top = segment(np.maximum, np.where(listed, raw, -np.inf).astype(np.float32), candidates.indptr, -np.inf)
         low = segment(np.minimum, np.where(listed, raw, np.inf).astype(np.float32), candidates.indptr, np.inf)
         spread = top - low

@@ -26,8 +26,8 @@ INDEX_FROM = 50_000  # audio vectors from which retrieval searches the faiss ind
 
 def pool_sizes(k: int) -> dict[str, int]:
     """How many candidates each kind retrieves per query; the union is scored exactly. (On MPD validation,
-    pools of 100-150 already reach the accuracy of pools of 1,000.)"""
-    return {"cf": max(150, 3 * k), "near": max(250, 5 * k), "audio": max(150, 3 * k), "kin": max(250, 5 * k)}
+    top 50: pools of 75, 100 and 150 per kind give NDCG@50 0.204, 0.203 and 0.203, tail recall 0.073 each.)"""
+    return {kind: max(100, 2 * k) for kind in ("cf", "near", "audio", "kin")}
 
 
 @dataclass
@@ -77,6 +77,12 @@ def _keys_of(matrix, n: int) -> tuple[np.ndarray, np.ndarray]:
     return keys, np.asarray(matrix.data, dtype=np.float32)
 
 
+def sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """``np.unique`` of int64 keys by one sort (numpy's hash-based unique is several times slower on these)."""
+    keys = np.sort(keys)
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
+
+
 def _lookup(keys: np.ndarray, sorted_keys: np.ndarray, values: np.ndarray, missing: float = 0.0) -> np.ndarray:
     """values at ``keys`` in (sorted_keys, values), ``missing`` where absent."""
     out = np.full(len(keys), missing, dtype=np.float32)
@@ -111,9 +117,9 @@ def _strongest(inputs: RankingInputs, keys: np.ndarray, values: np.ndarray, limi
         segment = slice(starts[q], starts[q + 1])
         if tie_break:
             order = np.lexsort((keys[segment], inputs.listeners[keys[segment] % inputs.n_items], -values[segment]))
-        else:
-            order = np.lexsort((keys[segment], -values[segment]))
-        keep[segment][order[limit:]] = False
+            keep[segment][order[limit:]] = False
+        else:  # the query's own entries decide, whatever else is in the block
+            keep[segment][np.argpartition(values[segment], len(values[segment]) - limit)[:-limit]] = False
     return keys[keep]
 
 
@@ -216,7 +222,7 @@ def _deep_cut_keys(inputs: RankingInputs, queries: Queries, own_keys, excluded) 
     return keys[_allowed(keys, own_keys, excluded, n) & ~np.asarray(inputs.is_theme)[keys % n]]
 
 
-def retrieve(inputs: RankingInputs, queries: Queries, options: RankOptions) -> Candidates:
+def candidates_for(inputs: RankingInputs, queries: Queries, options: RankOptions) -> Candidates:
     """The candidates of every query and the exact evidence of every kind on them (module docstring)."""
     n, b, pools = inputs.n_items, len(queries), pool_sizes(options.k)
     own = history_matrix(queries.histories, n)
@@ -256,12 +262,12 @@ def retrieve(inputs: RankingInputs, queries: Queries, options: RankOptions) -> C
             found.append(_strongest(inputs, *sparse["near"], pools["near"], tie_break=False))
         kin = [sparse[name] for name in sparse if name.startswith("kin_")]
         if kin:
-            keys = np.unique(np.concatenate([k for k, _ in kin]))
+            keys = sorted_unique(np.concatenate([k for k, _ in kin]))
             values = np.max([_lookup(keys, k, v) for k, v in kin], axis=0)
             found.append(_strongest(inputs, keys, values, pools["kin"], tie_break=True))
         if profiles is not None:
             found.append(_nearest_audio(inputs, profiles, own_keys, excluded, pools["audio"]))
-        keys = np.unique(np.concatenate(found))
+        keys = sorted_unique(np.concatenate(found))
     return _evidence(inputs, keys, b, taste, profiles, sparse)
 
 

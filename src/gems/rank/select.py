@@ -95,7 +95,7 @@ def _take(entries, query, codes, limit, caps: _Caps | None) -> np.ndarray:
     return taken
 
 
-def select(
+def final_lists(
     inputs: RankingInputs,
     candidates: Candidates,
     scores: np.ndarray,
@@ -111,10 +111,11 @@ def select(
     caps = None
     if options.per_soundtrack > 0 and bool((codes >= 0).any()):
         caps = _Caps(options.per_soundtrack, int(codes.max()) + 1)
-    by_score = ranked(query, scores)
-    by_score = by_score[scores[by_score] > 0]
-    by_tail = ranked(query, tail_scores)
-    by_tail = by_tail[(tail_scores[by_tail] > 0) & inputs.is_tail[rows[by_tail]]]
+    order = ranked(query, scores)
+    by_score = order[scores[order] > 0]
+    if tail_scores is not scores:
+        order = ranked(query, tail_scores)
+    by_tail = order[(tail_scores[order] > 0) & inputs.is_tail[rows[order]]]
     out = np.full((b, k), -1, dtype=np.int64)
     filled = np.zeros(b, dtype=np.int64)
     taken = np.zeros(len(rows), dtype=bool)

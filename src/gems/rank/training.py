@@ -18,12 +18,12 @@ from gems.rank.inputs import Queries, RankingInputs
 from gems.rank.learned import NAMES, RankerParams, shortlist
 from gems.rank.learned import features as features_of
 from gems.rank.options import RankOptions
-from gems.rank.retrieve import retrieve
+from gems.rank.retrieve import candidates_for
 from gems.rank.score import blend, scaled_parts
 
 log = logging.getLogger(__name__)
 
-TRAIN_K = 50  # list length the ranker is trained for (its shortlist: 150 by the blend, 50 long-tail)
+TRAIN_K = 50  # list length the ranker is trained for (its shortlist: 100 by the blend, 50 long-tail)
 BLOCK = 256  # training listeners retrieved at once
 VALIDATION_SHARE = 0.15  # of the training listeners, for early stopping and the report
 PATIENCE = 50  # rounds without a better validation NDCG before training stops
@@ -120,17 +120,16 @@ def training_rows(inputs: RankingInputs, queries: Queries, holdout: Holdout, opt
             queries.user_rows[start : start + BLOCK],
             queries.weights[start : start + BLOCK],
         )
-        candidates = retrieve(inputs, block, options)
+        candidates = candidates_for(inputs, block, options)
         parts = scaled_parts(candidates)
         blended = blend(candidates, parts, options.weights)
         tail_blended = blend(candidates, parts, options.tail_weights or options.weights)
         listed = shortlist(candidates, blended, tail_blended, inputs.is_tail[candidates.rows], TRAIN_K)
         labels = _labels(candidates, holdout, np.arange(start, start + len(block)), inputs.is_tail)
-        matrix = features_of(inputs, block, candidates, parts)
         query = candidates.query
         positive = np.bincount(query[listed & (labels > 0)], minlength=len(block)) > 0
         keep = listed & positive[query]
-        parts_out[0].append(matrix[keep])
+        parts_out[0].append(features_of(inputs, block, candidates, parts, keep))
         parts_out[1].append(labels[keep])
         parts_out[2].append(np.bincount(query[keep], minlength=len(block))[positive])
         parts_out[3].append(blended[keep])

@@ -29,10 +29,10 @@ OFTEN = 5  # listeners in common from which co-listening is "often"
 
 
 def _shares(ranked, entry: int, weights) -> dict[str, float]:
-    """Share of the pick's relevance each kind gave."""
-    if ranked.learned:
-        given = ranked.contributions(entry)
-    else:
+    """Share of the pick's relevance each kind gave: its SHAP contributions when the learned ranker scored it,
+    else its weighted share of the blend."""
+    given = ranked.contributions(entry)
+    if not given:
         given = {kind: w * float(ranked.parts[kind][entry]) for kind, w in zip(KINDS, weights) if kind in ranked.parts}
     given = {kind: value for kind, value in given.items() if value > 0}
     total = sum(given.values())

@@ -295,8 +295,8 @@ def export_batch(
     listeners = model.inputs.listeners
     path = str(model.path)
     _MODELS.setdefault(path, model)  # local workers fork with it already open ...
-    if todo and model.inputs.item_factors is not None:
-        model.inputs.norm_ordered(materialize=True)  # ... and with the factors sorted for the top-k
+    if todo:
+        model.inputs.prepare(batch=True)  # ... and with the factors sorted for the top-k, the matrices built
     written = 0
     tasks = [(path, options, blocks[i]) for i in todo]
     with (
