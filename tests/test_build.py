@@ -42,7 +42,7 @@ def test_unchanged_rebuild_reuses_every_stage_without_heavy_imports(listens_conf
     build_model(listens_config)
     script = (
         "import sys, json; from gems.build import build_model; from gems.config import BuildConfig; "
-        f"r = build_model(BuildConfig(model={str(listens_config.model)!r}, listens={str(listens_config.listens)!r})); "
+        f"r = build_model(BuildConfig(model={str(listens_config.model)!r}, listens={str(listens_config.listens[0].path)!r})); "
         "print(json.dumps({'reused': [s['reused'] for s in r.manifest['stages'].values()], "
         "'heavy': [m for m in ('implicit', 'sklearn', 'librosa') if m in sys.modules]}))"
     )
@@ -60,7 +60,7 @@ def test_changing_a_cf_parameter_reruns_only_what_depends_on_it(listens_config):
 
 def test_changing_the_listens_reruns_from_ingest(listens_config, tmp_path):
     build_model(listens_config)
-    with open(listens_config.listens, "a") as f:
+    with open(listens_config.listens[0].path, "a") as f:
         f.write("u999,g0-t1,1,Track 1 of 0,Soundtrack 0\n")
     stages = build_model(listens_config).manifest["stages"]
     # the same tracks: only the catalogue's sort orders stay; everything fed by the listens is rebuilt
@@ -96,7 +96,7 @@ def test_pipeline_files_are_checked(tmp_path):
     good = tmp_path / "p.toml"
     good.write_text('[sources]\nlistens = "l.csv"\n[model]\npath = "out"\n[cf]\nfactors = 8\nalpha = 1\n')
     config = load_pipeline(good)
-    assert config.listens == tmp_path / "l.csv" and config.model == tmp_path / "out"
+    assert config.listens[0].path == tmp_path / "l.csv" and config.model == tmp_path / "out"
     assert config.cf.factors == 8 and config.cf.alpha == 1.0
     bad = tmp_path / "bad.toml"
     bad.write_text("[cf]\nfactorz = 8\n")

@@ -80,7 +80,7 @@ def test_recommend_by_title_and_for_a_user(model_dir, capsys):
     [
         (["--like", "Nonexistent Song"], "no track matches 'Nonexistent Song'"),
         (["--user", "nobody"], "unknown user 'nobody'"),
-        ([], "give either --like TRACK"),
+        ([], "give one of --like TRACK"),
         (["--like", "g0-t0", "--discount", "-1"], "discount must be between 0 and 10"),
     ],
 )

@@ -1,16 +1,16 @@
 """The model folder's files, in one place: every path a build stage writes and serving reads.
 
-    manifest.json                    config, fingerprints, counts, timings, library versions (artifacts.py)
-    tracks.parquet listens.parquet   the canonical catalogue and listens (ingest)
-    ingest.json inputs.parquet       what each source gave; the input-file hash memo
-    catalogue/                       display copy (Arrow), id/title sort orders, artist/album codes and orders
-    audio/                           per-file status, features, standardised features, unit vectors, embedder
-    users.parquet interactions/      listener ids; the (users × tracks) CSR matrix of summed weights
-    popularity.parquet               listeners, plays, percentile, is_tail, is_theme per track
-    cf/                              ALS factors, YᵀY, the fitted weighting, the norm order for top-k
-    neighbours/                      the item-kNN similarity as CSR arrays
-    index/                           per space: track rows, unit vectors, faiss index
-    ranker/                          the learned second stage: LightGBM's text model and what it was fitted on
+manifest.json                    config, fingerprints, counts, timings, library versions (artifacts.py)
+tracks.parquet listens.parquet   the canonical catalogue and listens (ingest)
+ingest.json inputs.parquet       what each source gave; the input-file hash memo
+catalogue/                       display copy (Arrow), id/title sort orders, artist/album codes and orders
+audio/                           per-file status, features, standardised features, unit vectors, embedder
+users.parquet interactions/      listener ids; the (users × tracks) CSR matrix of summed weights
+popularity.parquet               listeners, plays, percentile, is_tail, is_theme per track
+cf/                              ALS factors, YᵀY, the fitted weighting, the norm order for top-k
+neighbours/                      the item-kNN similarity as CSR arrays
+index/                           per space: track rows, unit vectors, faiss index
+ranker/                          the learned second stage: LightGBM's text model and what it was fitted on
 """
 
 MANIFEST = "manifest.json"

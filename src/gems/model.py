@@ -63,9 +63,7 @@ class Model:
         self.folder = ModelFolder(path)
         self.path = self.folder.path
         self.manifest = self.folder.manifest
-        popularity = self.folder.table(
-            layout.POPULARITY, ["listeners", "popularity_percentile", "is_tail", "is_theme"]
-        )
+        popularity = self.folder.table(layout.POPULARITY, ["listeners", "popularity_percentile", "is_tail", "is_theme"])
         self.listeners = arrow_to_numpy(popularity.column("listeners"))
         self.percentile = arrow_to_numpy(popularity.column("popularity_percentile"))
         self.is_tail = arrow_to_numpy(popularity.column("is_tail"))

@@ -557,6 +557,7 @@ class PlaylistSummary:
     tracks: int
     without_file: int
     seeds: list[int]
+    answer: object = None
 
 
 def playlist_from_answer(model, answer, *, arc: bool = False) -> Playlist:
@@ -573,15 +574,16 @@ def playlist_from_answer(model, answer, *, arc: bool = False) -> Playlist:
     )
 
 
-def make_playlist(
-    model, out: str | Path, options, *, like: list[str] | None = None, user: str | None = None, arc: bool = False
-) -> PlaylistSummary:
-    """Pick ``options.k`` hidden gems for seeds (``like``) or a listener (``user``), order them for flow (and an
-    energy ``arc``) and write them to ``out`` in the format its suffix names."""
+def make_playlist(model, out: str | Path, options, *, arc: bool = False, **query) -> PlaylistSummary:
+    """Pick ``options.k`` hidden gems for a query (``like``, ``user`` or ``history``, as
+    :func:`gems.serve.recommend` takes them), order them for flow (and an energy ``arc``) and write them to
+    ``out`` in the format its suffix names."""
     from gems.serve import playlist_for, recommend
 
     playlist_suffix(out)  # a wrong suffix fails before any ranking
-    answer = recommend(model, options, like=like, user=user)
+    answer = recommend(model, options, **query)
     playlist = playlist_for(model, answer, arc=arc)
     path = write_playlist(playlist, out)
-    return PlaylistSummary(path=path, tracks=len(playlist.entries), without_file=playlist.without_file, seeds=answer.seeds)
+    return PlaylistSummary(
+        path=path, tracks=len(playlist.entries), without_file=playlist.without_file, seeds=answer.seeds, answer=answer
+    )

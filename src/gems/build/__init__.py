@@ -55,12 +55,18 @@ class BuildResult:
 def load_or_default_config(pipeline: str | Path | None, **overrides) -> BuildConfig:
     """The pipeline file's configuration (or the defaults), with the given sources and options overriding it.
 
-    Without a pipeline file or ``model`` the model folder defaults to ``models/<listens name>``."""
+    Without a pipeline file or ``model`` the model folder defaults to ``models/<first listens source's name>``
+    (else of the first audio folder, else of the catalogue)."""
     if pipeline is not None:
         config = load_pipeline(pipeline)
     else:
         model = overrides.get("model")
-        source = overrides.get("listens") or overrides.get("audio") or overrides.get("catalog")
+        listens, audio = overrides.get("listens") or (), overrides.get("audio") or ()
+        source = (
+            (listens[0].path if isinstance(listens, tuple | list) and listens else listens or None)
+            or (audio[0] if isinstance(audio, tuple | list) and audio else audio or None)
+            or overrides.get("catalog")
+        )
         if model is None and source is None:
             raise ParameterError("give a pipeline file or --model DIR (with --audio, --catalog and/or --listens)")
         config = BuildConfig(model=Path(model) if model else Path("models") / Path(source).stem)
@@ -117,7 +123,7 @@ def build_model(
             "gems_version": __version__,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "config": config.to_dict(),
-            "listens_simulated": config.listens_simulated,
+            "listens_simulated": config.simulated,
             "rank_defaults": config.rank.to_section(),
             "spaces": [s for s in ("audio", "cf", "blend") if runner.staged.has(layout.space_vectors(s))],
             "counts": {

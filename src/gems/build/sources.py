@@ -18,14 +18,15 @@ from gems.errors import ParameterError
 def stage_ingest(runner: StageRunner, config: BuildConfig, hasher: InputHasher) -> None:
     from gems.audio.decode import AUDIO_EXTENSIONS
 
-    sources = {"catalog": config.catalog, "audio": config.audio, "listens": config.listens}
-    for role, path in sources.items():
+    paths = [("catalog", config.catalog)] + [("audio", a) for a in config.audio]
+    paths += [("listens", source.path) for source in config.listens]
+    for role, path in paths:
         if path is not None and not Path(path).exists():
             raise ParameterError(f"the {role} source {path} does not exist")
     inputs = {
-        **{role: None if path is None else hasher.path(path) for role, path in sources.items()},
-        "listens_format": config.listens_format,
-        "listens_columns": config.listens_columns,
+        "catalog": None if config.catalog is None else hasher.path(config.catalog),
+        "audio": [hasher.path(folder) for folder in config.audio],
+        "listens": [[hasher.path(s.path), s.format, dict(s.columns)] for s in config.listens],
         "extensions": sorted(AUDIO_EXTENSIONS),
     }
 
@@ -33,12 +34,7 @@ def stage_ingest(runner: StageRunner, config: BuildConfig, hasher: InputHasher) 
         from gems.ingest import ingest_sources
 
         ingested = ingest_sources(
-            catalog=config.catalog,
-            audio=config.audio,
-            listens=config.listens,
-            listens_format=config.listens_format,
-            listens_columns=config.listens_columns,
-            audio_extensions=AUDIO_EXTENSIONS,
+            catalog=config.catalog, audio=config.audio, listens=config.listens, audio_extensions=AUDIO_EXTENSIONS
         )
         runner.writer.save_table(layout.TRACKS, ingested.tracks)
         runner.writer.save_table(layout.LISTENS, ingested.listens)
@@ -69,21 +65,26 @@ def catalogue_arrays(tracks) -> dict[str, np.ndarray]:
     return arrays
 
 
+LINK_VERSION = 1  # of the name keys: a change of the linking rules must rebuild them
 DISPLAY_COLUMNS = ("track_id", "title", "artist", "soundtrack", "duration_s", "path")
 
 
 def stage_catalogue(runner: StageRunner) -> None:
     """What serving reads of the catalogue without reading it whole: its display columns as a memory-mappable
-    Arrow file (a million-track query labels ten picks), and sort orders that find a track by id or title and
-    a track's artist- and album-mates by binary search (see gems.lookup and RankingInputs.members)."""
-    inputs = {"tracks": runner.file_hash(layout.TRACKS)}
+    Arrow file (a million-track query labels ten picks), sort orders that find a track by id or title and a
+    track's artist- and album-mates by binary search (see gems.lookup and RankingInputs.members), and the name
+    keys a history is linked by (gems.ingest.link.catalogue_keys)."""
+    inputs = {"tracks": runner.file_hash(layout.TRACKS), "link": LINK_VERSION}
 
     def compute() -> dict[str, Any]:
+        from gems.ingest.link import catalogue_keys
+
         display = runner.staged.table(layout.TRACKS, list(DISPLAY_COLUMNS))
         runner.writer.save_arrow(layout.DISPLAY, display)
         tracks = display.to_pandas()
         for relpath, array in catalogue_arrays(tracks).items():
             runner.writer.save_array(relpath, array)
+        runner.writer.save_table(layout.LINK_KEYS, catalogue_keys(tracks))
         return {
             "tracks": len(tracks),
             "artists": int(tracks["artist"].nunique()),

@@ -98,19 +98,15 @@ def run_experiment(
     from gems.audio.decode import AUDIO_EXTENSIONS
     from gems.ingest import ingest_sources
 
-    if config.listens is None:
+    if not config.listens:
         raise ParameterError("evaluation needs listening data: give --listens PATH (or a pipeline with listens)")
     ingested = ingest_sources(
-        catalog=config.catalog,
-        audio=config.audio,
-        listens=config.listens,
-        listens_format=config.listens_format,
-        listens_columns=config.listens_columns,
-        audio_extensions=AUDIO_EXTENSIONS,
+        catalog=config.catalog, audio=config.audio, listens=config.listens, audio_extensions=AUDIO_EXTENSIONS
     )
     listens = ingested.listens
+    named = ", ".join(str(source.path) for source in config.listens)
     if listens.empty:
-        raise DataError(f"{config.listens} holds no usable listens to evaluate on")
+        raise DataError(f"{named} holds no usable listens to evaluate on")
     chosen = choose_protocol(listens, protocol)
     items = ingested.tracks[["track_id", "is_soundtrack", "artist", "soundtrack"]]
     split = make_split(listens, chosen, seed=seed, items=items)
@@ -125,9 +121,10 @@ def run_experiment(
             gems.pop("gems (hand-set blend)")
         result, tuning = _evaluate(split, config, gems, seed, ks, part, show_progress)
         ranker = model.model.folder.json(layout.RANKER_INFO) if model.model.folder.has(layout.RANKER_INFO) else None
-    title = f"gems offline evaluation: {Path(config.listens).name} ({chosen} protocol, {part} users, seed {seed})"
+    names = " + ".join(source.path.name for source in config.listens)
+    title = f"gems offline evaluation: {names} ({chosen} protocol, {part} users, seed {seed})"
     extra = {
-        "sources": {"listens": str(config.listens), "format": config.listens_format},
+        "sources": {"listens": [{"path": str(s.path), "format": s.format} for s in config.listens]},
         "build_config": {
             "cf": asdict(config.cf),
             "neighbours": asdict(config.neighbours),

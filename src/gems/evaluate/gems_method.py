@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gems.config import BuildConfig
+from gems.config import BuildConfig, ListensSource
 from gems.evaluate.data import TrainData, pad_invalid
 from gems.evaluate.splits import Split
 from gems.rank import RankOptions
@@ -61,10 +61,8 @@ class GemsModel:
                 self.config,
                 model=self.folder / "model",
                 catalog=catalog,
-                audio=None,  # the catalogue holds the audio folder's files and their paths
-                listens=listens,
-                listens_format="table",
-                listens_columns={},
+                audio=(),  # the catalogue holds the audio folders' files and their paths
+                listens=(ListensSource(listens, "table"),),
             )
             result = build_model(
                 config, show_progress=self.show_progress, exclude_users=set(train.user_ids[held].tolist())

@@ -143,16 +143,16 @@ def _phrase(model, kind: str, row: int, seed: int, value: float, again: bool) ->
     return "sounds close to " + label + (f" in {' and '.join(groups)}" if groups else "")
 
 
-def explain(model, ranked, queries, i: int, entry: int) -> tuple[str, int | None]:
-    """(why, the history track named first) for the pick at candidate ``entry`` of query ``i``."""
+def explain(model, ranked, queries, i: int, entry: int, *, listener: bool) -> tuple[str, int | None]:
+    """(why, the history track named first) for the pick at candidate ``entry`` of query ``i`` (``listener``:
+    the query is a listening history, whose ALS taste is named as theirs, not seeds)."""
     history = queries.histories[i]
-    known_user = bool(queries.user_rows[i] >= 0)
     row = int(ranked.candidates.rows[entry])
     shares = _shares(ranked, entry, ranked.options.weights)
     named = [kind for kind, share in sorted(shares.items(), key=lambda kv: -kv[1]) if share >= EVIDENCE_SHARE]
     phrases, first_seed, named_seeds = [], None, set()
     for kind in named:
-        if kind == "cf" and known_user:
+        if kind == "cf" and listener:
             phrases.append("fits the taste of your listening history")
             continue
         seed, value = _nearest(model, kind, row, history)

@@ -156,11 +156,44 @@ def rank_users(model, users: np.ndarray, options: RankOptions) -> tuple[np.ndarr
     return ranked.items, ranked.scores
 
 
-def rank_block(task: tuple[str, RankOptions, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One block of listeners (model path, options, user rows) -> (user rows, items (b × k), scores)."""
-    path, options, users = task
-    items, scores = rank_users(_model(path), users, options)
-    return users, items, scores
+def rank_block(task: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """One block of listeners -> (items (b × k), scores). ``task``: (model path, options, user rows) for the
+    model's own listeners, or (model path, options, histories, weights) for histories folded in."""
+    path, options, *who = task
+    model = _model(path)
+    if len(who) == 1:
+        return rank_users(model, who[0], options)
+    ranked = rank(model.inputs, Queries.of(who[0], None, who[1]), options)
+    return ranked.items, ranked.scores
+
+
+@dataclass
+class Listeners:
+    """Who an export ranks: ``names`` (the user_id column, Arrow strings) and either ``rows``, the model's own
+    listeners, or ``histories`` (track rows) and ``weights`` of listeners the model never saw (folded in).
+    ``identity``: what an interrupted export must find unchanged to resume."""
+
+    names: object
+    identity: str
+    rows: np.ndarray | None = None
+    histories: list[np.ndarray] | None = None
+    weights: list[np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def task(self, path: str, options: RankOptions, part: slice) -> tuple:
+        if self.rows is not None:
+            return (path, options, self.rows[part])
+        return (path, options, self.histories[part], self.weights[part])
+
+    def history(self, model, i: int) -> np.ndarray:
+        """The track rows of listener ``i``."""
+        if self.histories is not None:
+            return self.histories[i]
+        indptr, indices, _ = model.interactions
+        user = self.rows[i]
+        return np.asarray(indices[indptr[user] : indptr[user + 1]], dtype=np.int64)
 
 
 def export_recommendations(
@@ -252,13 +285,15 @@ def export_batch(
     playlists: str | Path | None = None,
     playlist_format: str = "m3u8",
     user_ids: list[str] | None = None,
+    histories=None,
     show_progress: bool = False,
     block: int = BLOCK,
     runner: Runner | None = None,
 ) -> ExportSummary:
-    """Rank the top ``options.k`` of every requested user (default: every listener) once, in blocks run by
-    ``runner`` (default: this process), and write them to the table ``out`` and/or as one playlist per user
-    into the folder ``playlists``.
+    """Rank the top ``options.k`` of every requested user (default: every listener), or of every listener of
+    ``histories`` (:class:`gems.serve.history.Histories`, folded in), once, in blocks run by ``runner``
+    (default: this process), and write them to the table ``out`` and/or as one playlist per user into the folder
+    ``playlists``.
 
     Playlists (``playlist_format`` m3u8, xspf or jspf) are ordered for flow from each user's history like
     ``gems playlist --user``; each is written atomically as it is done (an interrupted export leaves whole files
@@ -279,18 +314,30 @@ def export_batch(
     if playlists is not None:
         folder = _PlaylistFolder(model, Path(playlists), playlist_format)
         folder.folder.mkdir(parents=True, exist_ok=True)
-    rows, unknown, empty = _requested_rows(model, user_ids)
-    blocks = [rows[start : start + block] for start in range(0, len(rows), block)]
+    unknown, empty = [], []
+    if histories is not None:
+        names = pa.array(histories.users, type=pa.string())
+        who = Listeners(
+            names,
+            hash_json([histories.users, [h.tolist() for h in histories.rows]]),
+            None,
+            histories.rows,
+            histories.weights,
+        )
+    else:
+        rows, unknown, empty = _requested_rows(model, user_ids)
+        # Arrow string arrays: each block's ids are one ``take``, not a million Python strings
+        names = pa.array(list(model.user_ids), type=pa.string()).take(rows)
+        who = Listeners(names, hash_json(rows.tolist()), rows)
+    blocks = [slice(start, min(start + block, len(who))) for start in range(0, len(who), block)]
     parts = done = None
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         model_identity = {name: stage["fingerprint"] for name, stage in model.manifest["stages"].items()}
-        plan = {"model": model_identity, "users": hash_json(rows.tolist()), "block": block, "options": asdict(options)}
+        plan = {"model": model_identity, "users": who.identity, "block": block, "options": asdict(options)}
         parts = _Parts(out, plan)
         done = parts.done() if folder is None else set()  # playlists need every block ranked again
     todo = [i for i in range(len(blocks)) if not done or i not in done]
-    # Arrow string arrays: each block's ids are one ``take``, not a million Python strings
-    user_names = pa.array(list(model.user_ids), type=pa.string())
     track_ids = model.track_ids.array.cast(pa.string())
     listeners = model.inputs.listeners
     path = str(model.path)
@@ -298,20 +345,21 @@ def export_batch(
     if todo:
         model.inputs.prepare(batch=True)  # ... and with the factors sorted for the top-k, the matrices built
     written = 0
-    tasks = [(path, options, blocks[i]) for i in todo]
+    tasks = [who.task(path, options, blocks[i]) for i in todo]
     with (
         runner.map(rank_block, tasks, initializer=_single_threaded) as ranked,
-        progress_bar("export", len(rows), show=show_progress) as advance,
+        progress_bar("export", len(who), show=show_progress) as advance,
     ):
-        advance(sum(len(blocks[i]) for i in range(len(blocks)) if i not in todo))
-        for i, (users, items, scores) in zip(todo, ranked):
+        advance(sum(blocks[i].stop - blocks[i].start for i in range(len(blocks)) if i not in todo))
+        for i, (items, scores) in zip(todo, ranked):
             valid = items >= 0
             written += int(valid.sum())
+            members = np.arange(blocks[i].start, blocks[i].stop)
             if parts is not None:
-                user_of = np.repeat(users, valid.sum(axis=1))
+                user_of = np.repeat(members, valid.sum(axis=1))
                 table = pa.table(
                     {
-                        "user_id": user_names.take(user_of),
+                        "user_id": names.take(user_of),
                         "rank": (np.cumsum(valid, axis=1)[valid]).astype(np.int32),
                         "track_id": track_ids.take(items[valid]),
                         "score": scores[valid].astype(np.float32),
@@ -321,17 +369,15 @@ def export_batch(
                 )
                 parts.write(i, table)
             if folder is not None:
-                indptr, indices, _ = model.interactions
-                for j, user in enumerate(users):  # the slower part: advance per playlist
-                    history = np.asarray(indices[indptr[user] : indptr[user + 1]], dtype=np.int64)
-                    folder.write(user_names[user].as_py(), history, items[j], scores[j][valid[j]])
+                for j, member in enumerate(members):  # the slower part: advance per playlist
+                    folder.write(names[member].as_py(), who.history(model, member), items[j], scores[j][valid[j]])
                     advance(1)
             else:
-                advance(len(users))
+                advance(len(members))
     if parts is not None:
         parts.join(len(blocks), out)
     return ExportSummary(
-        users=len(rows),
+        users=len(who),
         rows=written,
         unknown_users=unknown,
         empty_users=empty,

@@ -6,12 +6,15 @@ of evidence and the calibration come from those tracks, on the one ranking path.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from gems.errors import DataError, ParameterError
+
+log = logging.getLogger(__name__)
 
 EXAMPLES = 5  # user ids named when a file holds several listeners and none was chosen
 
@@ -28,6 +31,27 @@ class Histories:
     weights: list[np.ndarray]
     summary: object
     links: object
+
+    def only(self, users: list[str] | None) -> Histories:
+        """These histories restricted to ``users`` (all when None), in the source's order; warns of the ids
+        that are not there."""
+        if users is None:
+            return self
+        wanted = set(users)
+        keep = [i for i, user in enumerate(self.users) if user in wanted]
+        missing = sorted(wanted - set(self.users))
+        if missing:
+            log.warning(
+                "%d requested user(s) are not in %s (e.g. %s)", len(missing), self.source, ", ".join(missing[:3])
+            )
+        return Histories(
+            self.source,
+            [self.users[i] for i in keep],
+            [self.rows[i] for i in keep],
+            [self.weights[i] for i in keep],
+            self.summary,
+            self.links,
+        )
 
     def one(self, user: str | None) -> tuple[str, np.ndarray, np.ndarray]:
         """(user id, rows, weights) of one listener: ``user``, or the only one the source holds."""
@@ -96,3 +120,29 @@ def read_histories(model, path: str | Path, *, fmt: str = "auto", columns=None) 
         histories.append(rows)
         weights.append(np.bincount(inverse, weights=group["weight"].to_numpy(np.float64), minlength=len(rows)))
     return Histories(Path(path), users, histories, weights, summary, links)
+
+
+LINK_FORMATS = (".csv", ".parquet")
+
+
+def write_links(model, path: str | Path, out: str | Path, *, fmt: str = "auto", columns=None):
+    """Link every distinct track of the source ``path`` to the model's catalogue and write one row per track to
+    ``out`` (.csv or .parquet, atomically): ``artist``, ``title``, ``source_id``, ``track_id`` (empty when not
+    linked), ``how`` (id, name, ambiguous, none), ``note``, ``candidates``, ``linked_artist``, ``linked_title``.
+    Returns the summary."""
+    import io
+
+    from gems.artifacts import write_atomic
+
+    out = Path(out)
+    if out.suffix.lower() not in LINK_FORMATS:
+        raise ParameterError(f"--out must end in .csv or .parquet, got {out.name}")
+    _, links, summary = link_source(model, path, fmt=fmt, columns=columns)
+    table = links.drop_duplicates("source_id").reset_index(drop=True)
+    buffer = io.BytesIO()
+    if out.suffix.lower() == ".csv":
+        table.to_csv(buffer, index=False)
+    else:
+        table.to_parquet(buffer, index=False)
+    write_atomic(out, buffer.getvalue())
+    return summary

@@ -49,6 +49,7 @@ class Answer:
     picks: list[Recommendation] = field(default_factory=list)
     who: str = ""
     user: str | None = None
+    linked: object | None = None  # for a history: how its tracks linked (gems.ingest.link.LinkSummary)
 
 
 def open_model(path: str | Path):
@@ -80,18 +81,37 @@ def rank_options(
     )
 
 
-def recommend(model, options, *, like: list[str] | None = None, user: str | None = None) -> Answer:
-    """Hidden gems for seed tracks (``like``: ids, titles or ``Title (Soundtrack)``) or for a listener of the
-    model (``user``). Exactly one of the two."""
-    if bool(like) == (user is not None):
-        raise ParameterError("give either --like TRACK (one or more) or --user ID")
+def recommend(
+    model,
+    options,
+    *,
+    like: list[str] | None = None,
+    user: str | None = None,
+    history: str | Path | None = None,
+    history_format: str = "auto",
+    history_user: str | None = None,
+) -> Answer:
+    """Hidden gems for seed tracks (``like``: ids, titles, ``Artist - Title`` or ``Title (Soundtrack)``), for a
+    listener of the model (``user``), or for a listening history the model never saw (``history``: a file or
+    folder in any format gems reads, ``history_user`` choosing one listener of several). Exactly one of the
+    three."""
+    if sum([bool(like), user is not None, history is not None]) != 1:
+        raise ParameterError("give one of --like TRACK (one or more), --user ID or --history FILE")
+    if history is not None:
+        from gems.serve.history import read_histories
+
+        found = read_histories(model, history, fmt=history_format)
+        who, rows, weights = found.one(history_user)
+        answer = Answer(seeds=[], history=rows, who=f"for {who}'s listening history", user=who, linked=found.summary)
+        answer.picks = picks_for(model, [rows], options, weights=[weights], listener=True)[0]
+        return answer
     if user is not None:
         user_row = model.user_row(user)
         history, _ = model.history(user_row)
         if len(history) == 0:
             raise DataError(f"user '{user}' has no listens in this model; recommend from seeds with --like instead")
         answer = Answer(seeds=[], history=history, who=f"for listener {user}", user=user)
-        answer.picks = picks_for(model, [history], options, user_rows=[user_row])[0]
+        answer.picks = picks_for(model, [history], options, user_rows=[user_row], listener=True)[0]
         return answer
     seeds = [model.lookup.resolve(query) for query in like]
     history = np.unique(np.asarray(seeds, dtype=np.int64))
@@ -101,9 +121,12 @@ def recommend(model, options, *, like: list[str] | None = None, user: str | None
     return answer
 
 
-def picks_for(model, histories, options, *, user_rows=None, weights=None) -> list[list[Recommendation]]:
+def picks_for(
+    model, histories, options, *, user_rows=None, weights=None, listener: bool = False
+) -> list[list[Recommendation]]:
     """Ranked and explained picks of a few queries (``histories``: track rows each; ``user_rows``: their
-    model listener rows, −1 or None for seeds and histories the model never saw; ``weights``: listen weights)."""
+    model listener rows, −1 or None for seeds and histories the model never saw; ``weights``: listen weights;
+    ``listener``: the queries are listening histories, not seeds — their taste is named as theirs)."""
     from gems.rank import Queries, rank
     from gems.serve.explain import explain
 
@@ -114,7 +137,7 @@ def picks_for(model, histories, options, *, user_rows=None, weights=None) -> lis
         rows, positions = ranked.items[i], ranked.positions[i]
         picks = []
         for row, entry, score in zip(rows[rows >= 0], positions[rows >= 0], ranked.scores[i][rows >= 0]):
-            why, seed = explain(model, ranked, queries, i, int(entry))
+            why, seed = explain(model, ranked, queries, i, int(entry), listener=listener)
             picks.append(
                 Recommendation(
                     track_id=model.track_ids[row],

@@ -1,0 +1,7 @@
+"""``python -m gems.cli``: the same as the ``gems`` command."""
+
+import sys
+
+from gems.cli import main
+
+sys.exit(main())

@@ -1,0 +1,150 @@
+"""The ``gems`` application: its options shared by several commands, its console, and the entry point that
+turns a user's mistake into one red line and exit code 1."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from gems.errors import GemsError, ParameterError
+
+app = typer.Typer(
+    name="gems",
+    help="Find the overlooked tracks of soundtracks: hidden gems close to what you love, discounted by popularity.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+# ----------------------------------------------------------------------------------------- shared options
+
+ModelDir = Annotated[Path, typer.Option("--model", "-m", help="Model folder written by `gems build`.")]
+TopK = Annotated[int | None, typer.Option("-k", "--k", help="How many tracks to return [default: the model's, 10].")]
+Discount = Annotated[
+    float | None,
+    typer.Option(
+        "--discount",
+        help="Popularity discount strength: 0 = none, higher = deeper into the tail [default: the model's].",
+    ),
+]
+PerSoundtrack = Annotated[
+    int | None, typer.Option("--per-soundtrack", help="At most this many picks per soundtrack (0 = no cap).")
+]
+Scope = Annotated[
+    str | None, typer.Option("--scope", help="What may be recommended: soundtrack (soundtrack music only) or all.")
+]
+DeepCuts = Annotated[
+    bool, typer.Option("--deep-cuts", help="Only the overlooked tracks of the soundtracks you seeded (no themes).")
+]
+TailShare = Annotated[
+    float | None, typer.Option("--tail-share", help="Share of the list reserved for long-tail tracks (0-1).")
+]
+Like = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--like",
+        "-l",
+        help="A seed track you love: its id or title (fuzzy; 'Title (Soundtrack)' to disambiguate). Repeatable.",
+    ),
+]
+User = Annotated[
+    str | None, typer.Option("--user", "-u", help="A listener id from the model's listens: their history is the seed.")
+]
+History = Annotated[
+    Path | None,
+    typer.Option(
+        "--history",
+        help="Your own listening export (Spotify, Last.fm, ListenBrainz, MPD, a table...): linked to the model's "
+        "tracks and folded in, no rebuild.",
+    ),
+]
+HistoryFormat = Annotated[str, typer.Option("--history-format", help="Format of --history [default: detected].")]
+HistoryUser = Annotated[
+    str | None, typer.Option("--history-user", help="The listener of --history to use, when it holds several.")
+]
+Workers = Annotated[int | None, typer.Option("--workers", "-w", help="Worker processes [default: one per core].")]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        help="Run audio extraction / export on the Dask cluster at this address (tcp://host:8786; needs gems[dask]) "
+        "[default: the pipeline's [dask] scheduler, else local worker processes; '' forces local]."
+    ),
+]
+NoProgress = Annotated[bool, typer.Option("--no-progress", help="Hide progress bars.")]
+FORMAT_HELP = (
+    "Listens format: auto, mpd, lastfm-hetrec, listenbrainz, spotify-history, spotify-account, "
+    "lastfm-scrobbles, table (generic CSV/TSV/Parquet)."
+)
+ListensFormat = Annotated[str, typer.Option(help=FORMAT_HELP)]
+ListensColumns = Annotated[
+    list[str] | None,
+    typer.Option(help="Map generic table columns: user=COL,track=COL,weight=COL,timestamp=COL."),
+]
+
+
+def new_console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def error(message: str) -> int:
+    """Print one red, unwrapped line on stderr; returns the exit code 1."""
+    new_console(stderr=True).print(f"[red]error:[/] {escape(message)}")
+    return 1
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what each stage does.")] = False) -> None:
+    from rich.logging import RichHandler
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=new_console(stderr=True), show_path=False, show_time=False)],
+        force=True,
+    )
+
+
+def parse_columns(pairs: list[str] | None) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    mapping = {}
+    for pair in ",".join(pairs).split(","):
+        role, sep, column = pair.partition("=")
+        if not sep or not role.strip() or not column.strip():
+            raise ParameterError(f"--listens-columns takes ROLE=COLUMN pairs such as user=uid,track=song; got '{pair}'")
+        mapping[role.strip()] = column.strip()
+    return mapping
+
+
+# ----------------------------------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; a user mistake prints one red line on stderr and returns 1."""
+    try:
+        result = app(args=argv, prog_name="gems", standalone_mode=False)
+    except GemsError as exc:
+        return error(str(exc))
+    except typer.Abort:
+        return error("aborted")
+    except typer.TyperException as exc:  # usage errors: a missing option, a bad value, an unknown command
+        context = getattr(exc, "ctx", None)
+        hint = f" (see `{context.command_path} --help`)" if context is not None else ""
+        return error(exc.format_message() + hint)
+    except KeyboardInterrupt:
+        return error("interrupted; nothing half-written was kept")
+    except Exception as exc:  # a bug in gems, not the user's mistake: still one line, the traceback on demand
+        if logging.getLogger().isEnabledFor(logging.INFO):  # --verbose
+            logging.getLogger("gems").error("unexpected error", exc_info=True)
+        return error(
+            f"unexpected {type(exc).__name__}: {exc} — this is a bug in gems; please report it "
+            "(run again with --verbose to see the traceback)"
+        )
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,244 @@
+"""Commands that serve a model: recommend, playlist, export, serve."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from gems.cli.app import (
+    DeepCuts,
+    Discount,
+    History,
+    HistoryFormat,
+    HistoryUser,
+    Like,
+    ModelDir,
+    NoProgress,
+    PerSoundtrack,
+    Scheduler,
+    Scope,
+    TailShare,
+    TopK,
+    User,
+    Workers,
+    app,
+    new_console,
+)
+from gems.errors import ParameterError
+
+
+def _options(model, k, discount, per_soundtrack, scope=None, deep_cuts=False, tail_share=None):
+    from gems.serve import rank_options
+
+    return rank_options(
+        model,
+        k=k,
+        discount=discount,
+        per_soundtrack=per_soundtrack,
+        scope=scope,
+        deep_cuts=deep_cuts,
+        tail_share=tail_share,
+    )
+
+
+def print_picks(model, seeds, picks, heading: str) -> None:
+    """Each pick on one line (◆ marks the long tail), its explanation indented beneath."""
+    from gems.serve.explain import percent
+
+    console = new_console()
+    console.print(f"[bold]{escape(heading)}[/]")
+    if seeds:
+        console.print("seeds: " + "; ".join(escape(model.label(s)) for s in seeds))
+    noun = model.listener_noun
+    for i, pick in enumerate(picks, 1):
+        gem = "[green]◆[/]" if pick.is_tail else " "
+        standing = (
+            f"{pick.popularity:,} {noun}{'s' if pick.popularity != 1 else ''} · percentile {percent(pick.popularity_percentile)}"
+            if model.has_listens
+            else "no listening data"
+        )
+        console.print(f"{i:>3} {gem} {escape(model.label(pick.row))}  [dim]{standing}[/]")
+        console.print(f"      [dim]{escape(pick.why)}[/]")
+    if model.simulated:
+        console.print("[dim]listener counts come from a simulated listening log · ◆ = long tail[/]")
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    '  gems recommend --model models/demo --like "Main Theme"\n\n'
+    '  gems recommend -m models/demo --like "Menu (Warzone 2100 OST)" --like hyperrogue-hr3-caves -k 5 --json\n\n'
+    "  gems recommend -m models/demo --user sim-user-0007 --discount 0\n\n"
+    "  gems recommend -m models/mpd --history my_spotify_data.zip -k 20"
+)
+def recommend(
+    model: ModelDir,
+    like: Like = None,
+    user: User = None,
+    history: History = None,
+    history_format: HistoryFormat = "auto",
+    history_user: HistoryUser = None,
+    k: TopK = None,
+    discount: Discount = None,
+    per_soundtrack: PerSoundtrack = None,
+    scope: Scope = None,
+    deep_cuts: DeepCuts = False,
+    tail_share: TailShare = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
+) -> None:
+    """Hidden gems close to the tracks you love, a listener's history or your own export, popularity discounted."""
+    from gems.serve import open_model, recommend
+
+    loaded = open_model(model)
+    options = _options(loaded, k, discount, per_soundtrack, scope, deep_cuts, tail_share)
+    query = {"history": history, "history_format": history_format, "history_user": history_user}
+    answer = recommend(loaded, options, like=like, user=user, **query)
+    if answer.linked is not None:
+        new_console(stderr=as_json).print(f"history: {escape(str(answer.linked))}")
+    if as_json:
+        sys.stdout.write(json.dumps([p.to_dict() for p in answer.picks], ensure_ascii=False, indent=2) + "\n")
+        return
+    print_picks(loaded, answer.seeds, answer.picks, f"Hidden gems {answer.who}" if answer.user else "Hidden gems")
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    '  gems playlist --model models/demo --like "Main Theme" --length 12 --out gems.m3u8\n\n'
+    '  gems playlist -m models/demo --like "Main Theme" --like "Desert" --arc --out gems.xspf\n\n'
+    "  gems playlist -m models/demo --user sim-user-0042 --length 25 --out mine.jspf"
+)
+def playlist(
+    model: ModelDir,
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="Playlist file to write; its suffix picks the format: .m3u8, .xspf or .jspf."),
+    ],
+    like: Like = None,
+    user: User = None,
+    history: History = None,
+    history_format: HistoryFormat = "auto",
+    history_user: HistoryUser = None,
+    length: Annotated[int, typer.Option("--length", "-n", help="Number of tracks.")] = 25,
+    arc: Annotated[
+        bool, typer.Option("--arc", help="Let the energy rise to a peak two thirds of the way, then fall.")
+    ] = False,
+    discount: Discount = None,
+    per_soundtrack: PerSoundtrack = None,
+    scope: Scope = None,
+    deep_cuts: DeepCuts = False,
+) -> None:
+    """A playlist of hidden gems, ordered so the sound flows, in a file your player opens."""
+    from gems.model import Model
+    from gems.playlist import make_playlist
+
+    loaded = Model(model)
+    options = _options(loaded, length, discount, per_soundtrack, scope, deep_cuts)
+    query = {"history": history, "history_format": history_format, "history_user": history_user}
+    summary = make_playlist(loaded, out, options, arc=arc, like=like, user=user, **query)
+    if summary.answer.linked is not None:
+        new_console().print(f"history: {escape(str(summary.answer.linked))}")
+    note = f" ({summary.without_file} without a local audio file, listed by track URI)" if summary.without_file else ""
+    new_console().print(f"{summary.tracks} tracks -> {escape(str(summary.path))}{note}")
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  gems export --model models/demo -k 50 --out recs.parquet\n\n"
+    "  gems export -m models/mpd --users users.txt -k 50 --out recs.csv\n\n"
+    "  gems export -m models/demo -k 25 --playlists playlists --playlist-format xspf\n\n"
+    "  gems export -m models/mpd --histories new_playlists/ --histories-format mpd -k 50 --out recs.parquet"
+)
+def export(
+    model: ModelDir,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Recommendations file to write: .parquet, .csv or .jsonl.")
+    ] = None,
+    playlists: Annotated[
+        Path | None,
+        typer.Option(help="Folder to write one playlist per user into, ordered for flow (with or without --out)."),
+    ] = None,
+    playlist_format: Annotated[str, typer.Option(help="Format of the --playlists files: m3u8, xspf or jspf.")] = "m3u8",
+    users: Annotated[
+        Path | None, typer.Option(help="Text file of user ids, one per line [default: every user].")
+    ] = None,
+    histories: Annotated[
+        Path | None,
+        typer.Option(
+            help="Listening exports the model never saw (a file or folder, any format gems reads): export for "
+            "every listener they hold, folded in [user_id as the source names it; MPD: the playlist's pid]."
+        ),
+    ] = None,
+    histories_format: Annotated[str, typer.Option(help="Format of --histories [default: detected].")] = "auto",
+    k: TopK = None,
+    discount: Discount = None,
+    per_soundtrack: PerSoundtrack = None,
+    scope: Scope = None,
+    tail_share: TailShare = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    no_progress: NoProgress = False,
+) -> None:
+    """Top-k recommendations for many listeners: rows user_id, rank, track_id, score, popularity; and/or a
+    playlist file per listener. An interrupted export resumes where it stopped when run again."""
+    from gems.model import Model
+    from gems.parallel import Runner, default_workers
+    from gems.serve.export import export_batch, read_user_ids
+
+    if out is None and playlists is None:
+        raise ParameterError(
+            "give --out FILE (a recommendations table), --playlists DIR (a playlist per user), or both"
+        )
+    loaded = Model(model)
+    options = _options(loaded, k, discount, per_soundtrack, scope, tail_share=tail_share)
+    wanted = read_user_ids(users) if users is not None else None
+    found = None
+    if histories is not None:
+        from gems.serve.history import read_histories
+
+        found = read_histories(loaded, histories, fmt=histories_format).only(wanted)
+        new_console().print(f"histories: {escape(str(found.summary))}; {len(found.users):,} listeners")
+    summary = export_batch(
+        loaded,
+        options,
+        out=out,
+        playlists=playlists,
+        playlist_format=playlist_format,
+        user_ids=None if found is not None else wanted,
+        histories=found,
+        show_progress=not no_progress,
+        runner=Runner(
+            workers=workers or default_workers(), scheduler=loaded.scheduler if scheduler is None else scheduler
+        ),
+    )
+    console = new_console()
+    if out is not None:
+        console.print(f"{summary.rows:,} recommendations for {summary.users:,} users -> {summary.out}")
+    if playlists is not None:
+        console.print(f"{summary.playlists:,} playlists ({summary.rows:,} tracks) -> {summary.playlist_folder}")
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  gems serve --model models/demo\n\n"
+    "  gems serve -m models/demo --port 9000\n\n"
+    "  gems serve -m models/mine --host 0.0.0.0   # reachable from other machines of your network"
+)
+def serve(
+    model: ModelDir,
+    host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 opens it to your network.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8765,
+) -> None:
+    """A web page over a model: search seeds, listen to the gems, re-rank, build and download playlists."""
+    import gems.web as web  # FastAPI and uvicorn only here: the other commands start without them
+
+    verbose = logging.getLogger().isEnabledFor(logging.INFO)
+    application = web.create_app(model)
+    sock = web.bind(host, port)
+    new_console().print(f"gems serving {escape(str(model))} at [bold]{web.url_of(sock)}[/]  (Ctrl-C stops)")
+    web.serve_forever(application, sock, log_level="info" if verbose else "warning")
+    new_console().print("stopped")
