@@ -68,8 +68,6 @@ def _link(tracks: pd.DataFrame, source: pd.DataFrame, popularity, report: Ingest
     the summary recorded on ``report``."""
     from gems.ingest.link import Linker, summarise_links
 
-    if "title" not in source:  # ids only (a catalogue's listens): they can link by id alone
-        source = source.assign(title=pd.NA)
     links = Linker(tracks, popularity=popularity).link(source)
     linked = links.dropna(subset=["track_id"]).drop_duplicates("source_id")
     summary = summarise_links(links, rows=report.rows_kept)

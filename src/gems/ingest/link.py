@@ -418,6 +418,8 @@ def source_tracks(listens: pd.DataFrame, items: pd.DataFrame | None = None) -> p
     meta = meta.rename(columns={"soundtrack": "album"}).drop_duplicates("track_id")
     tracks = pd.DataFrame({"track_id": listens["track_id"].drop_duplicates()}).merge(meta, on="track_id", how="left")
     keep = ["artist", "title", "album", "duration_s", *ID_COLUMNS]
+    if "title" not in tracks:  # ids only (a catalogue's own listens): they can link by id alone
+        tracks["title"] = pd.NA
     return tracks.rename(columns={"track_id": "source_id"})[["source_id", *[c for c in keep if c in tracks]]]
 
 

@@ -133,6 +133,13 @@ def training_rows(inputs: RankingInputs, queries: Queries, holdout: Holdout, opt
         parts_out[1].append(labels[keep])
         parts_out[2].append(np.bincount(query[keep], minlength=len(block))[positive])
         parts_out[3].append(blended[keep])
+    if not parts_out[0]:  # no listener to learn from
+        return (
+            np.zeros((0, len(NAMES)), np.float32),
+            np.zeros(0, np.int32),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.float32),
+        )
     return tuple(np.concatenate(p) for p in parts_out)
 
 

@@ -17,7 +17,6 @@ are not built for concurrent first use and a query takes milliseconds.
     GET  /api/playlist?like=..|user=..|track=..&length=N&format=m3u8|xspf|jspf|json   a download (json: entries)
 """
 
-import inspect
 import logging
 import tempfile
 import threading
@@ -59,11 +58,7 @@ class UploadTooLarge(ParameterError):
     """An upload past the server's size limit (413)."""
 
 
-class NotYetSupported(GemsError):
-    """Something the model or this version of gems cannot do yet (501)."""
-
-
-STATUS = [(UploadTooLarge, 413), (UnknownTrackError, 404), (NotYetSupported, 501), (ParameterError, 400)]
+STATUS = [(UploadTooLarge, 413), (UnknownTrackError, 404), (ParameterError, 400)]
 STATUS += [(DataError, 422), (ModelError, 422), (GemsError, 400)]
 
 
@@ -118,7 +113,6 @@ def create_app(model_path: str | Path, *, upload_limit: int = UPLOAD_LIMIT) -> F
         summary = call(serve.catalogue.model_summary)
         return {
             **summary,
-            "history_upload": _folds_in(),
             "upload_limit": upload_limit,
             "formats": serve.catalogue.listens_formats(),
         }
@@ -142,11 +136,6 @@ def create_app(model_path: str | Path, *, upload_limit: int = UPLOAD_LIMIT) -> F
             if format not in serve.catalogue.listens_formats():
                 raise ParameterError(
                     f"unknown listens format '{format}'; use one of {', '.join(serve.catalogue.listens_formats())}"
-                )
-            if not _folds_in():
-                raise NotYetSupported(
-                    "this version of gems cannot fold an uploaded history into a model yet; "
-                    "ask with seed tracks (like=ID) or a listener of the model (user=ID) instead"
                 )
             answer = await run_in_threadpool(call, serve.recommend, options, history=path, history_format=format)
         return [pick.to_dict() for pick in answer.picks]
@@ -217,11 +206,6 @@ def _entry_dict(entry) -> dict:
         "duration_s": entry.duration_s,
         "location": entry.location,
     }
-
-
-def _folds_in() -> bool:
-    """Whether ``gems.serve.recommend`` takes an uploaded history (``history=PATH, history_format=FMT``)."""
-    return "history" in inspect.signature(serve.recommend).parameters
 
 
 async def _receive_upload(request: Request, folder: Path, limit: int) -> tuple[Path, dict]:

@@ -374,12 +374,7 @@ async function start() {
   $("#model-info").textContent = `${info.tracks.toLocaleString()} tracks · ${info.listeners.toLocaleString()} listeners`
     + (info.simulated ? " (simulated listening log)" : "");
   $("#format").replaceChildren(...info.formats.map((name) => el("option", { value: name, text: name })));
-  if (!info.history_upload) {
-    $("#mode-upload button").disabled = true;
-    $("#upload-note").textContent = "This version of gems cannot fold an uploaded history into the model yet.";
-  } else {
-    $("#upload-note").textContent = `Up to ${Math.round(info.upload_limit / 2 ** 20)} MB; the file is deleted once read.`;
-  }
+  $("#upload-note").textContent = `Up to ${Math.round(info.upload_limit / 2 ** 20)} MB; the file is deleted once read.`;
   drawChart();
   renderPlaylist();
 
