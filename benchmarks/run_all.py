@@ -3,8 +3,8 @@
     python benchmarks/run_all.py [--skip NAME ...]
 
 Runs, each as its own process: audio_throughput, cf_fit, export_throughput, index_search, recommend_latency,
-web_latency (the scale fixtures of 200k and 1M tracks are built first when missing: ~3 and ~6 minutes, 1.2
-and 4.1 GB peak; set GEMS_BENCH_WORK to keep them elsewhere than benchmarks/work). Every figure stands beside its
+history_foldin, web_latency (the scale fixtures of 150k, 200k and 1M tracks are built first when missing:
+~3, ~3 and ~5 minutes, up to 4.1 GB peak; set GEMS_BENCH_WORK to keep them elsewhere than benchmarks/work). Every figure stands beside its
 comparison from the same run, as a ratio (>1: gems is faster). Writes results/bench.json and prints the
 table as Markdown, ready for the README.
 """
@@ -19,7 +19,15 @@ import sys
 
 from benchkit import RESULTS, ROOT, WORK, machine
 
-BENCHMARKS = ("audio_throughput", "cf_fit", "export_throughput", "index_search", "recommend_latency", "web_latency")
+BENCHMARKS = (
+    "audio_throughput",
+    "cf_fit",
+    "export_throughput",
+    "index_search",
+    "recommend_latency",
+    "history_foldin",
+    "web_latency",
+)
 
 
 def load(name: str) -> dict | None:
@@ -78,6 +86,25 @@ def rows_of(results: dict[str, dict]) -> list[tuple[str, str, str, str]]:
                     f"{query['ratio_to_naive']:.2f}",
                 )
             )
+    if history := results.get("history_foldin"):
+        rows.append(
+            (
+                f"`gems recommend --history` ({history['history_rows']:,}-scrobble Last.fm export, linked by name), "
+                f"{history['tracks']:,}-track model",
+                f"{history['recommend_history_s']:.2f} s",
+                f"`--user` of the model {history['recommend_user_s']:.2f} s",
+                f"{history['recommend_user_s'] / history['recommend_history_s']:.2f}",
+            )
+        )
+        rows.append(
+            (
+                f"`gems export --histories`, {history['export_users']:,} listeners folded in, "
+                f"{history['tracks']:,}-track model",
+                f"{history['export_histories_users_per_s']:,} users/s",
+                f"`--users` from the model {history['export_model_users_per_s']:,} users/s",
+                f"{history['export_ratio']:.2f}",
+            )
+        )
     if web := results.get("web_latency"):
         for row in web["rows"]:
             seq, crowd = row["sequential"], row["concurrent"]

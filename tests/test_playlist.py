@@ -11,22 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import gems.playlist as playlist_module
+import gems.serve.flow as flow_module
 from gems.cli import main
 from gems.errors import ParameterError
 from gems.model import Model
-from gems.playlist import (
-    Entry,
-    Playlist,
-    _rank01,
-    arc_target,
-    energies,
-    flow_order,
-    is_uri,
-    safe_filename,
-    track_uri,
-    write_playlist,
-)
+from gems.playlist import Entry, Playlist, is_uri, safe_filename, track_uri, write_playlist
+from gems.serve.flow import _rank01, arc_target, energies, flow_order
 from listenskit import write_listens
 from modelkit import write_model
 
@@ -139,7 +129,7 @@ def test_the_improvement_pass_only_shortens_the_walk_and_keeps_the_rule(tmp_path
     )
     rows = np.arange(1, n)
     improved = rows[flow_order(model, rows, seeds=[0])]
-    monkeypatch.setattr(playlist_module, "_two_opt", lambda order, *args: order)
+    monkeypatch.setattr(flow_module, "_two_opt", lambda order, *args: order)
     greedy = rows[flow_order(model, rows, seeds=[0])]
     assert improved[0] == greedy[0]  # the opening stays
     assert total_step(model, improved) <= total_step(model, greedy) + 1e-9

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from gems import serve  # noqa: E402
 from gems.cli import main  # noqa: E402
-from gems.playlist import flow_order  # noqa: E402
+from gems.serve.flow import flow_order  # noqa: E402
 from gems.web import create_app  # noqa: E402
 from modelkit import write_model  # noqa: E402
 

@@ -133,7 +133,8 @@ def playlist_of(
     (``like``: ids) or the listener's history (``user``) as ``gems playlist`` orders its picks, or kept in the
     given order (``flow=False``)."""
     from gems.errors import ParameterError
-    from gems.playlist import Playlist, annotation, entry, flow_order
+    from gems.playlist import Playlist, annotation, entry
+    from gems.serve.flow import flow_order
 
     if not track_ids:
         raise ParameterError("a playlist needs at least one track: give track=ID (repeatable)")

@@ -259,7 +259,8 @@ class _PlaylistFolder:
         return f"pick {place} of {k} for this listener (score {score:.3f}); {popularity_words(self.model, row)}"
 
     def write(self, user_id: str, history: np.ndarray, items: np.ndarray, scores: np.ndarray) -> int:
-        from gems.playlist import Playlist, annotation, entry, flow_order, safe_filename, write_playlist
+        from gems.playlist import Playlist, annotation, entry, safe_filename, write_playlist
+        from gems.serve.flow import flow_order
 
         model = self.model
         picks = items[items >= 0]
