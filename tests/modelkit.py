@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from gems import layout
 from gems.artifacts import ModelWriter
 from gems.build import DISPLAY_COLUMNS, catalogue_arrays, write_spaces
 from gems.cf import Weighting
+from gems.integrity import record
 from gems.index import l2_normalize
 from gems.ingest.schema import finalize_catalog
 from gems.popularity import compute_popularity
@@ -103,3 +105,11 @@ def write_model(
             }
         )
     return path
+
+
+def record_files(path: Path, *relpaths: str) -> None:
+    """Record files a test added to a finished model folder in its manifest, as `gems build` would have."""
+    manifest_path = path / layout.MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"].update({relpath: record(path / relpath) for relpath in relpaths})
+    manifest_path.write_text(json.dumps(manifest))

@@ -8,6 +8,7 @@ import sys
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import gems.build
@@ -129,9 +130,12 @@ def test_a_dask_section_sends_audio_extraction_to_that_scheduler(tmp_path):
     assert not (tmp_path / "models").exists() or list((tmp_path / "models").iterdir()) == []
 
 
-def test_export_runs_where_the_pipeline_said_unless_told_otherwise(listens_config):
+def test_export_never_runs_where_a_model_folder_says(listens_config, tmp_path):
+    """A model folder may come from anyone: the [dask] scheduler it was built with is not where export sends
+    work (--scheduler decides), so a model built for an unreachable cluster exports locally."""
+    from gems.cli import main
     from gems.config import DaskParams
 
-    built = build_model(replace(listens_config, dask=DaskParams(scheduler="tcp://cluster:8786")))
-    assert Model(built.path).scheduler == "tcp://cluster:8786"
-    assert Model(build_model(listens_config).path).scheduler is None
+    built = build_model(replace(listens_config, dask=DaskParams(scheduler="tcp://127.0.0.1:1")))
+    assert main(["export", "-m", str(built.path), "-k", "3", "--out", str(tmp_path / "r.csv"), "--no-progress"]) == 0
+    assert len(pd.read_csv(tmp_path / "r.csv")) > 0

@@ -18,7 +18,7 @@ from gems.model import Model
 from gems.playlist import Entry, Playlist, is_uri, safe_filename, track_uri, write_playlist
 from gems.serve.flow import _rank01, arc_target, energies, flow_order
 from listenskit import write_listens
-from modelkit import write_model
+from modelkit import record_files, write_model
 
 NS = "{http://xspf.org/ns/0/}"
 XSPF_TRACK_ORDER = [
@@ -52,6 +52,7 @@ def add_energy(model_path: Path, energy: dict[int, float]) -> None:
     np.save(model_path / "audio" / "rows.npy", rows)
     np.save(model_path / "audio" / "features.npy", features)
     (model_path / "audio" / "feature_names.json").write_text(json.dumps(["rms_db_mean", "zcr_mean"]))
+    record_files(model_path, "audio/rows.npy", "audio/features.npy", "audio/feature_names.json")
 
 
 def line_model(tmp_path, degrees, soundtracks=None, name="m") -> Model:

@@ -2,18 +2,24 @@
 
 A model folder holds arrays as ``.npy``/``.npz`` (loaded with ``allow_pickle=False``), tables as Parquet, faiss
 indexes in faiss's own format and a ``manifest.json`` (config, input fingerprints, library versions, counts,
-timings). :class:`ModelWriter` builds the folder under a hidden temporary sibling and renames it into place only
-when every file is written, so a crash or Ctrl-C never leaves a half-written model behind.
+timings, and each file's size and content hash). :class:`ModelWriter` builds the folder under a hidden
+temporary sibling, one writer at a time, and swaps it into place in one step only when every file is written,
+so a crash, Ctrl-C or a kill never leaves a half-written model, nor the path empty. :class:`ModelFolder` reads
+one as the data someone may have handed over that it is (:mod:`gems.integrity`).
 """
 
 from __future__ import annotations
 
+import errno
+import functools
 import hashlib
 import json
 import os
+import secrets
 import shutil
-import tempfile
-from collections.abc import Mapping
+import zipfile
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from importlib import metadata
 from pathlib import Path
 from stat import S_ISREG
@@ -22,7 +28,7 @@ from typing import Any
 from gems.errors import DataError, ModelError
 from gems.safe_files import NotRegularFile, describe_os_error, kind_of, open_regular, walk_files
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 _CHUNK = 1 << 20
 
@@ -113,74 +119,119 @@ def library_versions(*names: str) -> dict[str, str]:
 # --------------------------------------------------------------------------------------------- writing
 
 
+def _create(folder: Path, prefix: str, suffix: str, make: Callable[[Path], Any]):
+    """``make(path)`` for a new random ``folder/prefix…suffix`` name (again on a clash): files and folders made
+    this way get the user's umask, which ``tempfile`` would narrow to 0600/0700."""
+    while True:
+        path = folder / f"{prefix}{secrets.token_hex(4)}{suffix}"
+        try:
+            return path, make(path)
+        except FileExistsError:
+            continue
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename (OSError when the
+    machine refuses: callers say what it means for their file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    tmp, fd = _create(path.parent, f".{path.name}.", ".tmp", lambda p: os.open(p, flags, 0o666))
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
-def _sweep_abandoned(final: Path) -> None:
-    """Remove temporary siblings of ``final`` left by writers whose process no longer runs."""
-    for sibling in final.parent.glob(f".{final.name}.tmp-*"):
+def write_output(path: Path, data: bytes) -> None:
+    """:func:`write_atomic` for a file the user asked for: a full disk or a folder one may not write to is a
+    DataError naming the file and what to do."""
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        raise DataError(f"{path}: {describe_os_error(exc, writing=True)}") from None
+
+
+def _writes(method):
+    """A ModelWriter method whose machine errors (a full disk...) become one clear ModelError."""
+
+    @functools.wraps(method)
+    def wrapper(self, relpath, *args, **kwargs):
         try:
-            pid = int(sibling.name.rsplit("-", 2)[-2])
-        except (ValueError, IndexError):
-            continue
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            shutil.rmtree(sibling, ignore_errors=True)
-        except PermissionError:
-            pass
+            return method(self, relpath, *args, **kwargs)
+        except OSError as exc:
+            raise self.cannot_write(exc) from None
+
+    return wrapper
 
 
 class ModelWriter:
-    """Write a model folder atomically.
+    """Write a model folder atomically, one writer at a time.
 
-    Use as a context manager: files go to ``.NAME.tmp-PID-XXXX`` beside the final folder; :meth:`commit` writes
-    the manifest and renames the folder into place (replacing an older model); leaving the block without a commit,
-    or with an exception, deletes the temporary folder.
+    Use as a context manager: it takes the folder's lock (:mod:`gems.locks`; a second writer gets a BusyError)
+    and puts back or deletes what writers that died left (:func:`gems.swap.sweep`); files go to
+    ``.NAME.tmp-PID-XXXX`` beside the final folder, under the names :data:`gems.layout.FILES` knows;
+    :meth:`commit` records every file's size and hash in the manifest and swaps the folder into place in one
+    step (:func:`gems.swap.replace`); leaving the block without a commit deletes the temporary folder.
     """
 
     def __init__(self, final: str | os.PathLike):
+        from gems import locks, swap
+
         self.final = Path(final).resolve()
-        self.final.parent.mkdir(parents=True, exist_ok=True)
-        _sweep_abandoned(self.final)
-        self.path = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.tmp-{os.getpid()}-", dir=self.final.parent))
         self.committed = False
         self.written: list[str] = []
+        self._records: dict[str, dict[str, Any]] = {}
+        self._stack = ExitStack()
+        try:
+            self.final.parent.mkdir(parents=True, exist_ok=True)
+            self._stack.enter_context(locks.hold(self.final, "gems build"))
+            swap.sweep(self.final)
+            _check_replaceable(self.final)
+            prefix = f"{swap.temporary_prefix(self.final)}{os.getpid()}-"
+            self.path, _ = _create(self.final.parent, prefix, "", lambda p: p.mkdir(0o777))
+        except OSError as exc:
+            self._stack.close()
+            raise self.cannot_write(exc) from None
+        except BaseException:
+            self._stack.close()
+            raise
+        self._stack.callback(lambda: self.committed or shutil.rmtree(self.path, ignore_errors=True))
 
     def __enter__(self) -> ModelWriter:
         return self
 
     def __exit__(self, *exc) -> None:
-        if not self.committed:
-            shutil.rmtree(self.path, ignore_errors=True)
+        self._stack.close()
+
+    def cannot_write(self, exc: OSError) -> ModelError:
+        return ModelError(f"{self.final}: the model folder {describe_os_error(exc, writing=True)}")
 
     def file(self, relpath: str) -> Path:
-        """Absolute path for ``relpath`` inside the temporary folder, parent folders created."""
-        target = self.path / relpath
+        """Absolute path for ``relpath`` (a name :data:`gems.layout.FILES` knows) in the temporary folder."""
+        from gems.integrity import check_name
+
+        target = self.path / check_name(relpath, "gems build")
         target.parent.mkdir(parents=True, exist_ok=True)
         self.written.append(relpath)
+        self._records.pop(relpath, None)
         return target
 
+    @_writes
     def save_array(self, relpath: str, array) -> None:
         import numpy as np
 
         np.save(self.file(relpath), np.ascontiguousarray(array), allow_pickle=False)
 
+    @_writes
     def save_arrays(self, relpath: str, arrays: Mapping[str, Any]) -> None:
         import numpy as np
 
         np.savez(self.file(relpath), **{k: np.asarray(v) for k, v in arrays.items()})
 
+    @_writes
     def save_table(self, relpath: str, table) -> None:
         """Write a pandas DataFrame or pyarrow Table as Parquet (zstd)."""
         import pyarrow as pa
@@ -190,6 +241,7 @@ class ModelWriter:
             table = pa.Table.from_pandas(table, preserve_index=False)
         pq.write_table(table, self.file(relpath), compression="zstd")
 
+    @_writes
     def save_arrow(self, relpath: str, table) -> None:
         """Write a pyarrow Table as an uncompressed Arrow IPC file, which reads back memory-mapped."""
         import pyarrow as pa
@@ -197,40 +249,72 @@ class ModelWriter:
         with pa.OSFile(str(self.file(relpath)), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
 
+    @_writes
     def save_text(self, relpath: str, text: str) -> None:
         self.file(relpath).write_text(text, encoding="utf-8")
 
+    @_writes
     def save_json(self, relpath: str, obj: Any) -> None:
         self.file(relpath).write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
+    @_writes
     def save_index(self, relpath: str, index) -> None:
         import faiss
 
-        faiss.write_index(index, str(self.file(relpath)))
+        target = self.file(relpath)
+        try:
+            faiss.write_index(index, str(target))
+        except RuntimeError as exc:  # faiss reports a failed write (a full disk) this way
+            raise OSError(errno.EIO, f"faiss could not write it: {exc}", str(target)) from None
 
-    def reuse(self, source: Path, relpaths: list[str]) -> None:
-        """Bring unchanged files over from an older model folder (hard link when possible, else copy)."""
+    @_writes
+    def reuse(self, source: ModelFolder, relpaths: list[str]) -> None:
+        """Bring unchanged files over from an older model folder (hard link when possible, else copy), with
+        the sizes and hashes its manifest recorded (a file damaged since is then caught by ``--verify``)."""
         for rel in relpaths:
-            src, dst = source / rel, self.file(rel)
+            src, dst = source.file(rel), self.file(rel)
             try:
                 os.link(src, dst)
             except OSError:
-                shutil.copy2(src, dst)
+                shutil.copyfile(src, dst)
+            if rel in source.records:
+                self._records[rel] = source.records[rel]
+
+    def record(self, relpath: str) -> dict[str, Any]:
+        """Size and content hash of a file written (or reused) in this folder, computed once."""
+        from gems.integrity import record
+
+        if relpath not in self._records:
+            self._records[relpath] = record(self.path / relpath)
+        return self._records[relpath]
 
     def commit(self, manifest: Mapping[str, Any]) -> Path:
-        """Write ``manifest.json`` and move the folder into place. Returns the final path."""
-        body = {"format_version": FORMAT_VERSION, **manifest}
-        self.save_json(MANIFEST, body)
-        old = None
-        if self.final.exists():
-            old = self.final.with_name(f".{self.final.name}.old-{os.getpid()}")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(self.final, old)
-        os.replace(self.path, self.final)
+        """Write ``manifest.json`` with every file's size and hash, and swap the folder into place."""
+        from gems import swap
+
+        try:
+            names = sorted(p.relative_to(self.path).as_posix() for p in self.path.rglob("*") if p.is_file())
+            files = {rel: self.record(rel) for rel in names if rel != MANIFEST}
+            self.save_json(MANIFEST, {"format_version": FORMAT_VERSION, **manifest, "files": files})
+            swap.replace(self.path, self.final)
+        except OSError as exc:
+            raise self.cannot_write(exc) from None
         self.committed = True
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
         return self.final
+
+
+def _check_replaceable(final: Path) -> None:
+    """ModelError when ``final`` exists and is not a model folder gems may replace: a file, or a folder with
+    other things in it (a build never deletes a folder it did not write)."""
+    if not final.exists():
+        return
+    if not final.is_dir():
+        raise ModelError(f"{final} is a file, not a model folder; choose another --model")
+    if not (final / MANIFEST).exists() and any(final.iterdir()):
+        raise ModelError(
+            f"{final} holds files but no {MANIFEST}, so it is not a gems model folder and gems will not replace "
+            "it; choose another --model (an empty or new folder)"
+        )
 
 
 # --------------------------------------------------------------------------------------------- reading
@@ -262,16 +346,26 @@ def arrow_to_numpy(column):
 
 
 class ModelFolder:
-    """Read-only view of a model folder. Arrays load with ``allow_pickle=False``; nothing is unpickled.
+    """Read-only view of a model folder, which is data someone may have handed over (:mod:`gems.integrity`).
 
-    ``in_progress=True`` reads a folder still being written (no manifest yet), as later build stages do.
+    Opening reads and checks the manifest (its shape, and that it names only files gems writes); each file is
+    checked when first opened (no symbolic link on the way, its size and header, small files' hashes), so
+    damage is one ModelError naming the file, and nothing is unpickled. ``in_progress=True`` reads a folder
+    still being written (no manifest yet), as later build stages do.
     """
 
     def __init__(self, path: str | os.PathLike, *, in_progress: bool = False):
+        from gems import integrity, swap
+
         self.path = Path(path)
         self.manifest: dict[str, Any] = {}
+        self.records: dict[str, dict[str, Any]] = {}
+        self._checked: set[str] = set()
+        self._identity = None
         if in_progress:
             return
+        if not self.path.exists():
+            swap.recover(self.path.absolute())
         manifest_path = self.path / MANIFEST
         if not manifest_path.is_file():
             if self.path.is_dir():
@@ -279,69 +373,148 @@ class ModelFolder:
                     f"{self.path} is not a gems model folder (no {MANIFEST}); build one with `gems build --model {path}`"
                 )
             raise ModelError(f"model folder {self.path} does not exist; build it with `gems build --model {path}`")
+        integrity.locate(self.path, MANIFEST)
         try:
-            self.manifest = json.loads(manifest_path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ModelError(f"{manifest_path} is unreadable ({exc}); rebuild the model with `gems build`") from exc
-        version = self.manifest.get("format_version")
+            with open_regular(manifest_path) as handle:
+                self._identity = _identity(os.fstat(handle.fileno()))
+                self.manifest = json.loads(handle.read())
+        except OSError as exc:
+            raise ModelError(f"{manifest_path} {describe_os_error(exc)}") from None
+        except (ValueError, RecursionError):
+            raise integrity.damaged(manifest_path, "not JSON") from None
+        version = self.manifest.get("format_version") if isinstance(self.manifest, dict) else None
         if version != FORMAT_VERSION:
             raise ModelError(
                 f"{self.path} has model format {version!r}, this gems reads format {FORMAT_VERSION}; rebuild it"
             )
+        integrity.check_manifest(self.manifest, manifest_path)
+        self.records = self.manifest["files"]
+
+    def file(self, relpath: str) -> Path:
+        """The checked path of one of the folder's files: a name gems writes, recorded by the manifest, reached
+        without a symbolic link, of the recorded size and a sound header. ModelError naming it otherwise."""
+        from gems import integrity
+
+        integrity.check_name(relpath, self.path / MANIFEST)
+        target = integrity.locate(self.path, relpath)
+        if target is None or (self._identity is not None and relpath not in self.records):
+            self._changed_under_us()
+            raise ModelError(f"{self.path} lacks {relpath}; the folder is incomplete, {integrity.REBUILD}")
+        if relpath not in self._checked and self._identity is not None:
+            try:
+                integrity.check(target, self.records[relpath])
+            except ModelError:
+                self._changed_under_us()
+                raise
+            self._checked.add(relpath)
+        return target
+
+    def _changed_under_us(self) -> None:
+        """ModelError when the folder was rebuilt since it was opened (its files no longer fit the manifest)."""
+        try:
+            now = _identity(os.stat(self.path / MANIFEST))
+        except OSError:
+            now = None
+        if self._identity is not None and now != self._identity:
+            raise ModelError(f"{self.path} was rebuilt while this command read it; run the command again")
+
+    def verify(self) -> tuple[int, int]:
+        """Check every file the manifest records against its size and content hash: (files, bytes), or one
+        ModelError naming the first damaged file (and how many more there are)."""
+        from gems import integrity
+
+        problems = []
+        for relpath, entry in sorted(self.records.items()):
+            try:
+                target = integrity.locate(self.path, relpath)
+                if target is None:
+                    raise ModelError(f"{self.path / relpath} is missing; {integrity.REBUILD}")
+                integrity.check(target, entry, full=True)
+            except ModelError as exc:
+                problems.append(str(exc))
+        if problems:
+            more = f" (and {len(problems) - 1} more damaged file(s))" if len(problems) > 1 else ""
+            raise ModelError(problems[0] + more)
+        return len(self.records), sum(entry["size"] for entry in self.records.values())
 
     def file_hash(self, relpath: str) -> str:
         """Content hash of one file of the folder."""
-        return hash_file(self._existing(relpath))
+        return hash_file(self.file(relpath))
 
     def has(self, relpath: str) -> bool:
-        return (self.path / relpath).exists()
+        """Whether the folder holds ``relpath`` (for a finished folder: whether its manifest records it)."""
+        from gems import integrity
 
-    def _existing(self, relpath: str) -> Path:
-        target = self.path / relpath
-        if not target.exists():
-            raise ModelError(f"{self.path} lacks {relpath}; the folder is incomplete, rebuild it with `gems build`")
-        return target
+        if self._identity is not None:
+            return relpath in self.records
+        return integrity.locate(self.path, integrity.check_name(relpath, self.path)) is not None
+
+    def _read(self, relpath: str, read: Callable[[Path], Any]) -> Any:
+        """``read(path)`` of a checked file; what a library raises on damage it did not see becomes ModelError."""
+        from gems import integrity
+
+        target = self.file(relpath)
+        try:
+            return read(target)
+        except (OSError, ValueError, EOFError, RuntimeError, KeyError, zipfile.BadZipFile) as exc:
+            self._changed_under_us()
+            raise integrity.damaged(
+                target, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            ) from None
 
     def array(self, relpath: str, *, mmap: bool = True):
         """A ``.npy`` array, memory-mapped read-only by default."""
         import numpy as np
 
-        return np.load(self._existing(relpath), allow_pickle=False, mmap_mode="r" if mmap else None)
+        return self._read(relpath, lambda p: np.load(p, allow_pickle=False, mmap_mode="r" if mmap else None))
 
     def arrays(self, relpath: str) -> dict[str, Any]:
         """All arrays of a ``.npz`` file."""
         import numpy as np
 
-        with np.load(self._existing(relpath), allow_pickle=False) as npz:
-            return {key: npz[key] for key in npz.files}
+        def read(path: Path) -> dict[str, Any]:
+            with np.load(path, allow_pickle=False) as npz:
+                return {key: npz[key] for key in npz.files}
+
+        return self._read(relpath, read)
 
     def table(self, relpath: str, columns: list[str] | None = None):
         """A Parquet table as a pyarrow Table (convert with ``.to_pandas()`` where pandas is wanted)."""
         import pyarrow.parquet as pq
 
         # ParquetFile, unlike read_table, does not import pyarrow.dataset (and with it pandas): a faster start
-        return pq.ParquetFile(self._existing(relpath)).read(columns=columns)
+        return self._read(relpath, lambda p: pq.ParquetFile(p).read(columns=columns))
 
     def columns(self, relpath: str) -> list[str]:
         """Column names of a Parquet table (read from its footer only)."""
         import pyarrow.parquet as pq
 
-        return pq.ParquetFile(self._existing(relpath)).schema_arrow.names
+        return self._read(relpath, lambda p: pq.ParquetFile(p).schema_arrow.names)
 
     def arrow(self, relpath: str):
         """An Arrow IPC file as a pyarrow Table, memory-mapped (columns are read when touched)."""
         import pyarrow as pa
 
-        return pa.ipc.open_file(pa.memory_map(str(self._existing(relpath)), "r")).read_all()
+        def read(path: Path):
+            table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+            table.validate()
+            return table
+
+        return self._read(relpath, read)
 
     def json(self, relpath: str) -> Any:
-        return json.loads(self._existing(relpath).read_text())
+        return self._read(relpath, lambda p: json.loads(p.read_text(encoding="utf-8")))
 
     def text(self, relpath: str) -> str:
-        return self._existing(relpath).read_text(encoding="utf-8")
+        return self._read(relpath, lambda p: p.read_text(encoding="utf-8"))
 
     def index(self, relpath: str):
         """A faiss index, memory-mapped when faiss allows it."""
         import faiss
 
-        return faiss.read_index(str(self._existing(relpath)), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        return self._read(relpath, lambda p: faiss.read_index(str(p), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY))
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int]:
+    """What tells one manifest file from the next build's: device, inode and modification time."""
+    return info.st_dev, info.st_ino, info.st_mtime_ns

@@ -35,3 +35,7 @@ class UnknownTrackError(ParameterError):
             tail = "; `gems info --model DIR --tracks` lists every track"
         listed = "; ".join(suggestions[:5])
         super().__init__(head + (f" (did you mean: {listed})" if listed else "") + tail)
+
+
+class BusyError(GemsError):
+    """Another gems process is writing the same model folder or output; wait for it, or write elsewhere."""

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-SPACES = ("audio", "cf", "blend")
+from gems.layout import SPACES  # noqa: F401  (the spaces are listed once, in layout)
+
 EXACT_BELOW = 100_000
 NPROBE = 32  # inverted lists searched per query
 

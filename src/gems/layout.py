@@ -73,3 +73,17 @@ def space_index(space: str) -> str:
 
 RANKER_MODEL = "ranker/model.txt"
 RANKER_INFO = "ranker/info.json"
+
+
+SPACES = ("audio", "cf", "blend")  # the vector spaces a model may hold (gems.index builds them)
+KIN = ("artist", "soundtrack")  # the catalogue columns with codes and orders
+
+FILES = frozenset(
+    {MANIFEST, TRACKS, LISTENS, INGEST_REPORT, INPUT_MEMO, DISPLAY, ID_ORDER, LINK_KEYS, TITLE_ORDER}
+    | {f(name) for f in (codes, members) for name in KIN}
+    | {AUDIO_FILES, AUDIO_ROWS, AUDIO_FEATURES, AUDIO_STANDARDIZED, AUDIO_VECTORS, AUDIO_EMBEDDER, AUDIO_GROUPS}
+    | {AUDIO_FEATURE_NAMES, USERS, POPULARITY, *INTERACTIONS, *NEIGHBOURS}
+    | {ITEM_FACTORS, USER_FACTORS, GRAM, NORM_ORDER, NORM_SORTED, WEIGHTING, IDF, RANKER_MODEL, RANKER_INFO}
+    | {f(space) for f in (space_rows, space_vectors, space_index) for space in SPACES}
+)
+"""Every file a model folder may hold: a name a manifest lists that is not here is refused, never opened."""

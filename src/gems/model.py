@@ -12,6 +12,7 @@ import numpy as np
 from gems import layout
 from gems.artifacts import ModelFolder, arrow_to_numpy
 from gems.errors import ModelError, ParameterError
+from gems.integrity import damaged
 
 SPACE_PRIORITY = ("blend", "audio", "cf")  # the space used for a pair of tracks that are both in several
 
@@ -29,7 +30,15 @@ class Space:
 
     @cached_property
     def index(self):
-        return self.folder.index(layout.space_index(self.name))
+        relpath = layout.space_index(self.name)
+        index = self.folder.index(relpath)
+        if index.ntotal != len(self.rows) or index.d != self.vectors.shape[1]:
+            raise damaged(
+                self.folder.path / relpath,
+                f"{index.ntotal:,} vectors of {index.d} dimensions, not "
+                f"the space's {len(self.rows):,} of {self.vectors.shape[1]}",
+            )
+        return index
 
     def has(self, rows: np.ndarray) -> np.ndarray:
         return self.position[rows] >= 0
@@ -70,8 +79,6 @@ class Model:
         self.is_theme = arrow_to_numpy(popularity.column("is_theme"))
         self.n_tracks = len(self.listeners)
         self.simulated = bool(self.manifest.get("listens_simulated", False))
-        # the [dask] scheduler of the pipeline it was built with: where batch export runs by default
-        self.scheduler = self.manifest.get("config", {}).get("dask", {}).get("scheduler") or None
 
     @cached_property
     def rank_defaults(self):
@@ -130,11 +137,10 @@ class Model:
     @cached_property
     def spaces(self) -> dict[str, Space]:
         spaces = {}
-        for name in self.manifest.get("spaces", []):
-            rows = self.folder.array(layout.space_rows(name), mmap=False)
-            position = np.full(self.n_tracks, -1, dtype=np.int64)
-            position[rows] = np.arange(len(rows))
-            spaces[name] = Space(name, rows, self.folder.array(layout.space_vectors(name)), position, self.folder)
+        for name in self.manifest["spaces"]:
+            vectors = self.folder.array(layout.space_vectors(name))
+            rows, position = self._positions(layout.space_rows(name), len(vectors))
+            spaces[name] = Space(name, rows, vectors, position, self.folder)
         if not spaces:
             raise ModelError(f"{self.path} has no audio embeddings and no listening data to compare tracks by")
         return spaces
@@ -150,10 +156,22 @@ class Model:
     @cached_property
     def _audio_position(self) -> np.ndarray:
         """Row of each track in the audio feature arrays, −1 without analysed audio."""
-        rows = self.folder.array(layout.AUDIO_ROWS, mmap=False)
+        return self._positions(layout.AUDIO_ROWS)[1]
+
+    def _positions(self, relpath: str, length: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """A track-rows array and its inverse: the position of each track in it, −1 for tracks it lacks. A row
+        outside the catalogue, twice, or a length other than its vectors' is damage."""
+        rows = self.folder.array(relpath, mmap=False)
         position = np.full(self.n_tracks, -1, dtype=np.int64)
-        position[rows] = np.arange(len(rows))
-        return position
+        valid = rows.ndim == 1 and rows.dtype.kind in "iu" and (length is None or len(rows) == length)
+        if valid and len(rows):
+            valid = 0 <= rows.min() and rows.max() < self.n_tracks
+        if valid:
+            position[rows] = np.arange(len(rows))
+            valid = int((position >= 0).sum()) == len(rows)
+        if not valid:
+            raise damaged(self.folder.path / relpath, f"not {length or 'the'} distinct rows of the catalogue's tracks")
+        return rows, position
 
     def similarity(self, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
         """Cosine of every (a, b) pair of tracks in their best shared space (:data:`SPACE_PRIORITY`),
@@ -208,7 +226,10 @@ class Model:
         stored = self.folder.json(layout.WEIGHTING)
         idf = self.folder.array(layout.IDF) if self.folder.has(layout.IDF) else None
         weighting = Weighting(stored["scheme"], float(stored["alpha"]), idf, float(stored["average_length"]))
-        regularization = float(self.manifest["config"]["cf"]["regularization"])
+        cf = self.manifest["config"].get("cf")
+        regularization = cf.get("regularization") if isinstance(cf, dict) else None
+        if isinstance(regularization, bool) or not isinstance(regularization, int | float):
+            raise damaged(self.folder.path / layout.MANIFEST, "its [cf] regularization is not a number")
         return FoldIn(item_factors, self.folder.array(layout.GRAM), regularization, weighting)
 
     @cached_property

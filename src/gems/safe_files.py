@@ -70,18 +70,22 @@ def read_regular(path: str | os.PathLike, limit: int | None = None) -> bytes:
         return handle.read() if limit is None else handle.read(limit)
 
 
-def describe_os_error(exc: OSError, *, writing: bool = False) -> str:
-    """What an OSError met while reading an input (``writing``: an output) means, and what to do: a clause
-    without the path."""
+def describe_os_error(exc: OSError, *, writing: bool | None = False) -> str:
+    """What an OSError met while reading an input (``writing``: an output; None: either) means, and what to
+    do: a clause without the path."""
     if isinstance(exc, NotRegularFile):
         return f"{exc.strerror}; gems reads only regular files — remove it or point gems at the real file"
     code = exc.errno
     if code in (errno.EACCES, errno.EPERM):
         if writing:
             return "cannot be written: permission denied; choose a folder you may write to"
+        if writing is None:
+            return "permission denied; check its permissions and its folder's (ls -l), or run gems as another user"
         return "cannot be read: permission denied; check its permissions (ls -l) or run gems as a user who may read it"
     if code == errno.ENOSPC:
         return "cannot be written: no space left on the device; free some space or write somewhere else"
+    if code == getattr(errno, "EDQUOT", None):
+        return "cannot be written: your disk quota is used up; free some space or write somewhere else"
     if code == errno.EROFS:
         return "cannot be written: the file system is read-only; write somewhere else"
     if code == errno.ENOENT:
@@ -90,7 +94,7 @@ def describe_os_error(exc: OSError, *, writing: bool = False) -> str:
         return "is a symlink loop (a link that leads back to itself); fix or remove the link"
     if code == errno.ENAMETOOLONG:
         return "has a name too long for the file system; rename or move it"
-    verb = "written" if writing else "read"
+    verb = {True: "written", False: "read", None: "used"}[writing]
     return f"cannot be {verb} ({exc.strerror or exc}); check the file and the disk it is on"
 
 

@@ -31,7 +31,7 @@ from gems.build.sources import (
     stage_popularity,
 )
 from gems.config import BuildConfig, load_pipeline
-from gems.errors import GemsError, ParameterError
+from gems.errors import GemsError, ModelError, ParameterError
 
 __all__ = [
     "DISPLAY_COLUMNS",
@@ -83,7 +83,10 @@ def _previous_model(path: Path) -> ModelFolder | None:
 def _load_memo(previous: ModelFolder | None) -> dict[str, list]:
     if previous is None or not previous.has(layout.INPUT_MEMO):
         return {}
-    table = previous.table(layout.INPUT_MEMO).to_pydict()
+    try:
+        table = previous.table(layout.INPUT_MEMO).to_pydict()
+    except ModelError:  # a damaged memo only costs hashing the inputs again
+        return {}
     return {p: [s, m, h] for p, s, m, h in zip(table["path"], table["size"], table["mtime_ns"], table["hash"])}
 
 
@@ -97,9 +100,9 @@ def build_model(
     """Build (or update) the model folder ``config.model`` from the configured sources. ``exclude_users``: ids
     of listeners the learned stage must never train on (the users an offline evaluation scores)."""
     started = time.perf_counter()
-    previous = _previous_model(config.model)
-    hasher = InputHasher(_load_memo(previous))
-    with ModelWriter(config.model) as writer:
+    with ModelWriter(config.model) as writer:  # the folder's lock first: the model it replaces stays as read
+        previous = _previous_model(config.model)
+        hasher = InputHasher(_load_memo(previous))
         runner = StageRunner(writer, previous)
         stage_ingest(runner, config, hasher)
         stage_catalogue(runner)

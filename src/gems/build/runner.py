@@ -10,6 +10,7 @@ from typing import Any
 
 from gems import layout
 from gems.artifacts import ModelFolder, ModelWriter, hash_json
+from gems.errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +49,31 @@ class StageRunner:
         self.records: dict[str, StageRecord] = {}
 
     def file_hash(self, relpath: str) -> str | None:
-        """Content hash of a file written earlier in this build, None when absent."""
-        return self.staged.file_hash(relpath) if self.staged.has(relpath) else None
+        """Content hash of a file written earlier in this build, None when absent (computed once: the manifest
+        records it too)."""
+        return self.writer.record(relpath)["hash"] if self.staged.has(relpath) else None
+
+    def _reusable(self, name: str, fingerprint: str) -> dict[str, Any] | None:
+        """The previous model's record of stage ``name`` when its fingerprint matches and its files are sound
+        (names and shape checked with the manifest, each file's size and header here); a damaged file means the
+        stage is built again."""
+        old = self.previous.manifest["stages"].get(name) if self.previous is not None else None
+        if not old or old["fingerprint"] != fingerprint:
+            return None
+        try:
+            for relpath in old["files"]:
+                self.previous.file(relpath)
+        except ModelError as exc:
+            log.warning("stage %s is built again: %s", name, exc)
+            return None
+        return old
 
     def run(self, name: str, inputs: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> StageRecord:
         fingerprint = hash_json({"stage": name, "version": STAGE_VERSIONS[name], "inputs": inputs})
         started_s = round(time.perf_counter() - self.started, 3)
-        old = (self.previous.manifest.get("stages", {}) if self.previous else {}).get(name)
-        if old and old["fingerprint"] == fingerprint and all(self.previous.has(f) for f in old["files"]):
-            self.writer.reuse(self.previous.path, old["files"])
+        old = self._reusable(name, fingerprint)
+        if old is not None:
+            self.writer.reuse(self.previous, old["files"])
             record = StageRecord(name, fingerprint, old["files"], 0.0, True, old.get("counts", {}), started_s)
             log.info("stage %s: unchanged, reused", name)
         else:

@@ -3,14 +3,17 @@ turns a user's mistake into one red line and exit code 1."""
 
 from __future__ import annotations
 
+import errno
 import logging
+import signal
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from gems.errors import GemsError, ParameterError
+from gems.terminal import PrintableLog, shown
 
 app = typer.Typer(
     name="gems",
@@ -72,7 +75,8 @@ Scheduler = Annotated[
     str | None,
     typer.Option(
         help="Run audio extraction / export on the Dask cluster at this address (tcp://host:8786; needs gems[dask]) "
-        "[default: the pipeline's [dask] scheduler, else local worker processes; '' forces local]."
+        "[default: local worker processes; gems build: the pipeline's [dask] scheduler, '' forces local; gems "
+        "export never takes it from the model folder, which may come from anyone]."
     ),
 ]
 NoProgress = Annotated[bool, typer.Option("--no-progress", help="Hide progress bars.")]
@@ -95,7 +99,7 @@ def new_console(stderr: bool = False):
 
 def error(message: str) -> int:
     """Print one red, unwrapped line on stderr; returns the exit code 1."""
-    new_console(stderr=True).print(f"[red]error:[/] {escape(message)}")
+    new_console(stderr=True).print(f"[red]error:[/] {shown(message)}")
     return 1
 
 
@@ -109,6 +113,7 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log wha
         handlers=[RichHandler(console=new_console(stderr=True), show_path=False, show_time=False)],
         force=True,
     )
+    logging.getLogger().handlers[0].addFilter(PrintableLog())
 
 
 def parse_columns(pairs: list[str] | None) -> dict[str, str] | None:
@@ -126,10 +131,45 @@ def parse_columns(pairs: list[str] | None) -> dict[str, str] | None:
 # ----------------------------------------------------------------------------------------- entry point
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; a user mistake prints one red line on stderr and returns 1."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (or SIGHUP), taken like Ctrl-C: every block unwinds and removes its temporaries."""
+
+
+# errors of the machine, never of gems: a full disk, a permission, a file gone — one line saying what to do
+_MACHINE_ERRORS = {
+    getattr(errno, name)
+    for name in ("ENOSPC", "EDQUOT", "EACCES", "EPERM", "EROFS", "ENOENT", "EIO", "EMFILE", "ENFILE", "ENOTDIR")
+    if hasattr(errno, name)
+}
+
+
+def _terminate(signum, frame) -> None:
+    signal.signal(signum, signal.SIG_IGN)  # a second signal must not cut the clean-up short
+    raise Terminated
+
+
+@contextmanager
+def _terminate_like_interrupt():
+    """While the command runs, SIGTERM and SIGHUP raise :class:`Terminated` (in the main thread only)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.signal(number, _terminate) for number in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        result = app(args=argv, prog_name="gems", standalone_mode=False)
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; a user mistake, an error of the machine or a SIGTERM prints one red line on stderr and
+    returns 1."""
+    try:
+        with _terminate_like_interrupt():
+            result = app(args=argv, prog_name="gems", standalone_mode=False)
     except GemsError as exc:
         return error(str(exc))
     except typer.Abort:
@@ -138,13 +178,25 @@ def main(argv: list[str] | None = None) -> int:
         context = getattr(exc, "ctx", None)
         hint = f" (see `{context.command_path} --help`)" if context is not None else ""
         return error(exc.format_message() + hint)
-    except KeyboardInterrupt:
-        return error("interrupted; nothing half-written was kept")
-    except Exception as exc:  # a bug in gems, not the user's mistake: still one line, the traceback on demand
-        if logging.getLogger().isEnabledFor(logging.INFO):  # --verbose
-            logging.getLogger("gems").error("unexpected error", exc_info=True)
-        return error(
-            f"unexpected {type(exc).__name__}: {exc} — this is a bug in gems; please report it "
-            "(run again with --verbose to see the traceback)"
-        )
+    except KeyboardInterrupt as exc:
+        return error(f"{'terminated' if isinstance(exc, Terminated) else 'interrupted'}; nothing half-written was kept")
+    except OSError as exc:
+        if exc.errno not in _MACHINE_ERRORS:
+            return _bug(exc)
+        from gems.safe_files import describe_os_error
+
+        writing = True if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EROFS) else None
+        return error(f"{exc.filename or 'a file'}: {describe_os_error(exc, writing=writing)}")
+    except Exception as exc:
+        return _bug(exc)
     return result if isinstance(result, int) else 0
+
+
+def _bug(exc: Exception) -> int:
+    """A bug in gems, not the user's mistake: still one line, the traceback on demand."""
+    if logging.getLogger().isEnabledFor(logging.INFO):  # --verbose
+        logging.getLogger("gems").error("unexpected error", exc_info=exc)
+    return error(
+        f"unexpected {type(exc).__name__}: {exc} — this is a bug in gems; please report it "
+        "(run again with --verbose to see the traceback)"
+    )

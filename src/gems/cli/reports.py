@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from gems.cli.app import (
     FORMAT_HELP,
@@ -18,6 +17,7 @@ from gems.cli.app import (
 from gems.cli.serving import print_picks
 from gems.cli.sources import print_build
 from gems.errors import ParameterError
+from gems.terminal import shown
 
 
 @app.command(
@@ -64,7 +64,7 @@ def evaluate(
             f"{name}@{cut}" for cut in ks for name in ("ndcg", "recall", "tail_recall", "aplt", "arp", "coverage")
         ):
             console.print(f"  {key:<16} {metrics[key]:.4f}")
-        console.print(f"-> {path}")
+        console.print(f"-> {shown(path)}")
         return
     from gems.build import load_or_default_config
     from gems.config import ListensSource
@@ -82,14 +82,21 @@ def evaluate(
         for c in (f"ndcg@{cut}", f"recall@{cut}", f"tail_recall@{cut}", f"aplt@{cut}", f"coverage@{cut}")
         if c in table
     ]
-    console.print(table[columns].to_string(float_format=lambda v: f"{v:.4f}"))
-    console.print(f"-> {', '.join(str(p) for p in paths.values())}")
+    for line in table[columns].to_string(float_format=lambda v: f"{v:.4f}").splitlines():
+        console.print(shown(line))
+    console.print(f"-> {shown(', '.join(str(p) for p in paths.values()))}")
 
 
-@app.command(epilog="Examples:\n\n  gems info --model models/demo\n\n  gems info -m models/demo --tracks")
+@app.command(
+    epilog="Examples:\n\n  gems info --model models/demo\n\n  gems info -m models/demo --tracks\n\n"
+    "  gems info -m models/demo --verify"
+)
 def info(
     model: ModelDir,
     tracks: Annotated[bool, typer.Option("--tracks", help="Also list every track with its popularity.")] = False,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Check every file's content hash against the manifest (reads it all).")
+    ] = False,
 ) -> None:
     """What a model holds: sources, counts, spaces, stages and library versions."""
     from gems.model import Model
@@ -97,29 +104,36 @@ def info(
     loaded = Model(model)
     m = loaded.manifest
     console = new_console()
-    counts = m["counts"]
+    if verify:
+        files, size = loaded.folder.verify()
+        console.print(f"{shown(loaded.path)}: all {files:,} files intact ({size / 1e6:,.1f} MB checked)")
+    counts = {key: value for key, value in m["counts"].items() if isinstance(value, int)}
     simulated = " (simulated)" if m.get("listens_simulated") else ""
-    console.print(f"[bold]{loaded.path}[/] built {m['created_at']} by gems {m['gems_version']}")
+    built = f" built {shown(m.get('created_at', '?'))} by gems {shown(m.get('gems_version', '?'))}"
+    console.print(f"[bold]{shown(loaded.path)}[/]{built}")
     sources = m["config"]
     if sources.get("catalog"):
-        console.print(f"  catalog: {escape(sources['catalog'])}")
-    for folder in sources.get("audio") or []:
-        console.print(f"  audio: {escape(folder)}")
-    for source in sources.get("listens") or []:
-        console.print(f"  listens: {escape(source['path'])} ({source['format']})")
+        console.print(f"  catalog: {shown(sources['catalog'])}")
+    for folder in _listed(sources.get("audio")):
+        console.print(f"  audio: {shown(folder)}")
+    for source in _listed(sources.get("listens")):
+        if isinstance(source, dict):
+            console.print(f"  listens: {shown(source.get('path'))} ({shown(source.get('format'))})")
     console.print(
-        f"  {counts['tracks']:,} tracks · {counts['listens']:,} listens{simulated} · {counts['users']:,} listeners · "
-        f"audio {counts['audio_ok']:,} ok / {counts['audio_failed']:,} failed · head {counts['head']:,} / tail {counts['tail']:,}"
+        f"  {counts.get('tracks', 0):,} tracks · {counts.get('listens', 0):,} listens{simulated} · "
+        f"{counts.get('users', 0):,} listeners · audio {counts.get('audio_ok', 0):,} ok / "
+        f"{counts.get('audio_failed', 0):,} failed · head {counts.get('head', 0):,} / tail {counts.get('tail', 0):,}"
     )
     from gems.serve.catalogue import ranking_summary
 
-    console.print(f"  spaces: {', '.join(m['spaces']) or 'none'} · rank defaults: {escape(str(m['rank_defaults']))}")
-    console.print(f"  {escape(ranking_summary(loaded))}")
+    rank_defaults = shown(m.get("rank_defaults", {}))
+    console.print(f"  spaces: {shown(', '.join(m['spaces']) or 'none')} · rank defaults: {rank_defaults}")
+    console.print(f"  {shown(ranking_summary(loaded))}")
     for name, stage in m["stages"].items():
-        console.print(
-            f"  stage {name}: {'reused' if stage['reused'] else 'built'} in {stage['seconds']:.2f}s {stage['counts']}"
-        )
-    console.print("  versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()))
+        seconds = stage.get("seconds") if isinstance(stage.get("seconds"), int | float) else 0.0
+        reused = "reused" if stage.get("reused") else "built"
+        console.print(f"  stage {shown(name)}: {reused} in {seconds:.2f}s {shown(stage.get('counts', {}))}")
+    console.print("  versions: " + shown(", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items())))
     if tracks:
         from rich.table import Table
 
@@ -128,15 +142,20 @@ def info(
             table.add_column(column)
         for row in range(loaded.n_tracks):
             table.add_row(
-                loaded.track_ids[row],
-                loaded.titles[row],
-                loaded.soundtracks[row] or "",
+                shown(loaded.track_ids[row]),
+                shown(loaded.titles[row]),
+                shown(loaded.soundtracks[row] or ""),
                 f"{int(loaded.listeners[row]):,}",
                 f"{loaded.percentile[row]:.0f}",
                 "◆" if loaded.is_tail[row] else "",
                 "theme" if loaded.is_theme[row] else "",
             )
         console.print(table)
+
+
+def _listed(value) -> list:
+    """A manifest value that should be a list (one path in older manifests), as a list."""
+    return value if isinstance(value, list) else [value] if value else []
 
 
 @app.command(epilog="Example:\n\n  gems demo")
@@ -152,9 +171,10 @@ def demo(no_progress: NoProgress = False) -> None:
     print_build(build_model(config, show_progress=not no_progress))
     loaded = Model(config.model)
     options = rank_options(loaded, k=5)
+    console = new_console()
     for seed in demo_seeds(loaded):
         (picks,) = picks_for(loaded, [[seed]], options)
-        print_picks(loaded, [], picks, f"\nIf you love {loaded.label(seed)}, the theme everyone knows, try:")
-    new_console().print(
-        f'\nNext: gems recommend --model {config.model} --like "<a title>"  ·  gems info --model {config.model} --tracks'
-    )
+        console.print()
+        print_picks(loaded, [], picks, f"If you love {loaded.label(seed)}, the theme everyone knows, try:")
+    path = shown(config.model)
+    console.print(f'\nNext: gems recommend --model {path} --like "<a title>"  ·  gems info --model {path} --tracks')

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from gems.cli.app import (
     DeepCuts,
@@ -31,6 +29,7 @@ from gems.cli.app import (
     new_console,
 )
 from gems.errors import ParameterError
+from gems.terminal import json_text, shown
 
 
 def _options(model, k, discount, per_soundtrack, scope=None, deep_cuts=False, tail_share=None):
@@ -52,9 +51,9 @@ def print_picks(model, seeds, picks, heading: str) -> None:
     from gems.serve.explain import percent
 
     console = new_console()
-    console.print(f"[bold]{escape(heading)}[/]")
+    console.print(f"[bold]{shown(heading)}[/]")
     if seeds:
-        console.print("seeds: " + "; ".join(escape(model.label(s)) for s in seeds))
+        console.print("seeds: " + "; ".join(shown(model.label(s)) for s in seeds))
     noun = model.listener_noun
     for i, pick in enumerate(picks, 1):
         gem = "[green]◆[/]" if pick.is_tail else " "
@@ -63,8 +62,8 @@ def print_picks(model, seeds, picks, heading: str) -> None:
             if model.has_listens
             else "no listening data"
         )
-        console.print(f"{i:>3} {gem} {escape(model.label(pick.row))}  [dim]{standing}[/]")
-        console.print(f"      [dim]{escape(pick.why)}[/]")
+        console.print(f"{i:>3} {gem} {shown(model.label(pick.row))}  [dim]{shown(standing)}[/]")
+        console.print(f"      [dim]{shown(pick.why)}[/]")
     if model.simulated:
         console.print("[dim]listener counts come from a simulated listening log · ◆ = long tail[/]")
 
@@ -99,9 +98,9 @@ def recommend(
     query = {"history": history, "history_format": history_format, "history_user": history_user}
     answer = recommend(loaded, options, like=like, user=user, **query)
     if answer.linked is not None:
-        new_console(stderr=as_json).print(f"history: {escape(str(answer.linked))}")
+        new_console(stderr=as_json).print(f"history: {shown(answer.linked)}")
     if as_json:
-        sys.stdout.write(json.dumps([p.to_dict() for p in answer.picks], ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json_text([p.to_dict() for p in answer.picks]) + "\n")
         return
     print_picks(loaded, answer.seeds, answer.picks, f"Hidden gems {answer.who}" if answer.user else "Hidden gems")
 
@@ -141,9 +140,9 @@ def playlist(
     query = {"history": history, "history_format": history_format, "history_user": history_user}
     summary = make_playlist(loaded, out, options, arc=arc, like=like, user=user, **query)
     if summary.answer.linked is not None:
-        new_console().print(f"history: {escape(str(summary.answer.linked))}")
+        new_console().print(f"history: {shown(summary.answer.linked)}")
     note = f" ({summary.without_file} without a local audio file, listed by track URI)" if summary.without_file else ""
-    new_console().print(f"{summary.tracks} tracks -> {escape(str(summary.path))}{note}")
+    new_console().print(f"{summary.tracks} tracks -> {shown(summary.path)}{note}")
 
 
 @app.command(
@@ -201,7 +200,7 @@ def export(
         from gems.serve.history import read_histories
 
         found = read_histories(loaded, histories, fmt=histories_format).only(wanted)
-        new_console().print(f"histories: {escape(str(found.summary))}; {len(found.users):,} listeners")
+        new_console().print(f"histories: {shown(found.summary)}; {len(found.users):,} listeners")
     summary = export_batch(
         loaded,
         options,
@@ -211,15 +210,13 @@ def export(
         user_ids=None if found is not None else wanted,
         histories=found,
         show_progress=not no_progress,
-        runner=Runner(
-            workers=workers or default_workers(), scheduler=loaded.scheduler if scheduler is None else scheduler
-        ),
+        runner=Runner(workers=default_workers() if workers is None else workers, scheduler=scheduler or None),
     )
     console = new_console()
     if out is not None:
-        console.print(f"{summary.rows:,} recommendations for {summary.users:,} users -> {summary.out}")
+        console.print(f"{summary.rows:,} recommendations for {summary.users:,} users -> {shown(summary.out)}")
     if playlists is not None:
-        console.print(f"{summary.playlists:,} playlists ({summary.rows:,} tracks) -> {summary.playlist_folder}")
+        console.print(f"{summary.playlists:,} playlists ({summary.rows:,} tracks) -> {shown(summary.playlist_folder)}")
 
 
 @app.command(
@@ -239,6 +236,6 @@ def serve(
     verbose = logging.getLogger().isEnabledFor(logging.INFO)
     application = web.create_app(model)
     sock = web.bind(host, port)
-    new_console().print(f"gems serving {escape(str(model))} at [bold]{web.url_of(sock)}[/]  (Ctrl-C stops)")
+    new_console().print(f"gems serving {shown(model)} at [bold]{shown(web.url_of(sock))}[/]  (Ctrl-C stops)")
     web.serve_forever(application, sock, log_level="info" if verbose else "warning")
     new_console().print("stopped")

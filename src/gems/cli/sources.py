@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from gems.cli.app import (
     ListensColumns,
@@ -20,18 +19,20 @@ from gems.cli.app import (
     parse_columns,
 )
 from gems.errors import ParameterError
+from gems.terminal import shown
 
 
 def _print_report(console, report: dict) -> None:
     """One source's ingest report: rows kept, then each set-aside reason with a count and an example."""
     console.print(
-        f"[bold]{report['source']}[/]: {report['format']}, {report['rows_kept']:,} of {report['rows_read']:,} rows kept"
+        f"[bold]{shown(report['source'])}[/]: {shown(report['format'])}, {report['rows_kept']:,} of "
+        f"{report['rows_read']:,} rows kept"
     )
     for reason, n in report["set_aside"].items():
         example = (report["examples"].get(reason) or [""])[0]
-        console.print(f"  set aside {n:,} × {reason}" + (f"  [dim]e.g. {escape(example)}[/]" if example else ""))
+        console.print(f"  set aside {n:,} × {shown(reason)}" + (f"  [dim]e.g. {shown(example)}[/]" if example else ""))
     for note in report["notes"]:
-        console.print(f"  [yellow]note:[/] {escape(note)}")
+        console.print(f"  [yellow]note:[/] {shown(note)}")
 
 
 def print_build(result) -> None:
@@ -43,18 +44,20 @@ def print_build(result) -> None:
     if result.audio_failures:
         console.print(f"[yellow]{len(result.audio_failures)} audio file(s) skipped:[/]")
         for failure in result.audio_failures:
-            console.print(f"  [yellow]{failure['status']}[/] {escape(failure['path'])}: {escape(failure['reason'])}")
+            console.print(
+                f"  [yellow]{shown(failure['status'])}[/] {shown(failure['path'])}: {shown(failure['reason'])}"
+            )
     table = Table(title=None, box=None, pad_edge=False)
     for column in ("stage", "status", "seconds", "counts"):
         table.add_column(column)
     for name, stage in result.manifest["stages"].items():
         counts = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in stage["counts"].items())
-        table.add_row(name, "reused" if stage["reused"] else "built", f"{stage['seconds']:.2f}", counts)
+        table.add_row(shown(name), "reused" if stage["reused"] else "built", f"{stage['seconds']:.2f}", shown(counts))
     console.print(table)
     counts = result.manifest["counts"]
     simulated = " (simulated)" if result.manifest["listens_simulated"] else ""
     console.print(
-        f"[green]model written to {result.path}[/] in {result.seconds:.1f}s: {counts['tracks']:,} tracks, "
+        f"[green]model written to {shown(result.path)}[/] in {result.seconds:.1f}s: {counts['tracks']:,} tracks, "
         f"{counts['listens']:,} listens{simulated} by {counts['users']:,} listeners, "
         f"{counts['audio_ok']:,} with audio; spaces: {', '.join(result.manifest['spaces']) or 'none'}"
     )
@@ -142,10 +145,10 @@ def extract(
     )
     console = new_console()
     for failure in summary.failures:
-        console.print(f"  [yellow]{failure['status']}[/] {escape(failure['path'])}: {escape(failure['reason'])}")
+        console.print(f"  [yellow]{shown(failure['status'])}[/] {shown(failure['path'])}: {shown(failure['reason'])}")
     console.print(
         f"{summary.ok:,} of {summary.files:,} files embedded ({summary.dims} dims) in {summary.seconds:.1f}s "
-        f"[{summary.cache_hits:,} from cache] -> {out}"
+        f"[{summary.cache_hits:,} from cache] -> {shown(out)}"
     )
     if summary.ok == 0 or (strict and summary.failures):
         raise typer.Exit(1)
@@ -169,10 +172,11 @@ def ingest(
     summary = ingest_listens(listens, out, format=listens_format, columns=parse_columns(listens_columns))
     console = new_console()
     how = "detected" if summary.detected else "as asked"
-    console.print(f"format: [bold]{summary.format}[/] ({how})")
+    console.print(f"format: [bold]{shown(summary.format)}[/] ({how})")
     _print_report(console, summary.report.to_dict())
     console.print(
-        f"{summary.users:,} users, {summary.tracks:,} tracks ({summary.soundtrack_tracks:,} soundtrack) -> {summary.out}"
+        f"{summary.users:,} users, {summary.tracks:,} tracks ({summary.soundtrack_tracks:,} soundtrack) -> "
+        f"{shown(summary.out)}"
     )
 
 
@@ -193,4 +197,4 @@ def link(
     from gems.serve.history import write_links
 
     summary = write_links(open_model(model), listens, out, fmt=listens_format, columns=parse_columns(listens_columns))
-    new_console().print(f"{escape(str(listens))}: {escape(str(summary))} -> {escape(str(out))}")
+    new_console().print(f"{shown(listens)}: {shown(summary)} -> {shown(out)}")
