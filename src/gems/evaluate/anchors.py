@@ -32,8 +32,8 @@ from gems.evaluate.data import TrainData, pad_invalid, top_k
 
 log = logging.getLogger(__name__)
 
-RP3BETA_GRID = [{"alpha": a, "beta": b} for a in (0.3, 0.5, 0.8) for b in (0.0, 0.15, 0.3)]
-EASE_GRID = [{"lam": lam} for lam in (500.0, 2000.0, 8000.0)]
+RP3BETA_GRID = [{"alpha": a, "beta": b} for a in (0.25, 0.5, 0.75, 1.0) for b in (0.0, 0.15, 0.3, 0.45)]
+EASE_GRID = [{"lam": lam} for lam in (100.0, 300.0, 1000.0, 3000.0, 10000.0)]
 
 
 def _top_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:

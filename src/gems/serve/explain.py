@@ -5,8 +5,9 @@ A kind of evidence is named when it gives at least ``EVIDENCE_SHARE`` of the pic
 share of the blend, or with a learned ranker its share of the ranker's positive feature contributions
 (LightGBM's SHAP values, grouped by kind) — together with the query track it comes from:
 
-    near  — "often played alongside “X” (12 listeners in common)"  X = the history track with the largest S[X,
-            pick]; "often" only from OFTEN listeners in common, else "played alongside “X” by one listener"
+    near  — "often played alongside “X”, by 12 listeners"  X = the history track with the largest S[X, pick];
+            "often" only from OFTEN listeners in common, else "played alongside “X” by one listener" (for
+            playlists: "in 12 playlists")
     kin   — "also by A, like “X”" or "also from S, like “X”"   X = a history track by artist A / from album S
     cf    — "fits the taste of your listening history" for a listener, or "liked by listeners of “X”",
             X = the history track whose ALS factors are closest (cosine)
@@ -125,11 +126,11 @@ def _phrase(model, kind: str, row: int, seed: int, value: float, again: bool) ->
     if kind == "near":
         shared = in_common(model, seed, row, value)
         noun = model.listener_noun
-        if shared >= OFTEN:
-            return f"often played alongside {label} ({shared:,} {noun}s in common)"
-        amount = "one" if shared <= 1 else str(shared)
+        amount = f"one {noun}" if shared <= 1 else f"{shared:,} {noun}s"
         where = "in" if noun == "playlist" else "by"
-        return f"played alongside {label} {where} {amount} {noun}{'' if shared <= 1 else 's'}"
+        if shared >= OFTEN:
+            return f"often played alongside {label}, {where} {amount}"
+        return f"played alongside {label} {where} {amount}"
     if kind == "kin":
         same_artist = model.artists[row] is not None and model.artists[row] == model.artists[seed]
         if again:
