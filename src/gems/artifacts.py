@@ -26,7 +26,14 @@ from stat import S_ISREG
 from typing import Any
 
 from gems.errors import DataError, ModelError
-from gems.safe_files import NotRegularFile, describe_os_error, kind_of, open_regular, walk_files
+from gems.safe_files import (
+    NotRegularFile,
+    describe_os_error,
+    describe_write_error,
+    kind_of,
+    open_regular,
+    walk_files,
+)
 
 FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
@@ -151,7 +158,7 @@ def write_output(path: Path, data: bytes) -> None:
     try:
         write_atomic(path, data)
     except OSError as exc:
-        raise DataError(f"{path}: {describe_os_error(exc, writing=True)}") from None
+        raise DataError(f"{path}: {describe_write_error(exc, path)}") from None
 
 
 def _writes(method):
@@ -207,7 +214,7 @@ class ModelWriter:
         self._stack.close()
 
     def cannot_write(self, exc: OSError) -> ModelError:
-        return ModelError(f"{self.final}: the model folder {describe_os_error(exc, writing=True)}")
+        return ModelError(f"{self.final}: the model folder {describe_write_error(exc, self.final.parent)}")
 
     def file(self, relpath: str) -> Path:
         """Absolute path for ``relpath`` (a name :data:`gems.layout.FILES` knows) in the temporary folder."""

@@ -68,7 +68,7 @@ def extract_folder(
         excerpt_s=excerpt_s,
         min_duration_s=min_duration_s,
         dims=dims,
-        workers=workers or default_workers(),
+        workers=default_workers() if workers is None else workers,
         scheduler=scheduler,
         show_progress=show_progress,
     )

@@ -9,8 +9,10 @@ them); on a cluster, every path a task names must be readable by the workers (a 
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +21,9 @@ from typing import Any
 
 from gems.errors import ParameterError
 
+log = logging.getLogger(__name__)
+
+WORKERS_PER_CORE = 4  # more local worker processes than this only queue for the cores and memory
 DASK_WINDOW = 4  # tasks in flight per Dask worker thread: enough to keep a cluster busy, bounded memory
 
 
@@ -30,8 +35,17 @@ class Runner:
     scheduler: str | None = None
 
     def __post_init__(self):
-        if self.workers < 1:
-            raise ParameterError(f"--workers must be at least 1, got {self.workers}")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
+            raise ParameterError(f"--workers must be a whole number of at least 1, got {self.workers!r}")
+        most = WORKERS_PER_CORE * cores()
+        if self.workers > most and not self.scheduler:
+            log.warning(
+                "%d worker processes asked for on %d core(s); using %d (more would only wait for the cores)",
+                self.workers,
+                cores(),
+                most,
+            )
+            object.__setattr__(self, "workers", most)
 
     def describe(self) -> str:
         if self.scheduler:
@@ -62,13 +76,32 @@ class Runner:
             # fork: children inherit what the parent already loaded (models, filterbanks) at no cost
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            with context.Pool(min(self.workers, len(tasks)), initializer=initializer, initargs=initargs) as pool:
+            size = min(self.workers, len(tasks))
+            with context.Pool(size, initializer=_start_worker, initargs=(initializer, initargs)) as pool:
                 yield pool.imap(fn, tasks, chunksize=1)
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def default_workers() -> int:
     """One worker process per core (at most 8)."""
-    return max(1, min(os.cpu_count() or 1, 8))
+    return min(cores(), 8)
+
+
+def _start_worker(initializer: Callable[..., None] | None, initargs: tuple) -> None:
+    """First thing in a local worker process: Ctrl-C is the parent's to handle (it stops the pool), and SIGTERM
+    (which stops a pool) ends the worker quietly instead of taking the CLI's handler along through the fork."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+    if initializer is not None:
+        initializer(*initargs)
 
 
 @contextmanager

@@ -35,17 +35,18 @@ from urllib.parse import quote
 
 import numpy as np
 
-from gems.artifacts import write_atomic
+from gems.artifacts import write_output
 from gems.errors import ParameterError
 from gems.serve.flow import order_for_flow
+from gems.terminal import printable
 
 log = logging.getLogger(__name__)
 
 FORMATS = (".m3u8", ".xspf", ".jspf")
 XSPF_NS = "http://xspf.org/ns/0/"
 _URI_SCHEMES = ("spotify", "urn")  # schemes without "//" that a track id may already be in
-_URI = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+):(//)?\S+$")
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_URI = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+):(//)?[^\s\x00-\x1f\x7f-\x9f]+$")  # no control characters
+_XML_INVALID = re.compile("[\ufffe\uffff]")  # besides the control characters printable() drops
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{i}" for p in ("com", "lpt") for i in range(1, 10)}
 
 
@@ -149,12 +150,14 @@ def annotation(model, for_whom: str, *, arc: bool = False) -> str:
 
 
 def _line(text: str) -> str:
-    """Text fit for one line of an M3U file."""
-    return " ".join(str(text).splitlines()).strip()
+    """Text fit for one line of an M3U file: no line break, no control character a player or a terminal
+    showing the file would obey."""
+    return printable(text).strip()
 
 
 def _xml_text(text: str) -> str:
-    return _XML_INVALID.sub("", str(text))
+    """Text fit for XML (and for whoever shows it): no control characters, no non-characters."""
+    return _XML_INVALID.sub("", printable(text))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -175,7 +178,7 @@ def _m3u_location(item: Entry, folder: str) -> str:
     if not item.path:
         return item.uri
     path = os.path.abspath(item.path)
-    if "\n" in path or "\r" in path:
+    if printable(path) != path:  # a line break or a control character: percent-encoded in a file URI
         return Path(path).as_uri()
     return _relative(path, folder)
 
@@ -200,13 +203,13 @@ def _xspf_tracks(playlist: Playlist) -> list[dict]:
         if item.location:
             fields["location"] = [item.location]
         fields["identifier"] = [item.uri]
-        fields["title"] = item.title
+        fields["title"] = _xml_text(item.title)
         if item.artist:
-            fields["creator"] = item.artist
+            fields["creator"] = _xml_text(item.artist)
         if item.note:
-            fields["annotation"] = item.note
+            fields["annotation"] = _xml_text(item.note)
         if item.album:
-            fields["album"] = item.album
+            fields["album"] = _xml_text(item.album)
         if item.duration_s is not None:
             fields["duration"] = int(round(item.duration_s * 1000))
         tracks.append(fields)
@@ -239,9 +242,9 @@ def render_jspf(playlist: Playlist) -> str:
     """JSPF: XSPF as JSON, ``location`` and ``identifier`` as arrays."""
     body = {
         "playlist": {
-            "title": playlist.title,
+            "title": _xml_text(playlist.title),
             "creator": "gems",
-            "annotation": playlist.annotation,
+            "annotation": _xml_text(playlist.annotation),
             "track": _xspf_tracks(playlist),
         }
     }
@@ -271,9 +274,10 @@ def render(playlist: Playlist, out: str | Path) -> bytes:
 
 
 def write_playlist(playlist: Playlist, out: str | Path) -> Path:
-    """Write ``playlist`` to ``out`` atomically; the format follows the suffix (:data:`FORMATS`)."""
+    """Write ``playlist`` to ``out`` atomically, with the user's umask; the format follows the suffix
+    (:data:`FORMATS`). A full disk or a folder one may not write to is a DataError."""
     out = Path(out)
-    write_atomic(out, render(playlist, out))
+    write_output(out, render(playlist, out))
     return out
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -96,6 +97,22 @@ def describe_os_error(exc: OSError, *, writing: bool | None = False) -> str:
         return "has a name too long for the file system; rename or move it"
     verb = {True: "written", False: "read", None: "used"}[writing]
     return f"cannot be {verb} ({exc.strerror or exc}); check the file and the disk it is on"
+
+
+def describe_write_error(exc: OSError, path: str | os.PathLike) -> str:
+    """:func:`describe_os_error` for an output at ``path``, also when a library lost the errno of a full disk
+    (numpy reports a short write as a bare OSError): then the free space of the disk decides."""
+    if exc.errno is None:
+        folder = Path(path).absolute()
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        try:
+            full = shutil.disk_usage(folder).free < 1 << 20
+        except OSError:
+            full = False
+        if full:
+            exc = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    return describe_os_error(exc, writing=True)
 
 
 @dataclass(frozen=True)

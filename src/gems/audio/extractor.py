@@ -16,7 +16,6 @@ import io
 import json
 import logging
 import os
-import signal
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -117,9 +116,8 @@ _WORKER_LIMITS = None
 
 
 def _init_worker() -> None:
-    """Local pool initializer: one BLAS/OpenMP thread per worker, Ctrl-C left to the parent."""
+    """Local pool initializer: one BLAS/OpenMP thread per worker (signals: see gems.parallel)."""
     global _WORKER_LIMITS
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER_LIMITS = threadpool_limits(limits=1)
 
 

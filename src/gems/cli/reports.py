@@ -48,6 +48,10 @@ def evaluate(
     if out is None:
         raise ParameterError("give --out DIR for metrics.json, report.md and the plots")
     ks = tuple(k) if k else (10, 50)
+    if not all(1 <= cut <= 10_000 for cut in ks):
+        raise ParameterError(f"-k must be between 1 and 10000, got {', '.join(map(str, ks))}")
+    if not 0 <= seed < 2**32:
+        raise ParameterError(f"--seed must be between 0 and {2**32 - 1}, got {seed}")
     if part not in ("test", "validation"):
         raise ParameterError(f"--part must be test or validation, got '{part}'")
     console = new_console()

@@ -135,6 +135,8 @@ def playlist(
     from gems.model import Model
     from gems.playlist import make_playlist
 
+    if not 1 <= length <= 10_000:
+        raise ParameterError(f"--length must be between 1 and 10000 tracks, got {length}")
     loaded = Model(model)
     options = _options(loaded, length, discount, per_soundtrack, scope, deep_cuts)
     query = {"history": history, "history_format": history_format, "history_user": history_user}
@@ -231,6 +233,8 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8765,
 ) -> None:
     """A web page over a model: search seeds, listen to the gems, re-rank, build and download playlists."""
+    if not 0 <= port <= 65535:
+        raise ParameterError(f"--port must be between 0 (any free port) and 65535, got {port}")
     import gems.web as web  # FastAPI and uvicorn only here: the other commands start without them
 
     verbose = logging.getLogger().isEnabledFor(logging.INFO)

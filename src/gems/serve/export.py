@@ -17,16 +17,19 @@ import json
 import logging
 import os
 import shutil
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from gems import locks
 from gems.artifacts import hash_json, write_atomic
 from gems.errors import DataError, ParameterError
 from gems.parallel import Runner
 from gems.progress import progress_bar
 from gems.rank import Queries, RankOptions, rank
+from gems.safe_files import describe_os_error, describe_write_error, read_regular
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +49,22 @@ class ExportSummary:
 
 
 def read_user_ids(path: str | Path) -> list[str]:
-    """User ids from a text file, one per line (blank lines and surrounding spaces ignored)."""
+    """User ids from a text file, one per line (blank lines and surrounding spaces ignored; an id given twice
+    is exported once)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"users file {path} does not exist; give a text file with one user id per line")
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = read_regular(path).decode("utf-8-sig")
+    except OSError as exc:
+        raise DataError(
+            f"users file {path} {describe_os_error(exc)}; give a text file with one user id per line"
+        ) from None
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text at byte {exc.start}; expected one user id per line") from exc
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    ids = [line.strip() for line in text.splitlines() if line.strip()]
+    unique = list(dict.fromkeys(ids))
+    if len(unique) < len(ids):
+        log.warning("%s lists %d user id(s) more than once; each is exported once", path, len(ids) - len(unique))
+    return unique
 
 
 def _schema():
@@ -72,17 +82,24 @@ def _schema():
 
 
 class _Parts:
-    """The finished blocks of a table export: Parquet parts in ``.OUT.parts/`` and the plan they follow."""
+    """The finished blocks of a table export: Parquet parts in ``.OUT.parts/`` and the plan they follow. Its
+    caller holds the lock of OUT, so whatever a dead export left (a join's ``.OUT.joining-*``, a part's
+    temporary file, a folder without its plan) is stale and removed."""
 
     def __init__(self, out: Path, plan: dict):
         plan = json.loads(json.dumps(plan, sort_keys=True))  # as it reads back from plan.json (tuples -> lists)
+        self.out = out
         self.folder = out.with_name(f".{out.name}.parts")
+        for stale in (*out.parent.glob(f".{out.name}.joining-*"), *self.folder.glob(".part-*.tmp")):
+            stale.unlink(missing_ok=True)
         plan_file = self.folder / "plan.json"
-        if plan_file.exists() and json.loads(plan_file.read_text()) != plan:
+        if plan_file.exists() and _read_plan(plan_file) != plan:
             log.warning("an interrupted export of %s was for other settings; starting it over", out.name)
             shutil.rmtree(self.folder)
         elif plan_file.exists():
             log.info("resuming the interrupted export of %s (%d blocks done)", out.name, len(self.done()))
+        elif self.folder.exists():  # a join was tidying up when it stopped: nothing in it can be trusted
+            shutil.rmtree(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         write_atomic(plan_file, json.dumps(plan, sort_keys=True).encode())
 
@@ -96,36 +113,63 @@ class _Parts:
         import pyarrow.parquet as pq
 
         temporary = self.folder / f".part-{block:06d}.tmp"
-        pq.write_table(table, temporary, compression="zstd")
-        os.replace(temporary, self.path(block))
+        try:
+            pq.write_table(table, temporary, compression="zstd")
+            os.replace(temporary, self.path(block))
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
 
-    def join(self, blocks: int, out: Path) -> None:
-        """All parts, in block order, into ``out`` in its format (written aside, then renamed); then tidy up."""
+    def join(self, blocks: int, out: Path) -> int:
+        """All parts, in block order, into ``out`` in its format (written aside, then renamed); then tidy up
+        (the plan first, so a join stopped while tidying is started over, never resumed from half the parts).
+        Returns the rows written."""
         import pyarrow.parquet as pq
 
         temporary = out.with_name(f".{out.name}.joining-{os.getpid()}")
         suffix = out.suffix.lower()
+        rows = 0
         try:
             if suffix == ".parquet":
                 with pq.ParquetWriter(temporary, _schema(), compression="zstd") as sink:
                     for block in range(blocks):
-                        sink.write_table(pq.read_table(self.path(block)))
+                        table = pq.read_table(self.path(block))
+                        rows += table.num_rows
+                        sink.write_table(table)
             elif suffix == ".csv":
                 import pyarrow.csv as pacsv
 
                 with pacsv.CSVWriter(temporary, _schema()) as sink:
                     for block in range(blocks):
-                        sink.write_table(pq.read_table(self.path(block)))
+                        table = pq.read_table(self.path(block))
+                        rows += table.num_rows
+                        sink.write_table(table)
             else:
                 with open(temporary, "w", encoding="utf-8") as sink:
                     for block in range(blocks):
                         for row in pq.read_table(self.path(block)).to_pylist():
+                            rows += 1
                             sink.write(json.dumps(row, ensure_ascii=False) + "\n")
             os.replace(temporary, out)
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
+        (self.folder / "plan.json").unlink()
         shutil.rmtree(self.folder)
+        return rows
+
+    def kept(self) -> str:
+        """What is left for a rerun to resume from, in words."""
+        parts = list(self.folder.glob("part-*.parquet"))
+        size = sum(p.stat().st_size for p in parts)
+        return f"{len(parts):,} finished block(s), {size / 1e6:,.1f} MB, are kept in {self.folder}"
+
+
+def _read_plan(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 _MODELS: dict[str, object] = {}  # models opened in this process, by path (workers reuse them)
@@ -299,9 +343,8 @@ def export_batch(
     Playlists (``playlist_format`` m3u8, xspf or jspf) are ordered for flow from each user's history like
     ``gems playlist --user``; each is written atomically as it is done (an interrupted export leaves whole files
     only), named by :func:`gems.playlist.safe_filename` of the user id; other files in the folder are left alone.
+    A second export into the same file or folder while this one runs gets a BusyError.
     """
-    import pyarrow as pa
-
     runner = runner or Runner()
     if out is None and playlists is None:
         raise ParameterError(
@@ -314,7 +357,26 @@ def export_batch(
     folder = None
     if playlists is not None:
         folder = _PlaylistFolder(model, Path(playlists), playlist_format)
-        folder.folder.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as held:  # one export at a time into a file or folder: never a mix of two
+        for target in (out, None if folder is None else folder.folder):
+            if target is not None:
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise DataError(f"{target}: {describe_write_error(exc, target)}") from None
+                held.enter_context(locks.hold(target.parent.resolve() / target.name, "gems export"))
+        return _export(model, options, out, folder, user_ids, histories, show_progress, block, runner)
+
+
+def _export(model, options, out, folder, user_ids, histories, show_progress, block, runner) -> ExportSummary:
+    """:func:`export_batch` once its arguments are checked and its outputs locked."""
+    import pyarrow as pa
+
+    if folder is not None:
+        try:
+            folder.folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise DataError(f"{folder.folder}: {describe_write_error(exc, folder.folder)}") from None
     unknown, empty = [], []
     if histories is not None:
         names = pa.array(histories.users, type=pa.string())
@@ -333,10 +395,13 @@ def export_batch(
     blocks = [slice(start, min(start + block, len(who))) for start in range(0, len(who), block)]
     parts = done = None
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
         model_identity = {name: stage["fingerprint"] for name, stage in model.manifest["stages"].items()}
+        model_identity["files"] = hash_json(model.manifest["files"])
         plan = {"model": model_identity, "users": who.identity, "block": block, "options": asdict(options)}
-        parts = _Parts(out, plan)
+        try:
+            parts = _Parts(out, plan)
+        except OSError as exc:
+            raise DataError(f"{out}: {describe_write_error(exc, out)}") from None
         done = parts.done() if folder is None else set()  # playlists need every block ranked again
     todo = [i for i in range(len(blocks)) if not done or i not in done]
     track_ids = model.track_ids.array.cast(pa.string())
@@ -345,38 +410,42 @@ def export_batch(
     _MODELS.setdefault(path, model)  # local workers fork with it already open ...
     if todo:
         model.inputs.prepare(batch=True)  # ... and with the factors sorted for the top-k, the matrices built
-    written = 0
-    tasks = [who.task(path, options, blocks[i]) for i in todo]
-    with (
-        runner.map(rank_block, tasks, initializer=_single_threaded) as ranked,
-        progress_bar("export", len(who), show=show_progress) as advance,
-    ):
-        advance(sum(blocks[i].stop - blocks[i].start for i in range(len(blocks)) if i not in todo))
-        for i, (items, scores) in zip(todo, ranked):
-            valid = items >= 0
-            written += int(valid.sum())
-            members = np.arange(blocks[i].start, blocks[i].stop)
-            if parts is not None:
-                user_of = np.repeat(members, valid.sum(axis=1))
-                table = pa.table(
-                    {
-                        "user_id": names.take(user_of),
-                        "rank": (np.cumsum(valid, axis=1)[valid]).astype(np.int32),
-                        "track_id": track_ids.take(items[valid]),
-                        "score": scores[valid].astype(np.float32),
-                        "popularity": listeners[items[valid]].astype(np.int64),
-                    },
-                    schema=_schema(),
-                )
-                parts.write(i, table)
-            if folder is not None:
-                for j, member in enumerate(members):  # the slower part: advance per playlist
-                    folder.write(names[member].as_py(), who.history(model, member), items[j], scores[j][valid[j]])
-                    advance(1)
-            else:
-                advance(len(members))
-    if parts is not None:
-        parts.join(len(blocks), out)
+    try:
+        written = 0
+        tasks = [who.task(path, options, blocks[i]) for i in todo]
+        with (
+            runner.map(rank_block, tasks, initializer=_single_threaded) as ranked,
+            progress_bar("export", len(who), show=show_progress) as advance,
+        ):
+            advance(sum(blocks[i].stop - blocks[i].start for i in range(len(blocks)) if i not in todo))
+            for i, (items, scores) in zip(todo, ranked):
+                valid = items >= 0
+                written += int(valid.sum())
+                members = np.arange(blocks[i].start, blocks[i].stop)
+                if parts is not None:
+                    user_of = np.repeat(members, valid.sum(axis=1))
+                    table = pa.table(
+                        {
+                            "user_id": names.take(user_of),
+                            "rank": (np.cumsum(valid, axis=1)[valid]).astype(np.int32),
+                            "track_id": track_ids.take(items[valid]),
+                            "score": scores[valid].astype(np.float32),
+                            "popularity": listeners[items[valid]].astype(np.int64),
+                        },
+                        schema=_schema(),
+                    )
+                    parts.write(i, table)
+                if folder is not None:
+                    for j, member in enumerate(members):  # the slower part: advance per playlist
+                        folder.write(names[member].as_py(), who.history(model, member), items[j], scores[j][valid[j]])
+                        advance(1)
+                else:
+                    advance(len(members))
+        if parts is not None:
+            written = parts.join(len(blocks), out)
+    except OSError as exc:  # a full disk, a folder one may not write to: the finished parts stay for a rerun
+        kept = f"; {parts.kept()}, so running it again resumes (delete that folder to free the space)" if parts else ""
+        raise DataError(f"{out or folder.folder}: {describe_write_error(exc, out or folder.folder)}{kept}") from None
     return ExportSummary(
         users=len(who),
         rows=written,

@@ -132,7 +132,7 @@ def write_links(model, path: str | Path, out: str | Path, *, fmt: str = "auto", 
     Returns the summary."""
     import io
 
-    from gems.artifacts import write_atomic
+    from gems.artifacts import write_output
 
     out = Path(out)
     if out.suffix.lower() not in LINK_FORMATS:
@@ -144,5 +144,5 @@ def write_links(model, path: str | Path, out: str | Path, *, fmt: str = "auto", 
         table.to_csv(buffer, index=False)
     else:
         table.to_parquet(buffer, index=False)
-    write_atomic(out, buffer.getvalue())
+    write_output(out, buffer.getvalue())
     return summary
