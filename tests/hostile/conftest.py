@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +66,21 @@ def deny(monkeypatch) -> Callable[..., None]:
     monkeypatch.setattr(os, "open", guarded_open)
     monkeypatch.setattr(os, "scandir", guarded_scandir)
     return lambda *paths: denied.update(os.path.abspath(p) for p in paths)
+
+
+@pytest.fixture(scope="session")
+def built_model(tmp_path_factory) -> Path:
+    """A model `gems build` made from listenskit's listening log (listens, ALS, item neighbours, ranker; no
+    audio). Tests change a copy (:func:`model_copy`), never this folder."""
+    from gems.build import build_model
+    from gems.config import BuildConfig
+    from listenskit import write_listens
+
+    root = tmp_path_factory.mktemp("built")
+    return build_model(BuildConfig(model=root / "m", listens=write_listens(root / "listens.csv"))).path
+
+
+@pytest.fixture
+def model_copy(built_model, tmp_path) -> Path:
+    """A copy of :func:`built_model` at ``tmp_path / "m"``, to damage or craft."""
+    return Path(shutil.copytree(built_model, tmp_path / "m"))

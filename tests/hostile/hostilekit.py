@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 
 def assert_one_clear_line(result: tuple[int, str, str], *words: str) -> str:
@@ -19,3 +20,47 @@ def assert_one_clear_line(result: tuple[int, str, str], *words: str) -> str:
 
 def running_as_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+PAUSE = """
+import os, sys, time
+from pathlib import Path
+
+def pause(*args, **kwargs):
+    Path(os.environ["GEMS_TEST_BARRIER"]).write_text(str(os.getpid()))
+    time.sleep(600)
+"""
+
+
+class Paused:
+    """A Python ``script`` run in a child process until it calls ``pause()`` (defined for it, see
+    :data:`PAUSE`): the test then kills it there, or signals it, at a known point."""
+
+    def __init__(self, script: str, barrier: Path):
+        import subprocess
+        import sys
+
+        env = {**os.environ, "GEMS_TEST_BARRIER": str(barrier), "OPENBLAS_NUM_THREADS": "1"}
+        self.barrier = barrier
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", PAUSE + script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+    def wait_for_pause(self, seconds: float = 60) -> None:
+        import time
+
+        deadline = time.monotonic() + seconds
+        while not self.barrier.exists():
+            if self.process.poll() is not None:
+                raise AssertionError(f"the child ended before its pause: {self.process.communicate()}")
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise AssertionError("the child never reached its pause")
+            time.sleep(0.05)
+
+    def signal(self, number: int) -> tuple[int, str, str]:
+        """Send ``number`` at the pause; (exit code, stdout, stderr) once it ended."""
+        self.wait_for_pause()
+        self.process.send_signal(number)
+        out, err = self.process.communicate(timeout=60)
+        return self.process.returncode, out, err

@@ -131,8 +131,12 @@ def parse_columns(pairs: list[str] | None) -> dict[str, str] | None:
 # ----------------------------------------------------------------------------------------- entry point
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (or SIGHUP), taken like Ctrl-C: every block unwinds and removes its temporaries."""
+class Stopped(KeyboardInterrupt):
+    """Ctrl-C (SIGINT), SIGTERM or SIGHUP while a command runs: every block unwinds and removes its temporaries."""
+
+    def __init__(self, how: str):
+        super().__init__(how)
+        self.how = how
 
 
 # errors of the machine, never of gems: a full disk, a permission, a file gone — one line saying what to do
@@ -143,53 +147,62 @@ _MACHINE_ERRORS = {
 }
 
 
-def _terminate(signum, frame) -> None:
-    signal.signal(signum, signal.SIG_IGN)  # a second signal must not cut the clean-up short
-    raise Terminated
-
-
 @contextmanager
-def _terminate_like_interrupt():
-    """While the command runs, SIGTERM and SIGHUP raise :class:`Terminated` (in the main thread only)."""
+def _stopping_signals():
+    """While the command runs, SIGINT, SIGTERM and SIGHUP raise :class:`Stopped` (in the main thread only);
+    yields the list of how it was stopped, which typer hides behind exit code 130."""
     import threading
 
+    stops: list[str] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stops
         return
-    previous = {number: signal.signal(number, _terminate) for number in (signal.SIGTERM, signal.SIGHUP)}
+
+    def stop(number, frame) -> None:
+        # a second Ctrl-C may still cut the clean-up short; a second SIGTERM may not
+        signal.signal(number, signal.default_int_handler if number == signal.SIGINT else signal.SIG_IGN)
+        stops.append("interrupted" if number == signal.SIGINT else "terminated")
+        raise Stopped(stops[-1])
+
+    numbers = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {number: signal.signal(number, stop) for number in numbers}
     try:
-        yield
+        yield stops
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; a user mistake, an error of the machine or a SIGTERM prints one red line on stderr and
+    """Run the CLI; a user mistake, an error of the machine, Ctrl-C or SIGTERM prints one red line on stderr and
     returns 1."""
-    try:
-        with _terminate_like_interrupt():
+    with _stopping_signals() as stops:
+        try:
             result = app(args=argv, prog_name="gems", standalone_mode=False)
-    except GemsError as exc:
-        return error(str(exc))
-    except typer.Abort:
-        return error("aborted")
-    except typer.TyperException as exc:  # usage errors: a missing option, a bad value, an unknown command
-        context = getattr(exc, "ctx", None)
-        hint = f" (see `{context.command_path} --help`)" if context is not None else ""
-        return error(exc.format_message() + hint)
-    except KeyboardInterrupt as exc:
-        return error(f"{'terminated' if isinstance(exc, Terminated) else 'interrupted'}; nothing half-written was kept")
-    except OSError as exc:
-        if exc.errno not in _MACHINE_ERRORS:
+        except GemsError as exc:
+            return error(str(exc))
+        except typer.Abort:
+            return error("aborted")
+        except typer.TyperException as exc:  # usage errors: a missing option, a bad value, an unknown command
+            context = getattr(exc, "ctx", None)
+            hint = f" (see `{context.command_path} --help`)" if context is not None else ""
+            return error(exc.format_message() + hint)
+        except KeyboardInterrupt as exc:
+            return error(f"{getattr(exc, 'how', 'interrupted')}; nothing half-written was kept")
+        except OSError as exc:
+            return _machine_error(exc) if exc.errno in _MACHINE_ERRORS else _bug(exc)
+        except Exception as exc:
             return _bug(exc)
-        from gems.safe_files import describe_os_error
-
-        writing = True if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EROFS) else None
-        return error(f"{exc.filename or 'a file'}: {describe_os_error(exc, writing=writing)}")
-    except Exception as exc:
-        return _bug(exc)
+    if result == 130 and stops:  # typer turns an interrupt into exit code 130, silently
+        return error(f"{stops[0]}; nothing half-written was kept")
     return result if isinstance(result, int) else 0
+
+
+def _machine_error(exc: OSError) -> int:
+    from gems.safe_files import describe_os_error
+
+    writing = True if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EROFS) else None
+    return error(f"{exc.filename or 'a file'}: {describe_os_error(exc, writing=writing)}")
 
 
 def _bug(exc: Exception) -> int:
