@@ -81,7 +81,8 @@ def rank(inputs: RankingInputs, queries: Queries, options: RankOptions) -> Ranke
     scores = relevance * factor
     items = final_lists(inputs, candidates, scores, tail_relevance * factor, options, queries.histories)
     positions = candidates.positions(items, inputs.n_items)
-    values = np.where(items >= 0, scores[np.maximum(positions, 0)], -np.inf).astype(np.float32)
+    values = np.full(items.shape, -np.inf, dtype=np.float32)
+    values[items >= 0] = scores[positions[items >= 0]]  # no candidates at all (every track heard): all padding
     return Ranked(
         items,
         values,
