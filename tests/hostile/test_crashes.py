@@ -140,3 +140,13 @@ def test_an_export_killed_while_joining_reruns_to_the_same_file_and_count(model_
     assert f"{rows:,} recommendations" in out
     assert target.read_bytes() == fresh.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".recs")) == []
+
+
+def test_a_playlist_left_half_written_is_swept_by_the_next_export(model_copy, tmp_path, gems_cli):
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / ".u001.m3u8.0badf00d.tmp").write_text("#EXTM3U\n#EXTINF")  # what a killed write leaves
+    (lists / ".notes.tmp").write_text("the user's own")
+    code, out, err = gems_cli("export", "-m", model_copy, "-k", 3, "--playlists", lists, "--no-progress")
+    assert code == 0, err
+    assert sorted(p.name for p in lists.iterdir() if p.name.startswith(".")) == [".notes.tmp"]

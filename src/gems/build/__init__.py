@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gems import __version__, layout
-from gems.artifacts import InputHasher, ModelFolder, ModelWriter, library_versions
+from gems.artifacts import InputHasher, ModelWriter, library_versions
 from gems.build.fit import fit_cf, fit_index, fit_neighbours, fit_ranker_stage, write_spaces
 from gems.build.runner import StageRunner
 from gems.build.sources import (
@@ -32,6 +32,7 @@ from gems.build.sources import (
 )
 from gems.config import BuildConfig, load_pipeline
 from gems.errors import GemsError, ModelError, ParameterError
+from gems.model_folder import ModelFolder
 
 __all__ = [
     "DISPLAY_COLUMNS",

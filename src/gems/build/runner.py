@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gems import layout
-from gems.artifacts import ModelFolder, ModelWriter, hash_json
+from gems.artifacts import ModelWriter, hash_json
 from gems.errors import ModelError
+from gems.model_folder import ModelFolder
 
 log = logging.getLogger(__name__)
 

@@ -4,19 +4,17 @@ one playlist file per listener.
 Rows: ``user_id`` (str), ``rank`` (1-based), ``track_id`` (str), ``score``, ``popularity`` (listeners).
 Users are ranked in blocks (matrix products, as implicit does) by a :class:`gems.parallel.Runner` — this
 process, local worker processes or a Dask cluster — and each finished block is saved as a Parquet part in the
-hidden folder ``.OUT.parts`` beside the output, so memory stays bounded by the block size and an interrupted
-export resumes where it stopped (when the model, the users and the options are the same). The parts are joined
-into OUT, in its format, under a temporary name that is renamed when complete: a truncated file never appears
-under the final name. Playlists (``--playlists DIR``) come from the same ranking pass, ordered for flow by
-:mod:`gems.playlist`, each written atomically.
+hidden folder ``.OUT.parts`` beside the output (:mod:`gems.serve.parts`), so memory stays bounded by the block
+size and an interrupted export resumes where it stopped (when the model, the users and the options are the
+same). The parts are joined into OUT, in its format, under a temporary name that is renamed when complete: a
+truncated file never appears under the final name. Playlists (``--playlists DIR``) come from the same ranking
+pass, ordered for flow by :mod:`gems.playlist`, each written atomically. One export at a time writes a file or
+a playlist folder (:mod:`gems.locks`), so two never mix their rows.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import shutil
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,12 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from gems import locks
-from gems.artifacts import hash_json, write_atomic
+from gems.artifacts import atomic_temporaries, hash_json
 from gems.errors import DataError, ParameterError
 from gems.parallel import Runner
 from gems.progress import progress_bar
 from gems.rank import Queries, RankOptions, rank
 from gems.safe_files import describe_os_error, describe_write_error, read_regular
+from gems.serve.parts import Parts
 
 log = logging.getLogger(__name__)
 
@@ -79,97 +78,6 @@ def _schema():
             ("popularity", pa.int64()),
         ]
     )
-
-
-class _Parts:
-    """The finished blocks of a table export: Parquet parts in ``.OUT.parts/`` and the plan they follow. Its
-    caller holds the lock of OUT, so whatever a dead export left (a join's ``.OUT.joining-*``, a part's
-    temporary file, a folder without its plan) is stale and removed."""
-
-    def __init__(self, out: Path, plan: dict):
-        plan = json.loads(json.dumps(plan, sort_keys=True))  # as it reads back from plan.json (tuples -> lists)
-        self.out = out
-        self.folder = out.with_name(f".{out.name}.parts")
-        for stale in (*out.parent.glob(f".{out.name}.joining-*"), *self.folder.glob(".part-*.tmp")):
-            stale.unlink(missing_ok=True)
-        plan_file = self.folder / "plan.json"
-        if plan_file.exists() and _read_plan(plan_file) != plan:
-            log.warning("an interrupted export of %s was for other settings; starting it over", out.name)
-            shutil.rmtree(self.folder)
-        elif plan_file.exists():
-            log.info("resuming the interrupted export of %s (%d blocks done)", out.name, len(self.done()))
-        elif self.folder.exists():  # a join was tidying up when it stopped: nothing in it can be trusted
-            shutil.rmtree(self.folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        write_atomic(plan_file, json.dumps(plan, sort_keys=True).encode())
-
-    def path(self, block: int) -> Path:
-        return self.folder / f"part-{block:06d}.parquet"
-
-    def done(self) -> set[int]:
-        return {int(p.stem.split("-")[1]) for p in self.folder.glob("part-*.parquet")}
-
-    def write(self, block: int, table) -> None:
-        import pyarrow.parquet as pq
-
-        temporary = self.folder / f".part-{block:06d}.tmp"
-        try:
-            pq.write_table(table, temporary, compression="zstd")
-            os.replace(temporary, self.path(block))
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
-
-    def join(self, blocks: int, out: Path) -> int:
-        """All parts, in block order, into ``out`` in its format (written aside, then renamed); then tidy up
-        (the plan first, so a join stopped while tidying is started over, never resumed from half the parts).
-        Returns the rows written."""
-        import pyarrow.parquet as pq
-
-        temporary = out.with_name(f".{out.name}.joining-{os.getpid()}")
-        suffix = out.suffix.lower()
-        rows = 0
-        try:
-            if suffix == ".parquet":
-                with pq.ParquetWriter(temporary, _schema(), compression="zstd") as sink:
-                    for block in range(blocks):
-                        table = pq.read_table(self.path(block))
-                        rows += table.num_rows
-                        sink.write_table(table)
-            elif suffix == ".csv":
-                import pyarrow.csv as pacsv
-
-                with pacsv.CSVWriter(temporary, _schema()) as sink:
-                    for block in range(blocks):
-                        table = pq.read_table(self.path(block))
-                        rows += table.num_rows
-                        sink.write_table(table)
-            else:
-                with open(temporary, "w", encoding="utf-8") as sink:
-                    for block in range(blocks):
-                        for row in pq.read_table(self.path(block)).to_pylist():
-                            rows += 1
-                            sink.write(json.dumps(row, ensure_ascii=False) + "\n")
-            os.replace(temporary, out)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
-        (self.folder / "plan.json").unlink()
-        shutil.rmtree(self.folder)
-        return rows
-
-    def kept(self) -> str:
-        """What is left for a rerun to resume from, in words."""
-        parts = list(self.folder.glob("part-*.parquet"))
-        size = sum(p.stat().st_size for p in parts)
-        return f"{len(parts):,} finished block(s), {size / 1e6:,.1f} MB, are kept in {self.folder}"
-
-
-def _read_plan(path: Path):
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 _MODELS: dict[str, object] = {}  # models opened in this process, by path (workers reuse them)
@@ -375,6 +283,8 @@ def _export(model, options, out, folder, user_ids, histories, show_progress, blo
     if folder is not None:
         try:
             folder.folder.mkdir(exist_ok=True)
+            for stale in atomic_temporaries(folder.folder):  # of a playlist whose export died; we hold the lock
+                stale.unlink()
         except OSError as exc:
             raise DataError(f"{folder.folder}: {describe_write_error(exc, folder.folder)}") from None
     unknown, empty = [], []
@@ -399,7 +309,7 @@ def _export(model, options, out, folder, user_ids, histories, show_progress, blo
         model_identity["files"] = hash_json(model.manifest["files"])
         plan = {"model": model_identity, "users": who.identity, "block": block, "options": asdict(options)}
         try:
-            parts = _Parts(out, plan)
+            parts = Parts(out, plan)
         except OSError as exc:
             raise DataError(f"{out}: {describe_write_error(exc, out)}") from None
         done = parts.done() if folder is None else set()  # playlists need every block ranked again
@@ -442,7 +352,7 @@ def _export(model, options, out, folder, user_ids, histories, show_progress, blo
                 else:
                     advance(len(members))
         if parts is not None:
-            written = parts.join(len(blocks), out)
+            written = parts.join(len(blocks), out, _schema())
     except OSError as exc:  # a full disk, a folder one may not write to: the finished parts stay for a rerun
         kept = f"; {parts.kept()}, so running it again resumes (delete that folder to free the space)" if parts else ""
         raise DataError(f"{out or folder.folder}: {describe_write_error(exc, out or folder.folder)}{kept}") from None
