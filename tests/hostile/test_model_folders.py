@@ -261,3 +261,24 @@ def test_a_model_rebuilt_while_a_command_reads_it(model_copy, tmp_path):
     rebuild(model_copy, tmp_path, cf=CFParams(factors=7, iterations=2))
     with pytest.raises(ModelError, match="was rebuilt while this command read it; run the command again"):
         _ = model.inputs
+
+
+def test_a_catalogue_naming_files_that_are_not_audio_never_serves_them(tmp_path):
+    from gems.serve import audio_file
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password")
+    (tmp_path / "disguised.ogg").symlink_to(secret)
+    (tmp_path / "real.ogg").write_bytes(b"OggS")
+    paths = [str(secret), str(tmp_path / "disguised.ogg"), str(tmp_path / "real.ogg")]
+    model = Model(
+        write_model(
+            tmp_path / "m",
+            titles=["a", "b", "c"],
+            soundtracks=[None] * 3,
+            vectors=np.eye(3),
+            listeners=[1, 1, 1],
+            paths=paths,
+        )
+    )
+    assert [audio_file(model, f"t{i}") for i in range(3)] == [None, None, tmp_path / "real.ogg"]

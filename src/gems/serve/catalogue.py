@@ -3,6 +3,7 @@ chart, and the local audio file of a track."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -79,7 +80,11 @@ def popularity_curve(model, points: int = 400) -> dict:
 
 def audio_file(model, track_id: str) -> Path | None:
     """The local audio file of the track with this exact id, when the catalogue names one and it exists as a
-    regular file; None otherwise. Only paths written in the model's catalogue are ever returned."""
+    regular file; None otherwise. Only paths written in the model's catalogue are ever returned, and only audio
+    files (by the suffix of the file a symbolic link leads to): a model folder may come from anyone, and its
+    catalogue must not make ``gems serve`` hand out ``/etc/passwd``."""
+    from gems.audio.decode import AUDIO_EXTENSIONS
+
     row = model.lookup.row_of_id(track_id)
     if row is None:
         return None
@@ -87,7 +92,8 @@ def audio_file(model, track_id: str) -> Path | None:
     if not path:
         return None
     candidate = Path(path)
-    return candidate if candidate.is_file() else None
+    real = Path(os.path.realpath(candidate))
+    return candidate if real.suffix.lower() in AUDIO_EXTENSIONS and real.is_file() else None
 
 
 def has_audio(model, track_id: str) -> bool:
