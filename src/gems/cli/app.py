@@ -164,7 +164,8 @@ def _stopping_signals():
         stops.append("interrupted" if number == signal.SIGINT else "terminated")
         raise Stopped(stops[-1])
 
-    numbers = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    # a signal ignored when gems started stays ignored (nohup ignores SIGHUP; `cmd &` in a script, SIGINT)
+    numbers = [n for n in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if signal.getsignal(n) != signal.SIG_IGN]
     previous = {number: signal.signal(number, stop) for number in numbers}
     try:
         yield stops
