@@ -8,10 +8,10 @@ import pytest
 import gems.serve.export
 from gems.build import build_model
 from gems.config import BuildConfig
-from gems.serve.export import export_recommendations
 from gems.model import Model
 from gems.parallel import Runner
 from gems.rank import RankOptions
+from gems.serve.export import export_recommendations
 from listenskit import write_listens
 
 

@@ -191,3 +191,31 @@ def test_recommend_for_a_listener_gives_the_rows_export_writes(tmp_path):
                 == 0
             )
         assert [p["track_id"] for p in json.loads(buffer.getvalue())] == exported[user], user
+
+
+def test_large_audio_spaces_search_their_faiss_index_with_the_answer_of_a_scan(tmp_path, monkeypatch):
+    """Above INDEX_FROM vectors retrieval asks the model's faiss index (exact below 100k vectors): the same
+    picks as the exact scan, alone or in a block."""
+    import gems.rank.retrieve as retrieval
+    from gems.model import Model
+    from gems.serve.recommend import picks_for
+    from modelkit import write_model
+
+    rng = np.random.default_rng(4)
+    n = 300
+    model = Model(
+        write_model(
+            tmp_path / "m",
+            titles=[f"T{i}" for i in range(n)],
+            soundtracks=[f"S{i % 20}" for i in range(n)],
+            vectors=rng.standard_normal((n, 8)),
+            listeners=list(rng.integers(1, 30, n)),
+        )
+    )
+    options = RankOptions(k=12, tail_share=0.2, weights=(0.0, 0.0, 1.0, 0.2))
+    seeds = [[3, 7], [10], [42, 43, 44]]
+    scanned = picks_for(model, seeds, options)
+    monkeypatch.setattr(retrieval, "INDEX_FROM", 10)
+    searched = picks_for(model, seeds, options)
+    assert [[p.track_id for p in q] for q in searched] == [[p.track_id for p in q] for q in scanned]
+    assert [p.track_id for p in picks_for(model, seeds[:1], options)[0]] == [p.track_id for p in searched[0]]

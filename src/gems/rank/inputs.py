@@ -45,8 +45,9 @@ class RankingInputs:
     (n × f) and user_factors (n_users × f): ALS, zero rows for tracks without listens; fold: the
     :class:`gems.cf.FoldIn` of those factors; norm_order: (rows, norms) of the heard tracks by decreasing
     factor norm, when stored; neighbours: (indptr, indices, data) CSR arrays of the item-kNN similarity;
-    audio_position (n,): row of a track in audio_vectors (m × d, unit rows) or −1; audio_index: the faiss
-    index of audio_vectors (large catalogues); ranker: the learned second stage, or None.
+    audio_position (n,): row of a track in audio_vectors (m × d, unit rows) or −1; audio_index: the audio
+    space, whose ``.index`` (the faiss index of audio_vectors) large catalogues search; ranker: the learned
+    second stage, or None.
     """
 
     listeners: np.ndarray

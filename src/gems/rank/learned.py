@@ -78,14 +78,14 @@ class RankerParams:
     enabled: bool = True
     min_queries: int = 200
     max_queries: int = 4000
-    pair_budget: float = 0.15
+    pair_budget: float = 0.3
     min_tracks: int = 5
     keep_low: float = 0.1
     keep_high: float = 0.9
     tail_gain: float = 5.0
     trees: int = 100
     leaves: int = 31
-    learning_rate: float = 0.1
+    learning_rate: float = 0.05
     min_data_in_leaf: int = 100
     random_state: int = 0
 

@@ -189,7 +189,7 @@ def _nearest_audio(inputs, profiles, own_keys, excluded, n_pool: int) -> np.ndar
         from gems.index import search
 
         depth = min(len(have_rows), n_pool + blocked_in_space + int(own_count[live].max()))
-        positions, _ = search(inputs.audio_index, profiles[live] / _row_norms(profiles[live]), depth)
+        positions, _ = search(inputs.audio_index.index, profiles[live] / _row_norms(profiles[live]), depth)
         for query, row_positions in zip(live, positions):
             rows = have_rows[row_positions[row_positions >= 0]]
             keys = query * n + rows
