@@ -117,14 +117,17 @@ class FoldIn:
         confidences = self.weighting.apply(indptr, indices, data).astype(np.float64)
         base = self.gram + self.regularization * np.eye(f)
         out = np.zeros((len(histories), f), dtype=np.float32)
-        for i in range(len(histories)):
+        live = [i for i in range(len(histories)) if indptr[i + 1] > indptr[i]]
+        systems = np.empty((len(live), f, f))
+        targets = np.empty((len(live), f))
+        for j, i in enumerate(live):
             part = slice(indptr[i], indptr[i + 1])
-            if indptr[i + 1] == indptr[i]:
-                continue
             vectors = np.asarray(self.item_factors[indices[part]], dtype=np.float64)
             c = confidences[part]
-            a = base + vectors.T @ (vectors * (c - 1.0)[:, None])
-            out[i] = np.linalg.solve(a, vectors.T @ c)
+            systems[j] = base + vectors.T @ (vectors * (c - 1.0)[:, None])
+            targets[j] = vectors.T @ c
+        if live:  # one batched solve: LAPACK's loop, not Python's
+            out[live] = np.linalg.solve(systems, targets[:, :, None])[:, :, 0]
         return out
 
 

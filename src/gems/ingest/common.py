@@ -185,20 +185,64 @@ def missing_mask(values: pd.Series) -> np.ndarray:
     return (text.isna() | text.isin(list(MISSING_MARKERS))).to_numpy(dtype=bool)
 
 
+def _plain(values) -> np.ndarray:
+    """Which values are printable ASCII text (no control character): the ones Arrow cleans exactly as
+    :func:`clean_name` does (NFC, Python's whitespace and ``casefold`` agree with Arrow's there)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(values, type=pa.string())
+    plain = pc.and_(
+        pc.string_is_ascii(text), pc.invert(pc.match_substring_regex(text, "[\\x00-\\x08\\x0b\\x0e-\\x1f\\x7f]"))
+    )
+    return np.asarray(pc.fill_null(plain, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _clean_plain(values) -> np.ndarray:
+    """:func:`clean_name` of printable ASCII values, in Arrow: whitespace runs to one space, trimmed,
+    placeholders to None."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(pa.array(values, type=pa.string()), r"\s+", " "))
+    missing = pc.is_in(pc.utf8_lower(text), value_set=pa.array(sorted(MISSING_MARKERS)))
+    return np.asarray(pc.if_else(missing, None, text).to_numpy(zero_copy_only=False), dtype=object)
+
+
 def clean_names(values: pd.Series) -> pd.Series:
     """Vectorised :func:`clean_name` (missing values become ``<NA>``; other values are read as text). Each
-    distinct value is cleaned once: exports repeat the same names thousands of times."""
+    distinct value is cleaned once — exports repeat the same names thousands of times —, printable ASCII in
+    Arrow, the rest by :func:`clean_name` itself."""
     codes, uniques = pd.factorize(values.astype("string"))
-    cleaned = np.array([clean_name(u) for u in uniques] + [None], dtype=object)
+    uniques = np.asarray(uniques, dtype=object)
+    cleaned = np.empty(len(uniques) + 1, dtype=object)
+    plain = _plain(uniques)
+    cleaned[:-1][plain] = _clean_plain(uniques[plain])
+    cleaned[:-1][~plain] = [clean_name(u) for u in uniques[~plain]]
     return pd.Series(cleaned[codes], index=values.index, dtype="string")
 
 
 def text_track_ids(artists: pd.Series, titles: pd.Series) -> pd.Series:
-    """Vectorised :func:`text_track_id`, computed once per distinct (artist, title) pair."""
-    pairs = pd.DataFrame({"a": artists.astype("string"), "t": titles.astype("string")})
-    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(pairs))
-    ids = np.array([text_track_id(a, t) for a, t in uniques] + [None], dtype=object)
-    return pd.Series(ids[codes], index=titles.index, dtype="string")
+    """Vectorised :func:`text_track_id`: ``artist — title`` of the cleaned names, lower-cased (printable ASCII
+    in Arrow, the rest by :func:`text_track_id` itself)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    artist, title = clean_names(artists), clean_names(titles)
+    plain = _plain(artist.fillna("").to_numpy(dtype=object)) & _plain(title.fillna("").to_numpy(dtype=object))
+    ids = np.empty(len(title), dtype=object)
+    joined = pc.binary_join_element_wise(
+        pa.array(artist.fillna("").to_numpy(dtype=object)[plain], pa.string()),
+        pa.array(title.fillna("").to_numpy(dtype=object)[plain], pa.string()),
+        " — ",
+    )
+    ids[plain] = pc.utf8_lower(joined).to_numpy(zero_copy_only=False)
+    ids[~plain] = [
+        text_track_id(a, t)
+        for a, t in zip(artists.to_numpy(dtype=object)[~plain], titles.to_numpy(dtype=object)[~plain])
+    ]
+    ids[title.isna().to_numpy()] = None
+    return pd.Series(ids, index=titles.index, dtype="string")
 
 
 def is_true(values: pd.Series) -> np.ndarray:

@@ -40,39 +40,74 @@ def _shares(ranked, entry: int, weights) -> dict[str, float]:
     return {kind: value / total for kind, value in given.items()} if total > 0 else {}
 
 
-def _nearest(model, kind: str, row: int, history: np.ndarray) -> tuple[int | None, float]:
-    """(the history track that gives ``row`` the most evidence of ``kind``, that evidence)."""
-    inputs = model.inputs
-    if kind == "near":
-        indptr, indices, data = inputs.neighbours
-        best, best_value = None, 0.0
-        for item in history:
-            start, stop = int(indptr[item]), int(indptr[item + 1])
-            hit = np.flatnonzero(np.asarray(indices[start:stop]) == row)
-            if len(hit) and float(data[start + hit[0]]) > best_value:
-                best, best_value = int(item), float(data[start + hit[0]])
-        return best, best_value
-    if kind == "cf":
-        heard = history[inputs.heard[history]]
-        if len(heard) == 0 or not inputs.heard[row]:
+class QueryEvidence:
+    """What the explanations of one query's picks read of its tracks, gathered once: their neighbour lists,
+    their unit ALS factors, their audio vectors, the soundtracks they come from."""
+
+    def __init__(self, model, history: np.ndarray):
+        inputs = model.inputs
+        self.model, self.history = model, history
+        codes = np.asarray(inputs.soundtrack_codes)[history]
+        self.loved = set(codes[codes >= 0].tolist())
+        self._near = self._cf = self._audio = None
+
+    def near(self):
+        """(history item, neighbour, similarity) of every neighbour entry of the history's tracks."""
+        if self._near is None:
+            indptr, indices, data = self.model.inputs.neighbours
+            starts, stops = np.asarray(indptr)[self.history], np.asarray(indptr)[self.history + 1]
+            lengths = stops - starts
+            at = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(int(lengths.sum()))
+            self._near = (np.repeat(self.history, lengths), np.asarray(indices)[at], np.asarray(data)[at])
+        return self._near
+
+    def cf(self):
+        """(heard history tracks, their unit ALS factors)."""
+        if self._cf is None:
+            inputs = self.model.inputs
+            heard = np.sort(self.history[inputs.heard[self.history]])
+            vectors = np.asarray(inputs.item_factors[heard], dtype=np.float64)
+            self._cf = (heard, vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12))
+        return self._cf
+
+    def audio(self):
+        """(history tracks with audio, their unit audio vectors)."""
+        if self._audio is None:
+            inputs = self.model.inputs
+            positions = inputs.audio_position[self.history]
+            have = np.flatnonzero(positions >= 0)
+            order = have[np.argsort(positions[have])]  # read the vectors in file order
+            self._audio = (self.history[order], np.asarray(inputs.audio_vectors[positions[order]]))
+        return self._audio
+
+    def nearest(self, kind: str, row: int) -> tuple[int | None, float]:
+        """(the history track that gives ``row`` the most evidence of ``kind``, that evidence)."""
+        inputs = self.model.inputs
+        if kind == "near":
+            items, neighbours, values = self.near()
+            hit = np.flatnonzero(neighbours == row)
+            if len(hit) == 0:
+                return None, 0.0
+            best = hit[np.argmax(values[hit])]
+            return int(items[best]), float(values[best])
+        if kind == "cf":
+            heard, vectors = self.cf()
+            if len(heard) == 0 or not inputs.heard[row]:
+                return None, 0.0
+            target = np.asarray(inputs.item_factors[row], dtype=np.float64)
+            cosines = vectors @ (target / max(float(np.linalg.norm(target)), 1e-12))
+            return int(heard[np.argmax(cosines)]), float(cosines.max())
+        if kind == "kin":
+            for codes in inputs.kin_codes.values():
+                shared = self.history[(codes[self.history] == codes[row]) & (codes[row] >= 0)]
+                if len(shared):
+                    return int(shared[0]), 1.0
             return None, 0.0
-        vectors = np.asarray(inputs.item_factors[np.r_[heard, row]], dtype=np.float64)
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        cosines = vectors[:-1] @ vectors[-1]
-        return int(heard[np.argmax(cosines)]), float(cosines.max())
-    if kind == "kin":
-        for codes in inputs.kin_codes.values():
-            shared = history[(codes[history] == codes[row]) & (codes[row] >= 0)]
-            if len(shared):
-                return int(shared[0]), 1.0
-        return None, 0.0
-    positions = inputs.audio_position[history]
-    mask = positions >= 0
-    if not mask.any() or inputs.audio_position[row] < 0:
-        return None, 0.0
-    vectors = np.asarray(inputs.audio_vectors)
-    cosines = vectors[positions[mask]] @ vectors[inputs.audio_position[row]]
-    return int(history[mask][np.argmax(cosines)]), float(cosines.max())
+        tracks, vectors = self.audio()
+        if len(tracks) == 0 or inputs.audio_position[row] < 0:
+            return None, 0.0
+        cosines = vectors @ np.asarray(inputs.audio_vectors[inputs.audio_position[row]])
+        return int(tracks[np.argmax(cosines)]), float(cosines.max())
 
 
 def close_groups(model, a: int, b: int) -> list[str]:
@@ -144,10 +179,9 @@ def _phrase(model, kind: str, row: int, seed: int, value: float, again: bool) ->
     return "sounds close to " + label + (f" in {' and '.join(groups)}" if groups else "")
 
 
-def explain(model, ranked, queries, i: int, entry: int, *, listener: bool) -> tuple[str, int | None]:
-    """(why, the history track named first) for the pick at candidate ``entry`` of query ``i`` (``listener``:
-    the query is a listening history, whose ALS taste is named as theirs, not seeds)."""
-    history = queries.histories[i]
+def explain(model, ranked, evidence: QueryEvidence, entry: int, *, listener: bool) -> tuple[str, int | None]:
+    """(why, the history track named first) for the pick at candidate ``entry`` of the query ``evidence``
+    describes (``listener``: the query is a listening history, whose ALS taste is named as theirs, not seeds)."""
     row = int(ranked.candidates.rows[entry])
     shares = _shares(ranked, entry, ranked.options.weights)
     named = [kind for kind, share in sorted(shares.items(), key=lambda kv: -kv[1]) if share >= EVIDENCE_SHARE]
@@ -156,7 +190,7 @@ def explain(model, ranked, queries, i: int, entry: int, *, listener: bool) -> tu
         if kind == "cf" and listener:
             phrases.append("fits the taste of your listening history")
             continue
-        seed, value = _nearest(model, kind, row, history)
+        seed, value = evidence.nearest(kind, row)
         if seed is None:
             continue
         first_seed = seed if first_seed is None else first_seed
@@ -169,10 +203,9 @@ def explain(model, ranked, queries, i: int, entry: int, *, listener: bool) -> tu
     else:
         evidence_text = ", ".join(phrases[:-1]) + " and " + phrases[-1]
     soundtrack = model.soundtracks[row]
-    loved = {model.soundtracks[h] for h in history}
     if model.is_theme[row]:
         role = f"the theme of {soundtrack}"
-    elif soundtrack is not None and soundtrack in loved:
+    elif soundtrack is not None and int(model.inputs.soundtrack_codes[row]) in evidence.loved:
         role = f"a deep cut of {soundtrack}"
     else:
         role = None

@@ -109,16 +109,19 @@ def read_histories(model, path: str | Path, *, fmt: str = "auto", columns=None) 
         )
     import pandas as pd
 
-    model_rows = pd.Index(model.track_ids.array.to_pandas()).get_indexer(linked["track_id"])
+    # the linker codes each catalogue track id by its row: no second index of the catalogue's ids
+    model_rows = linker(model).ids.of(linked["track_id"])
     rows_of = pd.Series(model_rows, index=linked["source_id"].to_numpy())
-    row = listens["track_id"].map(rows_of)
-    kept = listens.assign(row=row).dropna(subset=["row"])
-    users, histories, weights = [], [], []
-    for user, group in kept.groupby("user_id", sort=True):
-        rows, inverse = np.unique(group["row"].to_numpy(np.int64), return_inverse=True)
-        users.append(str(user))
-        histories.append(rows)
-        weights.append(np.bincount(inverse, weights=group["weight"].to_numpy(np.float64), minlength=len(rows)))
+    row = listens["track_id"].map(rows_of).to_numpy(dtype=float, na_value=np.nan)
+    kept = ~np.isnan(row)
+    user_codes, user_ids = pd.factorize(listens["user_id"].astype(str).to_numpy()[kept], sort=True)
+    # one (user, track) key per listen, summed: sorted, so each user's tracks are a run, rows ascending
+    keys, inverse = np.unique(user_codes * model.n_tracks + row[kept].astype(np.int64), return_inverse=True)
+    summed = np.bincount(inverse, weights=listens["weight"].to_numpy(np.float64)[kept], minlength=len(keys))
+    bounds = np.searchsorted(keys // model.n_tracks, np.arange(len(user_ids) + 1))
+    rows, users = keys % model.n_tracks, [str(u) for u in user_ids]
+    histories = [rows[bounds[i] : bounds[i + 1]] for i in range(len(users))]
+    weights = [summed[bounds[i] : bounds[i + 1]] for i in range(len(users))]
     return Histories(Path(path), users, histories, weights, summary, links)
 
 

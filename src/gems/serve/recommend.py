@@ -128,16 +128,17 @@ def picks_for(
     model listener rows, −1 or None for seeds and histories the model never saw; ``weights``: listen weights;
     ``listener``: the queries are listening histories, not seeds — their taste is named as theirs)."""
     from gems.rank import Queries, rank
-    from gems.serve.explain import explain
+    from gems.serve.explain import QueryEvidence, explain
 
     queries = Queries.of(histories, user_rows, weights)
     ranked = rank(model.inputs, queries, options)
     out = []
     for i in range(len(queries)):
+        evidence = QueryEvidence(model, queries.histories[i])
         rows, positions = ranked.items[i], ranked.positions[i]
         picks = []
         for row, entry, score in zip(rows[rows >= 0], positions[rows >= 0], ranked.scores[i][rows >= 0]):
-            why, seed = explain(model, ranked, queries, i, int(entry), listener=listener)
+            why, seed = explain(model, ranked, evidence, int(entry), listener=listener)
             picks.append(
                 Recommendation(
                     track_id=model.track_ids[row],
