@@ -79,7 +79,8 @@ def rank(inputs: RankingInputs, queries: Queries, options: RankOptions) -> Ranke
         shortlisted[listed] = np.arange(int(listed.sum()))
     factor = discount(inputs.listeners, candidates, options)
     scores = relevance * factor
-    items = final_lists(inputs, candidates, scores, tail_relevance * factor, options, queries.histories)
+    tail_scores = scores if tail_relevance is relevance else tail_relevance * factor  # one order, sorted once
+    items = final_lists(inputs, candidates, scores, tail_scores, options, queries.histories)
     positions = candidates.positions(items, inputs.n_items)
     values = np.full(items.shape, -np.inf, dtype=np.float32)
     values[items >= 0] = scores[positions[items >= 0]]  # no candidates at all (every track heard): all padding

@@ -107,11 +107,11 @@ def recommend(
         return answer
     if user is not None:
         user_row = model.user_row(user)
-        history, _ = model.history(user_row)
+        history, listened = model.history(user_row)
         if len(history) == 0:
             raise DataError(f"user '{user}' has no listens in this model; recommend from seeds with --like instead")
         answer = Answer(seeds=[], history=history, who=f"for listener {user}", user=user)
-        answer.picks = picks_for(model, [history], options, user_rows=[user_row], listener=True)[0]
+        answer.picks = picks_for(model, [history], options, user_rows=[user_row], weights=[listened], listener=True)[0]
         return answer
     seeds = [model.lookup.resolve(query) for query in like]
     history = np.unique(np.asarray(seeds, dtype=np.int64))
