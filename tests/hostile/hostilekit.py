@@ -5,6 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from hypothesis import HealthCheck, settings
+
+# GEMS_FUZZ_EXAMPLES=2000 fuzzes harder (a few minutes); the default keeps `make test` quick
+FUZZ = settings(
+    max_examples=int(os.environ.get("GEMS_FUZZ_EXAMPLES", "40")),
+    deadline=5000,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
 
 def assert_one_clear_line(result: tuple[int, str, str], *words: str) -> str:
     """Exit code 1 and a single error line holding ``words``; never a traceback or "a bug in gems"."""

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from hostilekit import assert_one_clear_line, running_as_root
-from hypothesis import HealthCheck, given, settings
+from hostilekit import FUZZ, assert_one_clear_line, running_as_root
+from hypothesis import given
 from hypothesis import strategies as st
 
 from gems.artifacts import InputHasher
@@ -171,13 +171,6 @@ def test_gems_extract_lists_the_odd_files_and_a_full_disk_is_one_clear_line(
     assert_one_clear_line(result, "f.parquet", "no space left")
 
 
-FUZZ = settings(
-    max_examples=int(os.environ.get("GEMS_FUZZ_EXAMPLES", "40")),
-    deadline=5000,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
 HEADS = [b"", b"OggS\x00\x02", b"fLaC", b"ID3\x04\x00", b"\xff\xfb", b"RIFF\x00\x00\x00\x00WAVEfmt "]
 
 

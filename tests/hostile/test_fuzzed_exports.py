@@ -16,8 +16,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hostilekit import assert_one_clear_line, running_as_root
-from hypothesis import HealthCheck, given, settings
+from hostilekit import FUZZ, assert_one_clear_line, running_as_root
+from hypothesis import given
 from hypothesis import strategies as st
 
 from gems.errors import DataError, GemsError
@@ -28,14 +28,6 @@ DEEP = 100_000
 LISTEN = {"listened_at": 1_700_000_000, "track_metadata": {"artist_name": "Composer", "track_name": "Theme"}}
 PLAY = {"ts": "2023-01-01T10:00:00Z", "ms_played": 60_000, "master_metadata_track_name": "Theme"}
 PLAY["master_metadata_album_artist_name"] = "Composer"
-# GEMS_FUZZ_EXAMPLES=2000 fuzzes harder (a few minutes); the default keeps `make test` quick
-FUZZ = settings(
-    max_examples=int(os.environ.get("GEMS_FUZZ_EXAMPLES", "40")),
-    deadline=5000,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
 
 
 def listens_zip(path: Path, members: dict[str, bytes | str], **kwargs) -> Path:
