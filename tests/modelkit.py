@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from gems import layout
-from gems.artifacts import ModelWriter
+from gems.artifacts import layout
+from gems.artifacts.integrity import record
+from gems.artifacts.writing import ModelWriter
 from gems.build import DISPLAY_COLUMNS, catalogue_arrays, write_spaces
 from gems.cf import Weighting
 from gems.index import l2_normalize
 from gems.ingest.schema import finalize_catalog
-from gems.integrity import record
 from gems.popularity import compute_popularity
 from gems.topk import NormOrdered
 

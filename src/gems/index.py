@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gems.layout import SPACES  # noqa: F401  (the spaces are listed once, in layout)
+from gems.artifacts.layout import SPACES  # noqa: F401  (the spaces are listed once, in layout)
 
 EXACT_BELOW = 100_000
 NPROBE = 32  # inverted lists searched per query

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from gems import layout
+from gems.artifacts import layout
+from gems.artifacts.integrity import damaged
+from gems.artifacts.reading import ModelFolder, arrow_to_numpy
 from gems.errors import ModelError, ParameterError
-from gems.integrity import damaged
-from gems.model_folder import ModelFolder, arrow_to_numpy
 
 SPACE_PRIORITY = ("blend", "audio", "cf")  # the space used for a pair of tracks that are both in several
 

@@ -35,8 +35,8 @@ from urllib.parse import quote
 
 import numpy as np
 
-from gems.artifacts import write_output
 from gems.errors import ParameterError
+from gems.safe_files import write_output
 from gems.serve.flow import order_for_flow
 from gems.terminal import printable
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from gems import layout
-from gems.artifacts import ModelWriter, hash_json
+from gems.artifacts import layout
+from gems.artifacts.hashing import hash_json
+from gems.artifacts.writing import ModelWriter
 from gems.build.runner import StageRunner, interaction_inputs, load_interactions, n_tracks
 from gems.config import BuildConfig
 

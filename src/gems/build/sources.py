@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from gems import layout
-from gems.artifacts import InputHasher
+from gems.artifacts import layout
+from gems.artifacts.hashing import InputHasher
 from gems.build.runner import StageRunner, interaction_inputs, load_interactions
 from gems.config import BuildConfig
 from gems.errors import ParameterError

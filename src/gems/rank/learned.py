@@ -210,7 +210,7 @@ class LearnedRanker:
 
     @classmethod
     def load(cls, folder) -> LearnedRanker:
-        from gems import layout
+        from gems.artifacts import layout
 
         return cls(folder.text(layout.RANKER_MODEL), folder.json(layout.RANKER_INFO))
 

@@ -208,7 +208,7 @@ def warm(model) -> None:
 def ranking_summary(model) -> str:
     """One sentence on how this model ranks: the learned second stage (what it was trained on and how it did
     on its validation listeners against the blend), or the hand-set blend and why."""
-    from gems import layout
+    from gems.artifacts import layout
 
     folder = model.folder
     if not folder.has(layout.RANKER_INFO):

@@ -9,7 +9,7 @@ size and an interrupted export resumes where it stopped (when the model, the use
 same). The parts are joined into OUT, in its format, under a temporary name that is renamed when complete: a
 truncated file never appears under the final name. Playlists (``--playlists DIR``) come from the same ranking
 pass, ordered for flow by :mod:`gems.playlist`, each written atomically. One export at a time writes a file or
-a playlist folder (:mod:`gems.locks`), so two never mix their rows.
+a playlist folder (:mod:`gems.artifacts.locks`), so two never mix their rows.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from gems import locks
-from gems.artifacts import atomic_temporaries, hash_json
+from gems.artifacts import locks
+from gems.artifacts.hashing import hash_json
 from gems.errors import DataError, ParameterError
 from gems.parallel import Runner
 from gems.progress import progress_bar
 from gems.rank import Queries, RankOptions, rank
-from gems.safe_files import describe_os_error, describe_write_error, read_regular
+from gems.safe_files import atomic_temporaries, describe_os_error, describe_write_error, read_regular
 from gems.serve.parts import Parts
 
 log = logging.getLogger(__name__)
