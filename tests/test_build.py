@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import gems.build
-from gems.build import build_model
+import gems.stages
 from gems.config import BuildConfig, CFParams, load_pipeline
 from gems.errors import ModelError, ParameterError
 from gems.model import Model
+from gems.stages import build_model
 from listenskit import write_listens
 
 
@@ -42,7 +42,7 @@ def test_listens_only_build(listens_config):
 def test_unchanged_rebuild_reuses_every_stage_without_heavy_imports(listens_config):
     build_model(listens_config)
     script = (
-        "import sys, json; from gems.build import build_model; from gems.config import BuildConfig; "
+        "import sys, json; from gems.stages import build_model; from gems.config import BuildConfig; "
         f"r = build_model(BuildConfig(model={str(listens_config.model)!r}, listens={str(listens_config.listens[0].path)!r})); "
         "print(json.dumps({'reused': [s['reused'] for s in r.manifest['stages'].values()], "
         "'heavy': [m for m in ('implicit', 'sklearn', 'librosa') if m in sys.modules]}))"
@@ -75,7 +75,7 @@ def test_a_failing_build_leaves_the_old_model_and_no_temporary_folder(listens_co
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(gems.build, "fit_index", broken)
+    monkeypatch.setattr(gems.stages, "fit_index", broken)
     with pytest.raises(RuntimeError):
         build_model(replace(listens_config, cf=CFParams(factors=4)))
     assert (first.path / "manifest.json").read_text() == before

@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 
 import gems.serve.export
-from gems.build import build_model
 from gems.config import BuildConfig
 from gems.model import Model
 from gems.parallel import Runner
 from gems.rank import RankOptions
 from gems.serve.export import export_recommendations
+from gems.stages import build_model
 from listenskit import write_listens
 
 

@@ -9,10 +9,10 @@ import pandas as pd
 import soundfile as sf
 from mutagen.flac import FLAC
 
-from gems.build import build_model
 from gems.cli import main
 from gems.config import BuildConfig, ListensSource, load_pipeline
 from gems.model import Model
+from gems.stages import build_model
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
