@@ -133,7 +133,7 @@ def playlist(
 ) -> None:
     """A playlist of hidden gems, ordered so the sound flows, in a file your player opens."""
     from gems.model import Model
-    from gems.playlist import make_playlist
+    from gems.serve.playlist import make_playlist
 
     if not 1 <= length <= 10_000:
         raise ParameterError(f"--length must be between 1 and 10000 tracks, got {length}")

@@ -81,6 +81,15 @@ def rank_options(
     )
 
 
+def for_whom(model, *, user: str | None = None, seeds=()) -> str:
+    """Whom a list is for, in words: ``for listener u1``, ``like “A” by X (S); “B”``, or ``picked by hand``."""
+    if user is not None:
+        return f"for listener {user}"
+    if len(seeds):
+        return "like " + "; ".join(model.label(int(s)) for s in seeds)
+    return "picked by hand"
+
+
 def recommend(
     model,
     options,
@@ -110,13 +119,12 @@ def recommend(
         history, listened = model.history(user_row)
         if len(history) == 0:
             raise DataError(f"user '{user}' has no listens in this model; recommend from seeds with --like instead")
-        answer = Answer(seeds=[], history=history, who=f"for listener {user}", user=user)
+        answer = Answer(seeds=[], history=history, who=for_whom(model, user=user), user=user)
         answer.picks = picks_for(model, [history], options, user_rows=[user_row], weights=[listened], listener=True)[0]
         return answer
     seeds = [model.lookup.resolve(query) for query in like]
     history = np.unique(np.asarray(seeds, dtype=np.int64))
-    who = "like " + "; ".join(model.label(s) for s in seeds)
-    answer = Answer(seeds=seeds, history=history, who=who)
+    answer = Answer(seeds=seeds, history=history, who=for_whom(model, seeds=seeds))
     answer.picks = picks_for(model, [history], options)[0]
     return answer
 
