@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 import gems.stages
-from gems.config import BuildConfig, CFParams, load_pipeline
+from gems.cf import CFParams
+from gems.config import BuildConfig, load_pipeline
 from gems.errors import ModelError, ParameterError
 from gems.model import Model
 from gems.stages import build_model
@@ -104,7 +105,7 @@ def test_pipeline_files_are_checked(tmp_path):
     with pytest.raises(ParameterError, match=r"bad.toml \[cf\]: unknown key\(s\) factorz; known keys are factors"):
         load_pipeline(bad)
     bad.write_text('[cf]\nfactors = "many"\n')
-    with pytest.raises(ParameterError, match="factors must be a int"):
+    with pytest.raises(ParameterError, match="factors must be an int"):
         load_pipeline(bad)
     bad.write_text("[sauces]\n")
     with pytest.raises(ParameterError, match="unknown section"):

@@ -10,10 +10,13 @@ which is why it reaches far deeper into the long tail than ALS does.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from gems.errors import ModelError, ParameterError
+from gems.errors import ModelError
+from gems.params import Interval, Params
 
 
 def binarize(user_items):
@@ -44,14 +47,23 @@ def history_matrix(histories: list[np.ndarray], n: int):
     return sp.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(histories), n))
 
 
-class ItemNeighbours:
-    """Cosine item-kNN over co-listening (estimator style). After :meth:`fit`: ``similarity_`` (items × items
-    CSR, float32, at most ``k`` entries per row, zero diagonal)."""
+@dataclass(frozen=True)
+class NeighbourParams(Params):
+    """The ``[neighbours]`` section: ``k``, the item-kNN neighbours kept per track."""
 
-    def __init__(self, *, k: int = 100):
-        if k < 1:
-            raise ParameterError(f"item neighbours need k ≥ 1, got {k}")
-        self.k = k
+    k: int = 100
+
+    constraints: ClassVar = {"k": Interval(int, 1, 100_000)}
+
+
+class ItemNeighbours:
+    """Cosine item-kNN over co-listening (estimator style). ``params``: the fields of :class:`NeighbourParams`.
+    After :meth:`fit`: ``similarity_`` (items × items CSR, float32, at most ``k`` entries per row, zero
+    diagonal)."""
+
+    def __init__(self, **params):
+        self.params = NeighbourParams(**params)
+        self.k = self.params.k
 
     def fit(self, user_items) -> ItemNeighbours:
         """Fit on a (users × items) CSR matrix of listens (binarised: co-listening counts, not plays)."""

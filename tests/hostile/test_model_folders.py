@@ -14,7 +14,8 @@ import pytest
 from hostilekit import assert_one_clear_line
 
 from gems.artifacts import integrity
-from gems.config import BuildConfig, CFParams
+from gems.cf import CFParams
+from gems.config import BuildConfig
 from gems.errors import ModelError
 from gems.model import Model
 from gems.stages import build_model

@@ -168,13 +168,13 @@ def demo(no_progress: NoProgress = False) -> None:
     from gems.config import load_pipeline
     from gems.demo import demo_seeds, find_demo_pipeline
     from gems.model import Model
-    from gems.serve.recommend import picks_for, rank_options
+    from gems.serve.recommend import picks_for
     from gems.stages import build_model
 
     config = load_pipeline(find_demo_pipeline())
     print_build(build_model(config, show_progress=not no_progress))
     loaded = Model(config.model)
-    options = rank_options(loaded, k=5)
+    options = loaded.rank_defaults.with_overrides(k=5)
     console = new_console()
     for seed in demo_seeds(loaded):
         (picks,) = picks_for(loaded, [[seed]], options)

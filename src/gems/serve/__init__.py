@@ -2,7 +2,6 @@
 export. Faces parse and print; they never reach into ranking themselves.
 
     open_model(path) -> Model                         a model folder, opened memory-mapped
-    rank_options(model, **overrides) -> RankOptions   the model's defaults with the caller's overrides
     recommend(model, options, like=, user=) -> Answer seeds / a listener -> picks (one ranking path)
     search(model, text, limit) -> list[Suggestion]    tracks a person may mean, best first
     playlist_for(model, answer, arc=) -> Playlist     the picks ordered so the sound flows (gems.serve.playlist)
@@ -12,7 +11,7 @@ export. Faces parse and print; they never reach into ranking themselves.
 
 from gems.serve.catalogue import Suggestion, audio_file, popularity_curve, popularity_ranks, search
 from gems.serve.playlist import playlist_for
-from gems.serve.recommend import Answer, open_model, rank_options, recommend
+from gems.serve.recommend import Answer, open_model, recommend
 
 __all__ = [
     "Answer",
@@ -22,7 +21,6 @@ __all__ = [
     "playlist_for",
     "popularity_curve",
     "popularity_ranks",
-    "rank_options",
     "recommend",
     "search",
 ]

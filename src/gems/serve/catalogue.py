@@ -162,9 +162,7 @@ def listens_formats() -> list[str]:
 def model_summary(model) -> dict:
     """What a page needs to set itself up: counts, whether the listens are simulated, and the ranking
     defaults its controls start from (``{k, discount, per_soundtrack, tail_share, scope}``)."""
-    from gems.serve.recommend import rank_options
-
-    options = rank_options(model)
+    options = model.rank_defaults
     counts = model.manifest.get("counts", {})
     return {
         "tracks": int(model.n_tracks),
@@ -184,13 +182,13 @@ def warm(model) -> None:
     """Read what a first query would read (the ranking inputs, indexes and the popularity order), so the first
     request is as fast as the next: one recommendation for the most popular track, its errors ignored."""
     from gems.errors import GemsError
-    from gems.serve.recommend import rank_options, recommend
+    from gems.serve.recommend import recommend
 
     if model.n_tracks == 0:
         return
     _descending_listeners(model)
     try:
-        recommend(model, rank_options(model), like=[model.track_ids[int(np.argmax(model.listeners))]])
+        recommend(model, model.rank_defaults, like=[model.track_ids[int(np.argmax(model.listeners))]])
     except GemsError:
         pass
 

@@ -59,28 +59,6 @@ def open_model(path: str | Path):
     return Model(path)
 
 
-def rank_options(
-    model,
-    *,
-    k: int | None = None,
-    discount: float | None = None,
-    per_soundtrack: int | None = None,
-    scope: str | None = None,
-    deep_cuts: bool = False,
-    tail_share: float | None = None,
-):
-    """The model's ranking defaults with the given overrides (None keeps the default); ParameterError when a
-    value is out of range."""
-    return model.rank_defaults.with_overrides(
-        k=k,
-        discount=discount,
-        per_soundtrack=per_soundtrack,
-        scope=scope,
-        deep_cuts=deep_cuts or None,
-        tail_share=tail_share,
-    )
-
-
 def for_whom(model, *, user: str | None = None, seeds=()) -> str:
     """Whom a list is for, in words: ``for listener u1``, ``like “A” by X (S); “B”``, or ``picked by hand``."""
     if user is not None:

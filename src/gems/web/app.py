@@ -89,11 +89,11 @@ def create_app(model_path: str | Path, *, upload_limit: int = UPLOAD_LIMIT) -> F
         discount: float | None = None,
         tail_share: float | None = None,
         per_soundtrack: int | None = None,
-        deep_cuts: bool = False,
+        deep_cuts: bool | None = None,
         scope: str | None = None,
     ):
         return call(
-            serve.rank_options,
+            lambda model, **query: model.rank_defaults.with_overrides(**query),
             k=k,
             discount=discount,
             tail_share=tail_share,
@@ -171,7 +171,7 @@ def create_app(model_path: str | Path, *, upload_limit: int = UPLOAD_LIMIT) -> F
         discount: float | None = None,
         tail_share: float | None = None,
         per_soundtrack: int | None = None,
-        deep_cuts: bool = False,
+        deep_cuts: bool | None = None,
         scope: str | None = None,
     ) -> Response:
         if track:
