@@ -143,9 +143,7 @@ def features(
         columns[f"{kind}_scaled"] = np.where(np.isnan(raw[entries]), np.nan, parts[kind][entries])
         columns[f"{kind}_rank"] = _rank_within(query, raw)[entries]
     heard = inputs.heard[r]
-    columns["factor_norm"] = (
-        np.where(heard, inputs.factor_norms()[r], np.nan) if inputs.item_factors is not None else nan
-    )
+    columns["factor_norm"] = np.where(heard, inputs.factor_norms[r], np.nan) if inputs.item_factors is not None else nan
     columns["kin_artist"] = candidates.evidence["kin_artist"][entries] if "kin_artist" in candidates.evidence else nan
     columns["kin_album"] = candidates.evidence["kin_album"][entries] if "kin_album" in candidates.evidence else nan
     columns["listeners"] = log_listeners[r]

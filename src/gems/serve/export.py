@@ -101,10 +101,7 @@ def _single_threaded() -> None:
 def rank_users(model, users: np.ndarray, options: RankOptions) -> tuple[np.ndarray, np.ndarray]:
     """Top-k of a block of the model's listeners (rows): (items (b × k), scores), −1 / −inf padding — what
     ``gems export`` writes and ``gems evaluate`` scores."""
-    indptr, indices, weights = model.interactions
-    histories = [np.asarray(indices[indptr[u] : indptr[u + 1]], dtype=np.int64) for u in users]
-    listened = [np.asarray(weights[indptr[u] : indptr[u + 1]], dtype=np.float64) for u in users]
-    ranked = rank(model.inputs, Queries.of(histories, users, listened), options)
+    ranked = rank(model.batch_inputs, Queries.of_listeners(model.interactions, users), options)
     return ranked.items, ranked.scores
 
 
@@ -115,7 +112,7 @@ def rank_block(task: tuple) -> tuple[np.ndarray, np.ndarray]:
     model = _model(path)
     if len(who) == 1:
         return rank_users(model, who[0], options)
-    ranked = rank(model.inputs, Queries.of(who[0], None, who[1]), options)
+    ranked = rank(model.batch_inputs, Queries.of(who[0], None, who[1]), options)
     return ranked.items, ranked.scores
 
 
@@ -143,9 +140,7 @@ class Listeners:
         """The track rows of listener ``i``."""
         if self.histories is not None:
             return self.histories[i]
-        indptr, indices, _ = model.interactions
-        user = self.rows[i]
-        return np.asarray(indices[indptr[user] : indptr[user + 1]], dtype=np.int64)
+        return model.history(int(self.rows[i]))[0]
 
 
 def export_recommendations(
@@ -315,7 +310,7 @@ def _export(model, options, out, folder, user_ids, histories, show_progress, blo
     path = str(model.path)
     _MODELS.setdefault(path, model)  # local workers fork with it already open ...
     if todo:
-        model.inputs.prepare(batch=True)  # ... and with the factors sorted for the top-k, the matrices built
+        model.batch_inputs  # noqa: B018  ... and with the factors sorted for the top-k, the matrices built
     try:
         written = 0
         tasks = [who.task(path, options, blocks[i]) for i in todo]

@@ -174,6 +174,14 @@ def held_out_inputs(runner: StageRunner, config: BuildConfig, exclude_users: set
     popularity = popularity_from_matrix(kept, codes, head_share=config.popularity.head_share)
     similarity = ItemNeighbours(k=config.neighbours.k).fit(kept).to_arrays()
     als = ALSModel(**asdict(config.cf), show_progress=show_progress).fit(kept)
+    parts = {}
+    if "is_soundtrack" in staged.columns(layout.TRACKS):
+        parts["is_soundtrack"] = staged.table(layout.TRACKS, ["is_soundtrack"]).column(0).to_numpy(zero_copy_only=False)
+    if staged.has(layout.AUDIO_VECTORS):
+        rows = staged.array(layout.AUDIO_ROWS, mmap=False)
+        parts["audio_position"] = np.full(len(codes), -1, dtype=np.int64)
+        parts["audio_position"][rows] = np.arange(len(rows))
+        parts["audio_vectors"] = staged.array(layout.AUDIO_VECTORS, mmap=False)
     inputs = RankingInputs(
         listeners=popularity.listeners,
         is_tail=popularity.is_tail,
@@ -183,14 +191,7 @@ def held_out_inputs(runner: StageRunner, config: BuildConfig, exclude_users: set
         item_factors=als.item_factors_,
         user_factors=als.user_factors_,
         neighbours=(similarity["indptr"], similarity["indices"], similarity["data"]),
+        batch=True,
+        **parts,
     )
-    if "is_soundtrack" in staged.columns(layout.TRACKS):
-        inputs.is_soundtrack = staged.table(layout.TRACKS, ["is_soundtrack"]).column(0).to_numpy(zero_copy_only=False)
-    if staged.has(layout.AUDIO_VECTORS):
-        rows = staged.array(layout.AUDIO_ROWS, mmap=False)
-        inputs.audio_position = np.full(len(codes), -1, dtype=np.int64)
-        inputs.audio_position[rows] = np.arange(len(rows))
-        inputs.audio_vectors = staged.array(layout.AUDIO_VECTORS, mmap=False)
-    histories = [kept.indices[kept.indptr[u] : kept.indptr[u + 1]].astype(np.int64) for u in holdout.users]
-    weights = [kept.data[kept.indptr[u] : kept.indptr[u + 1]] for u in holdout.users]
-    return inputs, Queries.of(histories, holdout.users, weights), holdout
+    return inputs, Queries.of_listeners((kept.indptr, kept.indices, kept.data), holdout.users), holdout
