@@ -26,27 +26,6 @@ def binarize(user_items):
     return binary
 
 
-def row_scores(
-    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, items: np.ndarray, weights: np.ndarray, n: int
-) -> np.ndarray:
-    """Σ_i weights_i · S[items_i, :] as a dense (n,) vector, read straight from CSR arrays (no scipy import,
-    so a single query stays fast)."""
-    out = np.zeros(n, dtype=np.float64)
-    for item, weight in zip(np.asarray(items, dtype=np.int64), np.asarray(weights, dtype=np.float64)):
-        start, stop = int(indptr[item]), int(indptr[item + 1])
-        np.add.at(out, np.asarray(indices[start:stop], dtype=np.int64), weight * np.asarray(data[start:stop]))
-    return out
-
-
-def history_matrix(histories: list[np.ndarray], n: int):
-    """(len(histories) × n) binary CSR matrix with a 1 at each query's own tracks."""
-    import scipy.sparse as sp
-
-    indptr = np.concatenate([[0], np.cumsum([len(h) for h in histories])]).astype(np.int64)
-    indices = np.concatenate(histories).astype(np.int64) if histories else np.zeros(0, dtype=np.int64)
-    return sp.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(histories), n))
-
-
 @dataclass(frozen=True)
 class NeighbourParams(Params):
     """The ``[neighbours]`` section: ``k``, the item-kNN neighbours kept per track."""
@@ -84,11 +63,3 @@ class ItemNeighbours:
             raise ModelError("these ItemNeighbours are not fitted; call fit first")
         s = self.similarity_
         return {"indptr": s.indptr.astype(np.int64), "indices": s.indices.astype(np.int32), "data": s.data}
-
-    @staticmethod
-    def matrix_from_arrays(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray):
-        """The (items × items) CSR similarity matrix stored by :meth:`to_arrays`."""
-        import scipy.sparse as sp
-
-        n = len(indptr) - 1
-        return sp.csr_matrix((data, indices, indptr), shape=(n, n))

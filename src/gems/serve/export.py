@@ -143,22 +143,6 @@ class Listeners:
         return model.history(int(self.rows[i]))[0]
 
 
-def export_recommendations(
-    model,
-    out: str | Path,
-    options: RankOptions,
-    *,
-    user_ids: list[str] | None = None,
-    show_progress: bool = False,
-    block: int = BLOCK,
-    runner: Runner | None = None,
-) -> ExportSummary:
-    """Write the top ``options.k`` of every requested user (default: every listener of the model) to ``out``."""
-    return export_batch(
-        model, options, out=out, user_ids=user_ids, show_progress=show_progress, block=block, runner=runner
-    )
-
-
 def _requested_rows(model, user_ids: list[str] | None) -> tuple[np.ndarray, list[str], list[str]]:
     """(user rows to rank, requested ids unknown to the model, known ids without listens), with warnings."""
     if not model.user_ids:
