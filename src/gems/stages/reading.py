@@ -50,10 +50,10 @@ def catalogue_arrays(tracks) -> dict[str, np.ndarray]:
     and by folded title, and per artist and per album/soundtrack the codes and the tracks sorted by code."""
     import pandas as pd
 
-    from gems.lookup import fold
+    from gems.lookup import title_key
 
     ids = tracks["track_id"].to_numpy(dtype=str)
-    titles = np.asarray([fold(t if isinstance(t, str) else i) for t, i in zip(tracks["title"], ids)], dtype=str)
+    titles = np.asarray([title_key(t if isinstance(t, str) else i) for t, i in zip(tracks["title"], ids)], dtype=str)
     arrays = {
         layout.ID_ORDER: np.argsort(ids, kind="stable"),
         layout.TITLE_ORDER: np.argsort(titles, kind="stable"),
