@@ -22,6 +22,7 @@ from gems.rank.options import RankOptions
 from gems.topk import top_k
 
 INDEX_FROM = 50_000  # audio vectors from which retrieval searches the faiss index instead of scanning them
+TASTE_MARGIN = 16  # taste candidates retrieved beyond the pool, then cut by exact scores (see _taste_keys)
 
 
 def pool_sizes(k: int) -> dict[str, int]:
@@ -251,12 +252,7 @@ def candidates_for(inputs: RankingInputs, queries: Queries, options: RankOptions
     else:
         found = [np.zeros(0, dtype=np.int64)]
         if taste is not None:
-            live = np.flatnonzero(np.abs(taste).sum(axis=1) > 0)
-            if len(live):
-                sub = own[live]
-                ids, _ = top_k(inputs.ordered, taste[live], min(pools["cf"], n), sub.indptr, sub.indices, excluded)
-                ok = ids >= 0
-                found.append(np.repeat(live, ok.sum(axis=1)) * n + ids[ok])
+            found.append(_taste_keys(inputs, taste, own, excluded, pools["cf"]))
         if "near" in sparse:
             found.append(_strongest(inputs, *sparse["near"], pools["near"], tie_break=False))
         kin = [sparse[name] for name in sparse if name.startswith("kin_")]
@@ -268,6 +264,25 @@ def candidates_for(inputs: RankingInputs, queries: Queries, options: RankOptions
             found.append(_nearest_audio(inputs, profiles, own_keys, excluded, pools["audio"]))
         keys = sorted_unique(np.concatenate(found))
     return _evidence(inputs, keys, b, taste, profiles, sparse)
+
+
+def _taste_keys(inputs: RankingInputs, taste: np.ndarray, own, excluded: np.ndarray, pool: int) -> np.ndarray:
+    """Keys of each query's ``pool`` best tracks by taste. The exact top-k computes its scores in blocks whose
+    rounding depends on the block's size, so it retrieves TASTE_MARGIN more; they are cut by scores computed
+    entry by entry (:func:`_pair_dots`), ties to the smaller row: the same pool alone or in a block."""
+    n = inputs.n_items
+    live = np.flatnonzero(np.abs(taste).sum(axis=1) > 0)
+    if len(live) == 0:
+        return np.zeros(0, dtype=np.int64)
+    sub = own[live]
+    ids, _ = top_k(inputs.ordered, taste[live], min(pool + TASTE_MARGIN, n), sub.indptr, sub.indices, excluded)
+    ok = ids >= 0
+    query, rows = np.repeat(live, ok.sum(axis=1)), ids[ok]
+    exact = _pair_dots(inputs.item_factors, rows, taste, query)
+    order = np.lexsort((rows, -exact, query))
+    first = np.searchsorted(query[order], query[order], side="left")
+    keep = order[np.arange(len(order)) - first < pool]
+    return np.sort(query[keep] * n + rows[keep])
 
 
 def _evidence(inputs: RankingInputs, keys: np.ndarray, b: int, taste, profiles, sparse) -> Candidates:
