@@ -35,15 +35,25 @@ class AudioSpace(Protocol):
 class Queries:
     """b queries. ``histories[i]``: the track rows query i is made of (sorted, unique); ``user_rows[i]``: its
     row among the model's listeners, −1 for seeds or a history the model never saw (its taste is then folded
-    in); ``weights[i]``: the summed listen weights of its tracks (1 each for seeds)."""
+    in); ``weights[i]``: the summed listen weights of its tracks (1 each for seeds).
+
+    A history the model never saw may also hold tracks the model links only to their artist or album
+    (:mod:`gems.ingest.coarse`): ``coarse_counts[i]`` how many, ``coarse_codes["artist"][i]`` and
+    ``coarse_codes["album"][i]`` their artist and album codes (one entry per such track and code: a name that
+    fits two spellings of one artist lists both). They count only as kin: the share of a query by an artist
+    is (its tracks by that artist + its coarse links to it) / (its tracks + its coarse links)."""
 
     histories: list[np.ndarray]
     user_rows: np.ndarray
     weights: list[np.ndarray]
+    coarse_counts: np.ndarray | None = None
+    coarse_codes: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, histories, user_rows=None, weights=None) -> Queries:
-        """Queries from track rows (repeats add their weights up); ``user_rows`` default −1, ``weights`` 1."""
+    def of(cls, histories, user_rows=None, weights=None, *, coarse_counts=None, coarse_codes=None) -> Queries:
+        """Queries from track rows (repeats add their weights up); ``user_rows`` default −1, ``weights`` 1;
+        ``coarse_counts``, ``coarse_codes``: a history's artist and album links (class docstring), none by
+        default."""
         out_histories, out_weights = [], []
         for i, history in enumerate(histories):
             rows = np.asarray(history, dtype=np.int64).ravel()
@@ -56,7 +66,9 @@ class Queries:
             out_histories.append(unique)
             out_weights.append(np.bincount(inverse, weights=given, minlength=len(unique)))
         rows = np.full(len(out_histories), -1, dtype=np.int64) if user_rows is None else np.asarray(user_rows)
-        return cls(out_histories, rows.astype(np.int64), out_weights)
+        counts = None if coarse_counts is None else np.asarray(coarse_counts, dtype=np.int64)
+        codes = {name: [np.asarray(c, dtype=np.int64) for c in lists] for name, lists in (coarse_codes or {}).items()}
+        return cls(out_histories, rows.astype(np.int64), out_weights, counts, codes)
 
     @classmethod
     def of_listeners(cls, interactions, users) -> Queries:
@@ -65,6 +77,34 @@ class Queries:
         rows = np.asarray(users, dtype=np.int64)
         found = [listened(interactions, int(u)) for u in rows]
         return cls.of([h for h, _ in found], rows, [w for _, w in found])
+
+    def take(self, part) -> Queries:
+        """The queries at ``part`` (a slice or positions), their coarse links with them."""
+        pick = (lambda items: items[part]) if isinstance(part, slice) else (lambda items: [items[i] for i in part])
+        return Queries(
+            pick(self.histories),
+            self.user_rows[part],
+            pick(self.weights),
+            None if self.coarse_counts is None else self.coarse_counts[part],
+            {name: pick(lists) for name, lists in self.coarse_codes.items()},
+        )
+
+    def kin_sizes(self) -> np.ndarray:
+        """(b,) what kin shares divide by: each query's tracks and coarse links."""
+        sizes = np.array([len(h) for h in self.histories], dtype=np.int64)
+        return sizes if self.coarse_counts is None else sizes + self.coarse_counts
+
+    def coarse_matrix(self, name: str, width: int):
+        """(b × width) CSR: how many of each query's coarse links point to each ``name`` (artist/album) code;
+        None when the queries have none."""
+        lists = self.coarse_codes.get(name)
+        if not lists or not any(len(c) for c in lists):
+            return None
+        import scipy.sparse as sp
+
+        codes = np.concatenate(lists)
+        query = np.repeat(np.arange(len(lists)), [len(c) for c in lists])
+        return sp.csr_matrix((np.ones(len(codes), np.float32), (query, codes)), shape=(len(lists), width))
 
     def __len__(self) -> int:
         return len(self.histories)

@@ -2,7 +2,8 @@
 
 Candidates are the union of each kind's best: by taste (ALS: the listener's factors · track factors, top
 ``pool`` by :func:`gems.topk.top_k`), co-listening (Σ_{i ∈ history} S[i, j], S the item-kNN similarity), kin
-(the share of the history by the track's artist, or from its album/soundtrack; ties: the less played first)
+(the share of the history by the track's artist, or from its album/soundtrack — its tracks the model holds and
+those it links only to an artist or album; ties: the less played first)
 and sound (cosine of the track's audio embedding with the mean of the history's). Then every kind is computed
 exactly on every candidate, however it was found. A query's own tracks and tracks outside the scope are never
 candidates; with ``deep_cuts`` the candidates are exactly the non-theme tracks of the soundtracks it loves.
@@ -243,9 +244,10 @@ def candidates_for(inputs: RankingInputs, queries: Queries, options: RankOptions
         keys, values = _keys_of(own @ inputs.neighbour_matrix, n)
         keep = _allowed(keys, own_keys, excluded, n) & (values > 0)
         sparse["near"] = (keys[keep], values[keep])
-    sizes = np.maximum(np.diff(own.indptr), 1).astype(np.float32)
+    sizes = np.maximum(queries.kin_sizes(), 1).astype(np.float32)  # kin: linked tracks and coarse links
     for name, membership in inputs.memberships.items():
-        share = (own @ membership).multiply(1.0 / sizes[:, None]).tocsr()
+        counts, coarse = own @ membership, queries.coarse_matrix(name, membership.shape[1])
+        share = (counts if coarse is None else counts + coarse).multiply(1.0 / sizes[:, None]).tocsr()
         keys, values = _keys_of(share @ membership.T, n)
         keep = _allowed(keys, own_keys, excluded, n) & (values > 0)
         sparse[f"kin_{name}"] = (keys[keep], values[keep])
