@@ -181,6 +181,25 @@ def test_export_answers_every_listener_as_recommend_does(model, tmp_path):
     said = f"{len(rows)} recommendations for 4 users (1 of them the fallback: nothing of their listening led to a pick)"
     assert said in " ".join(printed.split())
     for user, group in rows.groupby("user_id"):
-        picks, _ = recommend(model, path, "--history-user", user, "-k", "4")
+        picks, err = recommend(model, path, "--history-user", user, "-k", "4")
         assert [p["track_id"] for p in picks] == group.sort_values("rank")["track_id"].tolist()
+        assert ("nothing of this listening is in the model" in err) == (user == "nothing")
     assert set(rows["user_id"]) == {"tracks", "artist", "album", "nothing"}
+
+
+def test_a_kind_the_pick_cannot_take_is_never_named(model):
+    """A learned ranker gives weight to missing taste (no track of the history is in the model): the
+    explanation names the artist link, never a taste the history does not have."""
+    from types import SimpleNamespace
+
+    from gems.serve.explain import QueryEvidence, explain
+
+    row = model.lookup.row_of_id("hans-zimmer|dust")
+    zimmer = int(model.inputs.artist_codes[row])
+    candidates = SimpleNamespace(rows=np.array([row]), evidence={"cf": np.array([np.nan]), "kin": np.array([1.0])})
+    ranked = SimpleNamespace(
+        candidates=candidates, options=RankOptions(), parts={}, contributions=lambda entry: {"cf": 2.0, "kin": 1.0}
+    )
+    evidence = QueryEvidence(model, np.zeros(0, dtype=np.int64), {"artist": np.array([zimmer]), "album": np.array([])})
+    why, seed = explain(model, ranked, evidence, 0, listener=True)
+    assert why.startswith("By Hans Zimmer, an artist in your listening.") and "taste" not in why and seed is None

@@ -201,7 +201,12 @@ def explain(model, ranked, evidence: QueryEvidence, entry: int, *, listener: boo
     describes (``listener``: the query is a listening history, whose ALS taste is named as theirs, not seeds)."""
     row = int(ranked.candidates.rows[entry])
     shares = _shares(ranked, entry, ranked.options.weights)
-    named = [kind for kind, share in sorted(shares.items(), key=lambda kv: -kv[1]) if share >= EVIDENCE_SHARE]
+    present = {kind for kind, values in ranked.candidates.evidence.items() if not np.isnan(values[entry])}
+    # a kind the pick cannot take (a history with no track the model holds has no taste) is never named, even
+    # where the learned ranker's contributions give its missing value weight
+    named = [
+        k for k, share in sorted(shares.items(), key=lambda kv: -kv[1]) if share >= EVIDENCE_SHARE and k in present
+    ]
     phrases, first_seed, named_seeds = [], None, set()
     for kind in named:
         if kind == "cf" and listener:

@@ -94,7 +94,7 @@ def recommend(
         answer = Answer(seeds=[], history=rows, who=f"for {who}'s listening history", user=who, linked=found.summary)
         answer.picks = picks_for(model, queries, options, listener=True)[0]
         if not answer.picks:
-            answer.picks, answer.note = fallback_picks(model, options, found=bool(found.linked()[0]))
+            answer.picks, answer.note = fallback_picks(model, options, found=bool(found.only([who]).linked()[0]))
         return answer
     if user is not None:
         user_row = model.user_row(user)
