@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-GROUPS = {2: "a seed track in the model", 1: "only artists or albums in it", 0: "nothing in it (fallback)"}
+GROUPS = {2: "a seed track in the model", 1: "of which an artist or album", 0: "of which nothing (fallback)"}
 METRICS = ("ndcg@50", "recall@50", "tail_recall@50")
 
 
@@ -37,11 +37,12 @@ def main() -> None:
     recs = pd.read_csv(args.recs or work / "gems.csv", dtype={"user_id": str})
     truth = pd.read_csv(work / "truth.csv", dtype={"user_id": str})
     train = pd.read_csv(work / "train.csv", dtype={"user_id": str})
-    rows = {"all": (sorted(group.index), None)}
-    rows.update({GROUPS[g]: (sorted(group.index[group == g]), g) for g in GROUPS})
+    rows = {"all": sorted(group.index), GROUPS[2]: sorted(group.index[group == 2])}
+    rows["no seed track in the model"] = sorted(group.index[group < 2])
+    rows.update({f"  {GROUPS[g]}": sorted(group.index[group == g]) for g in (1, 0)})
     report = {}
     print(f"{'playlists':<32} {'n':>4} {'answered':>8} " + " ".join(f"{m:>14}" for m in METRICS))
-    for name, (users, _) in rows.items():
+    for name, users in rows.items():
         wanted = set(users)
         answered = int(recs["user_id"].isin(wanted).groupby(recs["user_id"]).any().sum())
         scores = {m: 0.0 for m in METRICS}
@@ -50,7 +51,7 @@ def main() -> None:
                 recs[recs["user_id"].isin(wanted)], truth[truth["user_id"].isin(wanted)], train, (50,)
             )
             scores = {m: round(float(scored[m]), 4) for m in METRICS}
-        report[name] = {"playlists": len(users), "answered": answered, **scores}
+        report[name.strip()] = {"playlists": len(users), "answered": answered, **scores}
         print(f"{name:<32} {len(users):>4} {answered:>8} " + " ".join(f"{scores[m]:>14.4f}" for m in METRICS))
     (work / "answers.json").write_text(json.dumps(report, indent=2) + "\n")
 
