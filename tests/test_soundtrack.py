@@ -10,7 +10,7 @@ import pytest
 
 from gems.ingest import lastfm_hetrec as hetrec
 from gems.ingest import mpd
-from gems.soundtrack import SOUNDTRACK_TAGS, classify_soundtrack, composer_of, load_composers, name_key
+from gems.ingest.soundtrack import SOUNDTRACK_TAGS, classify_soundtrack, composer_of, load_composers, name_key
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
