@@ -1,0 +1,253 @@
+"""The hand-labelled sample that measures soundtrack detection on MPD names (gems.ingest.soundtrack).
+
+    python pipelines/soundtrack_labels.py --report                 # precision and recall, dev and held-out
+    python pipelines/soundtrack_labels.py --errors dev             # the dev part's misses and false flags
+    python pipelines/soundtrack_labels.py --show dev:F             # what a labeller reads (never committed)
+    python pipelines/soundtrack_labels.py --draw                   # the draw itself (done once; see below)
+
+**How the sample was drawn.** The population is every distinct track of the MPD sample
+(``../shared/data/mpd-sample/slices``, read with gems' own MPD reader: 146,459 tracks). It is split into five
+disjoint strata, in this order, before any rule was changed:
+
+- ``F`` flagged by the detector as it was when the sample was drawn (commit 0d2f869): its precision;
+- ``P`` not flagged, in at least one playlist whose name is broadly about screen or stage music
+  (:data:`BROAD_PLAYLIST`: "movie", "disney", "anime", "broadway", "games", "theme", "epic", "piano"...);
+- ``W`` not flagged, title or artist with a broad soundtrack word (:data:`BROAD_WORDS`: "from", "theme",
+  "score", "cast", quotes, "series", "orchestra"...);
+- ``K`` not flagged, by an artist with at least a quarter of its tracks in F, P or W (composers the list
+  lacks, singers of film songs);
+- ``R`` the rest.
+
+A seeded simple random sample is drawn in each stratum (:data:`SAMPLE_SIZES`), and each sampled track is
+given at random to the development part (rules were tuned on it) or the held-out part (looked at once, for
+the report). Every estimate weights a track by its stratum's population over the part's sample size in that
+stratum (Horvitz-Thompson), so precision and recall are unbiased for the whole catalogue whatever rules
+produce the flags; intervals are the 2.5 and 97.5 percentiles of 2,000 bootstrap draws within strata.
+
+**How it was labelled.** By hand, one track at a time, from its artist, title, number of playlists and its
+playlists' names (``--show``), by knowledge of the music: a track is a soundtrack when the recording was made
+or first released for a film, a television series, a video game, an anime or a stage musical — score cues,
+songs written for the production (film songs by pop acts included), theme songs, cast recordings and
+characters' songs. Covers, tributes, karaoke, piano or orchestral re-recordings by third parties, classical
+works and ordinary singles that a film or a playlist merely used are not. A track the labeller could not place
+(an unknown artist, nothing in its names about a production) is labelled by what its names show, with a reason
+saying so. ``tests/fixtures/soundtrack_labels.csv`` holds only track URIs, the stratum, the part, the label
+and a short reason (no titles, artists or playlist names of the licensed data);
+``soundtrack_labels_strata.csv`` holds each stratum's population and sample sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+SLICES = ROOT.parent / "shared" / "data" / "mpd-sample" / "slices"
+LABELS = ROOT / "tests" / "fixtures" / "soundtrack_labels.csv"
+STRATA = ROOT / "tests" / "fixtures" / "soundtrack_labels_strata.csv"
+SEED = 18
+SAMPLE_SIZES = {"F": 260, "P": 200, "W": 200, "K": 160, "R": 400}
+BOOTSTRAP = 2000
+
+BROAD_PLAYLIST = (
+    r"sound ?track|\bost\b|\bscores?\b|movie|film|cinema|disney|pixar|dreamworks|ghibli|musical|broadway"
+    r"|show ?tunes|anime|\bgames?\b|gaming|video ?game|\bvgm\b|nintendo|zelda|pok[eé]mon|theme|\btv\b|television"
+    r"|k-?drama|bollywood|hindi|star wars|harry potter|marvel|hamilton|glee|high school musical|cartoon|epic"
+    r"|orchestra|instrumental|classical|piano"
+)
+BROAD_WORDS = (
+    r"sound ?track|\bscore\b|\btheme\b|\bfrom\b|\bost\b|o\.s\.t|motion picture|\bfilm\b|\bmovie\b|\bcast\b"
+    r"|musical|main title|\bsuite\b|disney|credits|opening|ending|anime|\bgame\b|overture|finale|reprise"
+    r"|orchestra|philharmonic|symphon|ensemble|choir|series|season|episode|prologue|epilogue|\bcues?\b"
+    r"|[\"“”«]|''"
+)
+KIN_SHARE = 0.25
+
+
+# ------------------------------------------------------------------------------------------------ the data
+
+
+def read_tracks(slices: Path = SLICES) -> pd.DataFrame:
+    """Every track of the MPD sample as ``gems build`` ingests it (track_id, title, artist, context,
+    is_soundtrack, soundtrack_reason), plus ``playlists`` (how many) and ``names`` (all its playlists' names
+    with counts, most common first: labelling only)."""
+    from gems.config import ListensSource
+    from gems.ingest import ingest_sources
+
+    ingested = ingest_sources(listens=[ListensSource(slices, "mpd")])
+    tracks, listens = ingested.tracks, ingested.listens
+    names = _playlist_names(slices)
+    pairs = pd.DataFrame({"track_id": listens["track_id"], "name": listens["user_id"].map(names)})
+    counts = pairs.value_counts().reset_index(name="n").sort_values(["track_id", "n", "name"], ascending=[1, 0, 1])
+    joined = counts.assign(text=counts["name"] + " ×" + counts["n"].astype(str)).groupby("track_id")["text"]
+    tracks = tracks.join(joined.agg("; ".join).rename("names"), on="track_id")
+    return tracks.join(listens["track_id"].value_counts().rename("playlists"), on="track_id")
+
+
+def _playlist_names(slices: Path) -> dict[str, str]:
+    """pid -> the playlist's name, lower-cased as the MPD reader keeps it."""
+    from gems.ingest.common import clean_name
+
+    out = {}
+    for file in sorted(slices.glob("mpd.slice.*.json")):
+        for playlist in json.loads(file.read_text())["playlists"]:
+            name = clean_name(playlist.get("name"))
+            out[str(playlist["pid"])] = name.lower().replace(";", ",") if name else ""
+    return out
+
+
+def strata(tracks: pd.DataFrame) -> np.ndarray:
+    """(n,) the stratum of every track (module docstring); F reads ``is_soundtrack`` as the tracks carry it."""
+    names = tracks["names"].fillna("").str.replace(r" ×\d+", "", regex=True)
+    in_playlist = names.str.contains(BROAD_PLAYLIST, case=False, regex=True).to_numpy()
+    text = tracks["title"].fillna("") + " || " + tracks["artist"].fillna("")
+    worded = text.str.contains(BROAD_WORDS, case=False, regex=True).to_numpy()
+    flagged = tracks["is_soundtrack"].to_numpy(dtype=bool)
+    out = np.select([flagged, in_playlist, worded], ["F", "P", "W"], "")
+    hinted = pd.Series(out != "").groupby(tracks["artist"].to_numpy()).mean()
+    kin = tracks["artist"].isin(hinted.index[hinted >= KIN_SHARE]).to_numpy()
+    return np.where(out != "", out, np.where(kin, "K", "R"))
+
+
+def draw(tracks: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The seeded sample (track_id, stratum, part) and each stratum's population and sample size."""
+    rng = np.random.default_rng(SEED)
+    stratum = strata(tracks)
+    rows, sizes = [], []
+    for name, size in SAMPLE_SIZES.items():
+        members = np.flatnonzero(stratum == name)
+        chosen = rng.choice(members, size=min(size, len(members)), replace=False)
+        parts = rng.permutation(np.r_[np.zeros(len(chosen) // 2, int), np.ones(len(chosen) - len(chosen) // 2, int)])
+        rows += [(tracks["track_id"].iat[i], name, ("dev", "heldout")[p]) for i, p in zip(chosen, parts)]
+        sizes.append((name, len(members), len(chosen)))
+    sample = pd.DataFrame(rows, columns=["track_id", "stratum", "part"])
+    return sample, pd.DataFrame(sizes, columns=["stratum", "population", "sampled"])
+
+
+# ------------------------------------------------------------------------------------------------ the measure
+
+
+@dataclass(frozen=True)
+class Estimate:
+    precision: float
+    recall: float
+    precision_ci: tuple[float, float]
+    recall_ci: tuple[float, float]
+    labelled: int
+    soundtracks: int  # labelled soundtracks in the part
+    flagged: int  # flagged tracks in the part
+
+
+def weighted_scores(truth, flag, weight) -> tuple[float, float]:
+    """(precision, recall) with per-track weights: Σw·t·f / Σw·f and Σw·t·f / Σw·t (nan when undefined)."""
+    truth, flag, weight = (np.asarray(a, dtype=float) for a in (truth, flag, weight))
+    hit = (weight * truth * flag).sum()
+    flagged, true = (weight * flag).sum(), (weight * truth).sum()
+    return (hit / flagged if flagged else float("nan"), hit / true if true else float("nan"))
+
+
+def estimate(labels: pd.DataFrame, sizes: pd.DataFrame, seed: int = 0) -> Estimate:
+    """Horvitz-Thompson precision and recall of ``labels`` (columns stratum, is_soundtrack, flagged) with
+    stratified-bootstrap 95% intervals; each track weighs its stratum's population / its sample size here."""
+    population = sizes.set_index("stratum")["population"]
+    n = labels.groupby("stratum")["stratum"].transform("size")
+    weight = labels["stratum"].map(population).to_numpy(dtype=float) / n.to_numpy(dtype=float)
+    truth, flag = labels["is_soundtrack"].to_numpy(dtype=bool), labels["flagged"].to_numpy(dtype=bool)
+    precision, recall = weighted_scores(truth, flag, weight)
+    rng = np.random.default_rng(seed)
+    groups = [np.flatnonzero(labels["stratum"].to_numpy() == s) for s in labels["stratum"].unique()]
+    draws = []
+    for _ in range(BOOTSTRAP):
+        rows = np.concatenate([rng.choice(g, size=len(g)) for g in groups])
+        draws.append(weighted_scores(truth[rows], flag[rows], weight[rows]))
+    low, high = np.nanpercentile(np.asarray(draws), [2.5, 97.5], axis=0)
+    return Estimate(
+        precision, recall, (low[0], high[0]), (low[1], high[1]), len(labels), int(truth.sum()), int(flag.sum())
+    )
+
+
+def read_labels(path: Path = LABELS) -> pd.DataFrame:
+    """The committed labels: track_id, stratum, part, is_soundtrack (bool), reason."""
+    labels = pd.read_csv(path, dtype={"track_id": str, "stratum": str, "part": str, "reason": str})
+    return labels.assign(is_soundtrack=labels["is_soundtrack"].astype(bool))
+
+
+def joined(tracks: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """The labels with today's ``flagged`` (is_soundtrack of the detector) and its reason."""
+    flags = tracks.set_index("track_id")[["is_soundtrack", "soundtrack_reason"]]
+    flags = flags.rename(columns={"is_soundtrack": "flagged", "soundtrack_reason": "rule"})
+    missing = sorted(set(labels["track_id"]) - set(flags.index))
+    if missing:
+        raise SystemExit(f"{len(missing)} labelled track(s) are not in the MPD sample, e.g. {missing[0]}")
+    return labels.join(flags, on="track_id")
+
+
+# ------------------------------------------------------------------------------------------------ the command
+
+
+def _report(tracks: pd.DataFrame) -> None:
+    data, sizes = joined(tracks, read_labels()), pd.read_csv(STRATA)
+    print("part     labelled  soundtracks  flagged  precision (95% interval)  recall (95% interval)")
+    for part in ("dev", "heldout"):
+        e = estimate(data[data["part"] == part], sizes)
+        print(
+            f"{part:<8} {e.labelled:>8}  {e.soundtracks:>11}  {e.flagged:>7}  "
+            f"{e.precision:.3f} ({e.precision_ci[0]:.3f}-{e.precision_ci[1]:.3f})    "
+            f"{e.recall:.3f} ({e.recall_ci[0]:.3f}-{e.recall_ci[1]:.3f})"
+        )
+
+
+def _errors(tracks: pd.DataFrame, part: str) -> None:
+    data = joined(tracks, read_labels())
+    data = data[(data["part"] == part) & (data["flagged"] != data["is_soundtrack"])]
+    shown = data.join(tracks.set_index("track_id")[["artist", "title", "playlists", "names"]], on="track_id")
+    for row in shown.itertuples():
+        kind = "false flag" if row.flagged else "miss"
+        print(f"{kind:<10} {row.stratum} {row.artist} — {row.title} [{row.playlists}] {row.names}")
+        print(f"{'':<12}label: {row.reason} · rule: {row.rule}")
+
+
+def _show(tracks: pd.DataFrame, which: str) -> None:
+    sample = pd.read_csv(LABELS, dtype=str)
+    part, _, stratum = which.partition(":")
+    chosen = sample[(sample["part"] == part) & ((sample["stratum"] == stratum) if stratum else True)]
+    shown = chosen.join(tracks.set_index("track_id")[["artist", "title", "playlists", "names"]], on="track_id")
+    for row in shown.itertuples():
+        names = re.sub(r"^((?:[^;]*;){8}).*", r"\1 …", row.names or "")
+        print(f"{row.track_id.rsplit(':', 1)[-1]} | {row.artist} — {row.title} | {row.playlists} | {names}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--slices", type=Path, default=SLICES)
+    parser.add_argument("--report", action="store_true", help="precision and recall of today's rules")
+    parser.add_argument("--errors", choices=("dev", "heldout"), help="list the part's misses and false flags")
+    parser.add_argument("--show", metavar="PART[:STRATUM]", help="print sampled tracks for labelling")
+    parser.add_argument("--draw", action="store_true", help="draw the sample (unlabelled) and the strata sizes")
+    args = parser.parse_args()
+    if not args.slices.is_dir():
+        sys.exit(f"the MPD sample is not at {args.slices}; give --slices DIR")
+    tracks = read_tracks(args.slices)
+    if args.draw:
+        sample, sizes = draw(tracks)
+        sample.assign(is_soundtrack="", reason="").to_csv(LABELS, index=False, quoting=csv.QUOTE_MINIMAL)
+        sizes.to_csv(STRATA, index=False)
+        print(sizes.to_string(index=False))
+    if args.show:
+        _show(tracks, args.show)
+    if args.errors:
+        _errors(tracks, args.errors)
+    if args.report:
+        _report(tracks)
+
+
+if __name__ == "__main__":
+    main()
