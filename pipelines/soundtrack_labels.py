@@ -177,7 +177,10 @@ def estimate(labels: pd.DataFrame, sizes: pd.DataFrame, seed: int = 0) -> Estima
 def read_labels(path: Path = LABELS) -> pd.DataFrame:
     """The committed labels: track_id, stratum, part, is_soundtrack (bool), reason."""
     labels = pd.read_csv(path, dtype={"track_id": str, "stratum": str, "part": str, "reason": str})
-    return labels.assign(is_soundtrack=labels["is_soundtrack"].astype(bool))
+    unlabelled = labels["is_soundtrack"].isna()
+    if unlabelled.any():
+        raise SystemExit(f"{path}: {int(unlabelled.sum())} sampled track(s) are not labelled yet")
+    return labels.assign(is_soundtrack=labels["is_soundtrack"].astype(int).astype(bool))
 
 
 def joined(tracks: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:

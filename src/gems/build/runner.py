@@ -16,7 +16,7 @@ from gems.model_folder import ModelFolder
 log = logging.getLogger(__name__)
 
 STAGE_VERSIONS = {
-    "ingest": 2,
+    "ingest": 3,
     "catalogue": 2,
     "audio": 2,
     "interactions": 1,
