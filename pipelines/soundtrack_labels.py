@@ -53,8 +53,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SLICES = ROOT.parent / "shared" / "data" / "mpd-sample" / "slices"
 LABELS = ROOT / "tests" / "fixtures" / "soundtrack_labels.csv"
 STRATA = ROOT / "tests" / "fixtures" / "soundtrack_labels_strata.csv"
-SEED = 18
-SAMPLE_SIZES = {"F": 260, "P": 200, "W": 200, "K": 160, "R": 400}
+BASELINE = "0d2f869"  # the commit whose detector defines stratum F
+SEED, SECOND_SEED = 18, 19
+SAMPLE_SIZES = {"F": 260, "P": 200, "W": 200, "K": 160, "R": 400}  # the first draw, halved into dev and dev2
+SECOND_SIZES = {"F": 130, "P": 100, "W": 100, "K": 80, "R": 200}  # the second draw: the held-out part
 BOOTSTRAP = 2000
 
 BROAD_PLAYLIST = (
@@ -70,6 +72,7 @@ BROAD_WORDS = (
     r"|[\"“”«]|''"
 )
 KIN_SHARE = 0.25
+PARTS = ("dev", "dev2", "heldout")
 
 
 # ------------------------------------------------------------------------------------------------ the data
@@ -104,13 +107,33 @@ def _playlist_names(slices: Path) -> dict[str, str]:
     return out
 
 
-def strata(tracks: pd.DataFrame) -> np.ndarray:
-    """(n,) the stratum of every track (module docstring); F reads ``is_soundtrack`` as the tracks carry it."""
+def baseline_flags(tracks: pd.DataFrame) -> np.ndarray:
+    """(n,) ``is_soundtrack`` of the detector and composer list as they were at commit :data:`BASELINE`."""
+    import subprocess
+    import types
+
+    def show(path: str) -> str:
+        command = ["git", "-C", str(ROOT), "show", f"{BASELINE}:{path}"]
+        return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+    module = types.ModuleType(f"soundtrack_{BASELINE}")
+    exec(compile(show("src/gems/ingest/soundtrack.py"), f"soundtrack@{BASELINE}", "exec"), module.__dict__)
+    composers: dict[str, str] = {}
+    for line in show("src/gems/data/soundtrack_composers.txt").splitlines():
+        names = [n.strip() for n in line.split("#", 1)[0].split("|") if n.strip()]
+        for name in names:
+            composers.setdefault(module.name_key(name), names[0])
+    module.load_composers = lambda: composers
+    columns = ["track_id", "title", "artist", "soundtrack", "duration_s", "path", "context"]
+    return module.classify_soundtrack(tracks[columns])["is_soundtrack"].to_numpy(dtype=bool)
+
+
+def strata(tracks: pd.DataFrame, flagged: np.ndarray) -> np.ndarray:
+    """(n,) the stratum of every track (module docstring); ``flagged``: the detector's flags at the baseline."""
     names = tracks["names"].fillna("").str.replace(r" ×\d+", "", regex=True)
     in_playlist = names.str.contains(BROAD_PLAYLIST, case=False, regex=True).to_numpy()
     text = tracks["title"].fillna("") + " || " + tracks["artist"].fillna("")
     worded = text.str.contains(BROAD_WORDS, case=False, regex=True).to_numpy()
-    flagged = tracks["is_soundtrack"].to_numpy(dtype=bool)
     out = np.select([flagged, in_playlist, worded], ["F", "P", "W"], "")
     hinted = pd.Series(out != "").groupby(tracks["artist"].to_numpy()).mean()
     kin = tracks["artist"].isin(hinted.index[hinted >= KIN_SHARE]).to_numpy()
@@ -118,18 +141,29 @@ def strata(tracks: pd.DataFrame) -> np.ndarray:
 
 
 def draw(tracks: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The seeded sample (track_id, stratum, part) and each stratum's population and sample size."""
-    rng = np.random.default_rng(SEED)
-    stratum = strata(tracks)
+    """The whole seeded design: (track_id, stratum, part) of every sampled track, and per part and stratum the
+    population the part was drawn from and its sample size. The first draw is halved at random into ``dev``
+    and ``dev2``; the second draw, from the tracks the first left, is ``heldout``."""
+    stratum = strata(tracks, baseline_flags(tracks))
     rows, sizes = [], []
+    rng = np.random.default_rng(SEED)
+    first = set()
     for name, size in SAMPLE_SIZES.items():
         members = np.flatnonzero(stratum == name)
         chosen = rng.choice(members, size=min(size, len(members)), replace=False)
-        parts = rng.permutation(np.r_[np.zeros(len(chosen) // 2, int), np.ones(len(chosen) - len(chosen) // 2, int)])
-        rows += [(tracks["track_id"].iat[i], name, ("dev", "heldout")[p]) for i, p in zip(chosen, parts)]
-        sizes.append((name, len(members), len(chosen)))
+        halves = rng.permutation(np.arange(len(chosen)) < len(chosen) // 2)
+        for part, mask in (("dev", halves), ("dev2", ~halves)):
+            rows += [(tracks["track_id"].iat[i], name, part) for i in chosen[mask]]
+            sizes.append((part, name, len(members), int(mask.sum())))
+        first.update(chosen.tolist())
+    rng = np.random.default_rng(SECOND_SEED)
+    for name, size in SECOND_SIZES.items():
+        members = np.setdiff1d(np.flatnonzero(stratum == name), np.fromiter(first, int))
+        chosen = rng.choice(members, size=min(size, len(members)), replace=False)
+        rows += [(tracks["track_id"].iat[i], name, "heldout") for i in chosen]
+        sizes.append(("heldout", name, len(members), len(chosen)))
     sample = pd.DataFrame(rows, columns=["track_id", "stratum", "part"])
-    return sample, pd.DataFrame(sizes, columns=["stratum", "population", "sampled"])
+    return sample, pd.DataFrame(sizes, columns=["part", "stratum", "population", "sampled"])
 
 
 # ------------------------------------------------------------------------------------------------ the measure
@@ -196,11 +230,31 @@ def joined(tracks: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------------ the command
 
 
+def _draw(tracks: pd.DataFrame) -> None:
+    """Draw the design; the committed labels must agree with it, and its new rows join them unlabelled."""
+    sample, sizes = draw(tracks)
+    if LABELS.exists():
+        labelled = pd.read_csv(LABELS, dtype=str, keep_default_na=False)
+        joined = sample.merge(labelled, on="track_id", how="left", suffixes=("", "_committed"))
+        known = joined["part_committed"].notna()
+        same = (joined.loc[known, "stratum"] == joined.loc[known, "stratum_committed"]) & (
+            joined.loc[known, "part"] == joined.loc[known, "part_committed"]
+        )
+        if not same.all() or known.sum() != len(labelled):
+            raise SystemExit(f"{LABELS} does not match the draw: {int((~same).sum())} track(s) differ")
+        sample = joined[["track_id", "stratum", "part", "is_soundtrack", "reason"]].fillna("")
+    else:
+        sample = sample.assign(is_soundtrack="", reason="")
+    sample.to_csv(LABELS, index=False, quoting=csv.QUOTE_MINIMAL)
+    sizes.to_csv(STRATA, index=False)
+    print(sizes.to_string(index=False))
+
+
 def _report(tracks: pd.DataFrame) -> None:
     data, sizes = joined(tracks, read_labels()), pd.read_csv(STRATA)
     print("part     labelled  soundtracks  flagged  precision (95% interval)  recall (95% interval)")
-    for part in ("dev", "heldout"):
-        e = estimate(data[data["part"] == part], sizes)
+    for part in PARTS:
+        e = estimate(data[data["part"] == part], sizes[sizes["part"] == part])
         print(
             f"{part:<8} {e.labelled:>8}  {e.soundtracks:>11}  {e.flagged:>7}  "
             f"{e.precision:.3f} ({e.precision_ci[0]:.3f}-{e.precision_ci[1]:.3f})    "
@@ -232,18 +286,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--slices", type=Path, default=SLICES)
     parser.add_argument("--report", action="store_true", help="precision and recall of today's rules")
-    parser.add_argument("--errors", choices=("dev", "heldout"), help="list the part's misses and false flags")
+    parser.add_argument("--errors", choices=PARTS, help="list the part's misses and false flags")
     parser.add_argument("--show", metavar="PART[:STRATUM]", help="print sampled tracks for labelling")
-    parser.add_argument("--draw", action="store_true", help="draw the sample (unlabelled) and the strata sizes")
+    parser.add_argument("--draw", action="store_true", help="draw the design again: check the labels, add new rows")
     args = parser.parse_args()
     if not args.slices.is_dir():
         sys.exit(f"the MPD sample is not at {args.slices}; give --slices DIR")
     tracks = read_tracks(args.slices)
     if args.draw:
-        sample, sizes = draw(tracks)
-        sample.assign(is_soundtrack="", reason="").to_csv(LABELS, index=False, quoting=csv.QUOTE_MINIMAL)
-        sizes.to_csv(STRATA, index=False)
-        print(sizes.to_string(index=False))
+        _draw(tracks)
     if args.show:
         _show(tracks, args.show)
     if args.errors:

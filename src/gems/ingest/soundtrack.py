@@ -38,12 +38,15 @@ in :mod:`gems.ingest.soundtrack_words`):
    punctuation-insensitive; a credit naming several artists, "A & B" or "A feat. B", is split and each name
    matched whole: ``"composer: Hans Zimmer"``, ``"film singer: Arijit Singh"``.
 6. **playlist** — one of the track's most common playlist names (the ``context`` column of the MPD reader)
-   is about soundtracks ("movie soundtracks", "film scores", "disney", "broadway", "bollywood", "lotr"...)
-   *and the catalogue bears the name out*: at least :data:`PLAYLIST_MIN_BACKED` of the tracks filed under
-   it, and :data:`PLAYLIST_MIN_SHARE` of them, are soundtracks by rules 1-5. One listener's "soundtracks" of
-   indie songs (3% borne out in the MPD sample), "final fantasy" of piano arrangements or "kdrama ost"
-   (under 1%) do not fire; "broadway" (17%) and "disney" (26%) do: ``"playlist: movie soundtracks"``.
-   "game music"/"game songs" alone do not fire (sports playlists: "game day", "pre game music").
+   is about soundtracks ("movie soundtracks", "film scores", "disney", "broadway", "anime", "lotr"...) *and
+   the catalogue bears the name out*: at least :data:`PLAYLIST_MIN_BACKED` of the tracks filed under it, and
+   :data:`PLAYLIST_MIN_SHARE` of them, are soundtracks by rules 1-5. One listener's "soundtracks" of indie
+   songs (3% borne out in the MPD sample) or "final fantasy" of piano arrangements (under 1%) do not fire;
+   "broadway" (17%) and "disney" (26%) do. A name that says outright what it holds, a production and its
+   soundtrack ("kdrama ost", "movie soundtracks"), needs no backing. "hindi" and "bollywood" are not in the
+   vocabulary: such playlists mix film songs with Punjabi and Pakistani pop (the playback-singer list and
+   ``From "…"`` find the film songs). "game music"/"game songs" alone do not fire (sports playlists: "game
+   day", "pre game music"); "summer soundtrack" does not either. Reason: ``"playlist: movie soundtracks"``.
 
 **Measured** on a hand-labelled stratified sample of 1,220 MPD tracks (how it was drawn and labelled:
 ``pipelines/soundtrack_labels.py``; the labels: ``tests/fixtures/soundtrack_labels.csv``): the figures are
@@ -77,6 +80,7 @@ from gems.ingest.soundtrack_words import (
     OST,
     PHRASES,
     PLAYLIST,
+    PLAYLIST_EXPLICIT,
     SOUNDTRACK_TAGS,
     WORD,
     WORD_EXCLUDED,
@@ -316,7 +320,8 @@ def _playlists(items: pd.DataFrame, reasons: np.ndarray, free: np.ndarray) -> No
     filed = np.bincount(codes, minlength=len(names))
     backed = np.bincount(codes, weights=(reasons != None)[parents], minlength=len(names))  # noqa: E711
     about = _matches(names, PLAYLIST) & ~_matches(names, WORD_EXCLUDED)
-    good = about & (backed >= PLAYLIST_MIN_BACKED) & (backed >= PLAYLIST_MIN_SHARE * filed)
+    borne_out = (backed >= PLAYLIST_MIN_BACKED) & (backed >= PLAYLIST_MIN_SHARE * filed)
+    good = about & (borne_out | _matches(names, PLAYLIST_EXPLICIT))
     hit = good[codes]
     _first_per_item(reasons, free, parents[hit], names.take(pa.array(codes[hit])).to_pylist(), "playlist: ")
 

@@ -84,7 +84,7 @@ ARTIST = (
     r"^(?:the )?sound ?tracks?\b|\bsound ?tracks?\W*$|^osts?\b|\bosts?\W*$|\bcast\W*$|\bcast of\b|\bcast recording\b"
     r"|^cast\s*[-–:]|\boriginal (?:[a-z]+ )?cast\b|\b(?:broadway|musical|film|movie|tv|revival|london) cast\b"
     r"|^(?:hannah montana|troy and gabriella|sharpay evans|sharpay & ryan|phineas and ferb|spongebob squarepants"
-    r"|steven universe|the muppets|sesame street|family guy|my little pony)$"
+    r"|steven universe|the muppets|sesame street|family guy|my little pony|league of legends)$"
 )
 ARTIST_EXCLUDED = (
     WORD_EXCLUDED
@@ -100,8 +100,9 @@ ARTIST_EXCLUDED = (
 COVER_TITLE = (
     r"originally (?:performed|recorded|sung|by)\b|\bin the style of\b|\bmade famous by\b|\bas made famous\b"
     r"|\bkaraoke\b|\btribute to\b|\btribute version\b|[(\[-]\s*(?:[\w.-]+\s+){0,2}cover\)?\s*(?:$|[)\]])"
-    r"|\bcover version\b|\barr(?:\.|anged)? (?:by|for)\b|\b(?:workout|fitness|lullaby|music box|8-bit|piano)"
-    r" (?:version|remix|rendition|cover|arrangement)\b|\bcomputer game version\b|\binstrumental version\b"
+    r"|\bcover version\b|\barr\.\s|\barranged (?:by|for)\b|\b(?:workout|fitness|lullaby|music box|8-bit|piano|cello"
+    r"|violin|harp|guitar|ukulele|marimba) (?:version|remix|rendition|cover|arrangement)\b|\bcomputer game version\b"
+    r"|\binstrumental version\b"
 )
 COVER_ARTIST = (
     r"\b(?:soundtrack|studio|pops|hollywood|movie|film|films|cinema|cinematique|screen|tv|television|theme|themes"
@@ -112,7 +113,7 @@ COVER_ARTIST = (
     r"|london music works|eminence symphony orchestra|aun j-classic orchestra|vitamin string quartet"
     r"|the piano guys|kidz bop kids|the hit crew|video games live|l'orchestra (?:numerique|cinematique)"
     r"|natewantstobattle|amalee|rmaster|tpr|matt fuss|jonathan young|caleb hyles|anime kei|harajuku nation"
-    r"|kyle landry|the kidz band|one little choir|giant woman)\b"
+    r"|kyle landry|the kidz band|one little choir|giant woman|andr[ée] rieu|the redfeld ensemble)\b"
 )
 # Classical composers whose works films borrow (Mendelssohn's "Elijah", Orff's "Carmina Burana"): credited to
 # them, a track is the concert work, not a soundtrack.
@@ -125,6 +126,12 @@ CLASSICAL = (
     r"|samuel barber|jules massenet|arvo p[äa]rt)$"
 )
 
+# Playlist names that say outright what the music is, a production and its soundtrack ("kdrama ost", "movie
+# soundtracks", "video game scores"): they count without the catalogue bearing them out.
+PLAYLIST_EXPLICIT = (
+    r"\b(?:movie|film|cinema|tv|television|series|k-?drama|drama|anime|video ?game|game|disney|pixar|musical|broadway)"
+    r"s?\W*(?:original )?(?:soundtracks?|osts?|scores?)\b|\bmotion picture soundtrack\b"
+)
 # Playlist names about screen or stage music. A name only counts where the tracks filed under it bear it out
 # (see the classifier's playlist rule), so "soundtracks" of one listener's favourite indie songs does not fire.
 PLAYLIST = "|".join(
@@ -136,7 +143,7 @@ PLAYLIST = "|".join(
         r"\b(?:video ?games?|videogames?|game) ?(?:soundtracks?|osts?|scores?|themes?)\b",
         r"\bvideo ?games?\b|\bvideogames?\b|\bvgm\b",
         r"\b(?:disney|pixar|ghibli|anime|k-?drama|broadway|musicals?|show ?tunes|star wars|harry potter"
-        r"|lord of the rings|lotr|zelda|final fantasy|kingdom hearts|pok[eé]mon|undertale|bollywood|hindi)\b",
+        r"|lord of the rings|lotr|zelda|final fantasy|kingdom hearts|pok[eé]mon|undertale)\b",
         r"\bosts?\b|\bmotion picture\b",
         WORD,
     ]
