@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from gems.artifacts import hash_file, hash_json, write_atomic
+from gems.artifacts.hashing import hash_file, hash_json
 from gems.audio.decode import (
     RESAMPLE_QUALITY,
     SILENCE_DBFS,
@@ -40,6 +40,7 @@ from gems.audio.features import FEATURE_NAMES, feature_vector
 from gems.errors import ParameterError
 from gems.parallel import Runner
 from gems.progress import progress_bar
+from gems.safe_files import write_atomic
 
 FEATURE_VERSION = 1  # bump whenever the feature maths or decoding change, so cached vectors are recomputed
 log = logging.getLogger(__name__)
