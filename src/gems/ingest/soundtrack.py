@@ -48,9 +48,13 @@ in :mod:`gems.ingest.soundtrack_words`):
    ``From "…"`` find the film songs). "game music"/"game songs" alone do not fire (sports playlists: "game
    day", "pre game music"); "summer soundtrack" does not either. Reason: ``"playlist: movie soundtracks"``.
 
-**Measured** on a hand-labelled stratified sample of 1,220 MPD tracks (how it was drawn and labelled:
-``pipelines/soundtrack_labels.py``; the labels: ``tests/fixtures/soundtrack_labels.csv``): the figures are
-in the README and printed by ``python pipelines/soundtrack_labels.py --report``.
+**Measured** on hand-labelled stratified samples of MPD tracks (how they were drawn and labelled:
+``pipelines/soundtrack_labels.py``; labels in ``tests/fixtures/soundtrack_labels.csv``), weighted to the whole
+catalogue: on the held-out part, labelled after these rules were frozen, precision 0.896 (95% interval
+0.838-0.948) and recall 0.846 (0.793-0.900); on the parts the rules were tuned on, 0.915/0.919 and
+0.947/0.796 (``python pipelines/soundtrack_labels.py --report``). The flags that remain wrong are mostly
+Disney-named playlists' pop singles and covers that name no source; the misses, soundtracks whose names say
+nothing (Telugu and Thai film and drama songs, film songs by pop acts, TV specials).
 
 Everything is vectorised with Arrow compute (regular expressions run in RE2, artist credits once per distinct
 credit, tags and playlist names exploded once, name keys in Python only for non-ASCII names), so 100k+ items
