@@ -126,7 +126,7 @@ def info(
         from rich.table import Table
 
         table = Table(box=None, pad_edge=False)
-        for column in ("track_id", "title", "soundtrack", "listeners", "pct", "tail", "theme", "st"):
+        for column in ("track_id", "title", "soundtrack", "listeners", "pct", "tail", "theme"):
             table.add_column(column)
         for record in _track_records(loaded):
             table.add_row(
@@ -137,7 +137,6 @@ def info(
                 f"{record['popularity_percentile']:.0f}",
                 "◆" if record["is_tail"] else "",
                 "theme" if record["is_theme"] else "",
-                "♪" if record["is_soundtrack"] else "",
             )
         console.print(table)
 
