@@ -112,8 +112,8 @@ def _playlist_names(slices: Path) -> dict[str, str]:
     return out
 
 
-def baseline_flags(tracks: pd.DataFrame) -> np.ndarray:
-    """(n,) ``is_soundtrack`` of the detector and composer list as they were at commit :data:`BASELINE`."""
+def baseline_detector():
+    """The module ``gems.ingest.soundtrack`` and its composer list as they were at commit :data:`BASELINE`."""
     import subprocess
     import types
 
@@ -129,8 +129,15 @@ def baseline_flags(tracks: pd.DataFrame) -> np.ndarray:
         for name in names:
             composers.setdefault(module.name_key(name), names[0])
     module.load_composers = lambda: composers
-    columns = ["track_id", "title", "artist", "soundtrack", "duration_s", "path", "context"]
-    return module.classify_soundtrack(tracks[columns])["is_soundtrack"].to_numpy(dtype=bool)
+    return module
+
+
+CATALOGUE = ["track_id", "title", "artist", "soundtrack", "duration_s", "path", "context"]
+
+
+def baseline_flags(tracks: pd.DataFrame) -> np.ndarray:
+    """(n,) ``is_soundtrack`` of the detector as it was at commit :data:`BASELINE`."""
+    return baseline_detector().classify_soundtrack(tracks[CATALOGUE])["is_soundtrack"].to_numpy(dtype=bool)
 
 
 def strata(tracks: pd.DataFrame, flagged: np.ndarray) -> np.ndarray:

@@ -12,11 +12,12 @@ in :mod:`gems.ingest.soundtrack_words`):
    on Last.fm they also tag a few classical and jazz composers. The HetRec reader keeps each artist's 20
    most-used tags, so a pop act that one listener once tagged "soundtrack" (Lady Gaga: 1 of 767 taggings)
    does not fire.
-3. **covers** — settled as *not* soundtracks before the name rules read them: covers, tributes, karaoke and
+3. **covers** — settled as *not* soundtracks whatever rules 4-6 would say of their names: covers, tributes, karaoke and
    re-recordings ("Originally Performed By", "In the Style of", "(Piano Cover)", "(Arr. by …)", "Workout
    Version"; credits such as "Film Score Orchestra", "Halloween Sound Machine", piano, lullaby and 8-bit
    acts, "The City of Prague Philharmonic", YouTube arrangers) and works credited to classical composers
-   (Mendelssohn's "Elijah"). They get no reason.
+   (Mendelssohn's "Elijah"). They get no reason. (Checked only on the items a name rule would flag, so it
+   costs a few thousand matches, not a pass over the catalogue.)
 4. **album, title, then artist name** — wording that only soundtracks use: "Original (Motion Picture)
    Soundtrack/Score", "Music from the Motion Picture", ``- From "Furious 7"`` (also ``''Frozen''`` and
    ``'Frozen'``, but only after a dash, a bracket or "Theme"/"Song": not a classical ``Chorus from
@@ -58,8 +59,8 @@ nothing (Telugu and Thai film and drama songs, film songs by pop acts, TV specia
 
 Everything is vectorised with Arrow compute (regular expressions run in RE2, artist credits once per distinct
 credit, tags and playlist names exploded once, name keys in Python only for non-ASCII names), so 100k+ items
-classify in a fraction of a second (the MPD sample's 146k tracks: as fast as before the covers and the playlist
-evidence were added, ~0.2-0.5 s on this shared machine).
+classify in a fraction of a second: the MPD sample's 146,459 tracks as fast as with the rules before the covers,
+the playlist evidence and the new lists (``python benchmarks/soundtrack_classify.py`` times both in one run).
 """
 
 from __future__ import annotations
@@ -240,19 +241,6 @@ def _tags(items: pd.DataFrame, reasons: np.ndarray, free: np.ndarray) -> None:
     _first_per_item(reasons, free, parents[hit], flat.filter(pa.array(hit)).to_pylist(), "tag: ")
 
 
-def _covers(items: pd.DataFrame, reasons: np.ndarray, free: np.ndarray) -> None:
-    """Settle covers, tributes, karaoke, re-recordings and classical works as not soundtracks (no reason)."""
-    hit = np.zeros(len(free), dtype=bool)
-    title = _column(items, "title")
-    if title is not None:
-        hit |= _matches(_arrow(items[title]), COVER_TITLE)
-    artist = _column(items, "artist")
-    if artist is not None:
-        codes, distinct = _distinct(items[artist])
-        hit |= _per_item(codes, _matches(distinct, COVER_ARTIST) | _matches(distinct, CLASSICAL))
-    free[hit] = False
-
-
 def _patterns(items: pd.DataFrame, reasons: np.ndarray, free: np.ndarray) -> None:
     artist_column = _column(items, "artist")
     for name, label in (("soundtrack", "album"), ("album", "album"), ("title", "title")):
@@ -300,6 +288,31 @@ def _credits(items: pd.DataFrame, reasons: np.ndarray, free: np.ndarray) -> None
             free[rows] = False
 
 
+def _covers(items: pd.DataFrame, reasons: np.ndarray, free: np.ndarray) -> None:
+    """Withdraw the name rules' verdict from covers, tributes, karaoke, re-recordings and classical works: they
+    are settled as not soundtracks (no reason, and the playlist rule does not read them)."""
+    named = np.flatnonzero(reasons != None)  # noqa: E711 (element-wise)
+    named = named[[not r.startswith(_METADATA) for r in reasons[named]]]
+    reasons[named[_covered(items, named)]] = None
+
+
+_METADATA = ("catalogue field: ", "tag: ")  # reasons the catalogue gave itself: no cover rule overrides them
+
+
+def _covered(items: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """(len(rows),) whether each of these items is a cover, a re-recording or a classical work by its title
+    (COVER_TITLE) or its artist credit (COVER_ARTIST, CLASSICAL)."""
+    hit = np.zeros(len(rows), dtype=bool)
+    taken = pa.array(rows, type=pa.int64())
+    for name, patterns in (("title", (COVER_TITLE,)), ("artist", (COVER_ARTIST, CLASSICAL))):
+        column = _column(items, name)
+        if column is not None and len(rows):
+            values = _arrow(items[column]).take(taken)
+            for pattern in patterns:
+                hit |= _matches(values, pattern)
+    return hit
+
+
 def _keys(names: pa.Array) -> pa.Array:
     """:func:`name_key` of every name: in Arrow for ASCII names, in Python for the others."""
     ascii_keys = pc.replace_substring_regex(pc.utf8_lower(names), r"[^a-z0-9]+", "")
@@ -326,7 +339,11 @@ def _playlists(items: pd.DataFrame, reasons: np.ndarray, free: np.ndarray) -> No
     about = _matches(names, PLAYLIST) & ~_matches(names, WORD_EXCLUDED)
     borne_out = (backed >= PLAYLIST_MIN_BACKED) & (backed >= PLAYLIST_MIN_SHARE * filed)
     good = about & (borne_out | _matches(names, PLAYLIST_EXPLICIT))
-    hit = good[codes]
+    hit = good[codes] & free[parents]
+    candidates = np.unique(parents[hit])
+    covers = candidates[_covered(items, candidates)]
+    free[covers] = False  # settled: a cover filed under "disney" is still a cover
+    hit &= free[parents]
     _first_per_item(reasons, free, parents[hit], names.take(pa.array(codes[hit])).to_pylist(), "playlist: ")
 
 
@@ -347,7 +364,7 @@ def _first_per_item(reasons, free, parents: np.ndarray, values: list[str], prefi
     free[rows] = False
 
 
-RULES = (_catalogue_field, _tags, _covers, _patterns, _credits, _playlists)
+RULES = (_catalogue_field, _tags, _patterns, _credits, _covers, _playlists)
 
 
 def classify_soundtrack(items: pd.DataFrame) -> pd.DataFrame:
@@ -358,9 +375,7 @@ def classify_soundtrack(items: pd.DataFrame) -> pd.DataFrame:
     reasons = np.full(n, None, dtype=object)
     free = np.ones(n, dtype=bool)
     flat = items.reset_index(drop=True)
-    for rule in RULES:
-        if not free.any():
-            break
+    for rule in RULES:  # each rule reads only the items still free (covers withdraws the name rules' verdicts)
         rule(flat, reasons, free)
     return pd.DataFrame(
         {
