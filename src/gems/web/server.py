@@ -34,8 +34,10 @@ def bind(host: str = "127.0.0.1", port: int = 8765) -> socket.socket:
 
 
 def url_of(sock: socket.socket) -> str:
-    """``http://host:port/`` of a bound socket (IPv6 hosts in brackets)."""
+    """``http://host:port/`` of a bound socket (IPv6 hosts in brackets); for a socket on every address
+    (0.0.0.0, ::), its loopback address, which this machine's browser opens and the server answers to."""
     host, port = sock.getsockname()[:2]
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 

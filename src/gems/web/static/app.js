@@ -15,6 +15,7 @@ const state = {
   playlist: [],       // track ids, in playlist order
   curve: null,
   info: null,
+  presets: null,      // each control's value as the model's defaults set it
   asked: 0,           // sequence number of the newest query: older answers are dropped
   suggestions: { text: null, items: [], active: 0 },
 };
@@ -36,6 +37,18 @@ async function api(path, params = {}, init = undefined) {
   const body = await response.json().catch(() => null);
   if (!response.ok) throw new Error((body && body.error) || `${response.status} ${response.statusText}`);
   return body;
+}
+
+// The server's token, which every request that uploads carries (only this page can read it: see security.py).
+let token = null;
+
+async function post(path, params, body) {
+  if (token === null) {
+    const response = await fetch("/api/token");
+    if (!response.ok) throw new Error(`the server's token: ${response.status} ${response.statusText}`);
+    token = await response.text();
+  }
+  return api(path, params, { method: "POST", body, headers: { "X-Gems-Token": token } });
 }
 
 function el(tag, attributes = {}, ...children) {
@@ -147,11 +160,18 @@ function renderChips() {
 
 // ------------------------------------------------------------------------------------------------ ranking
 
+function controlValue(name) {
+  const input = $(`#${name}`);
+  return input.type === "checkbox" ? String(input.checked) : input.value;
+}
+
+// The controls the listener moved from where the model's defaults put them (none before /api/info has told
+// them): the server applies its own defaults, scope included, to everything else.
 function controlValues() {
   const values = {};
+  if (!state.presets) return values;
   for (const name of CONTROLS) {
-    const input = $(`#${name}`);
-    values[name] = input.type === "checkbox" ? (input.checked ? "true" : "") : input.value;
+    if (controlValue(name) !== state.presets[name]) values[name] = controlValue(name);
   }
   return values;
 }
@@ -184,7 +204,7 @@ async function recommend() {
     if (state.mode === "upload") {
       const form = new FormData();
       form.append("file", state.upload.file);
-      picks = await api("/api/history", { ...controlValues(), format: state.upload.format }, { method: "POST", body: form });
+      picks = await post("/api/history", { ...controlValues(), format: state.upload.format }, form);
     } else {
       picks = await api("/api/recommend", { ...queryParams(), ...controlValues() });
     }
@@ -355,29 +375,8 @@ function showControlValues() {
   for (const name of ["discount", "tail_share"]) $(`#${name}-value`).textContent = Number($(`#${name}`).value).toFixed(2);
 }
 
-async function start() {
-  try {
-    state.info = await api("/api/info");
-    state.curve = await api("/api/popularity");
-  } catch (error) {
-    setStatus(error.message, true);
-    return;
-  }
-  const { info } = state;
-  const defaults = info.defaults;
-  $("#discount").value = defaults.discount;
-  $("#tail_share").value = defaults.tail_share;
-  $("#per_soundtrack").value = defaults.per_soundtrack;
-  $("#k").value = defaults.k;
-  $("#scope").value = defaults.scope;
-  showControlValues();
-  $("#model-info").textContent = `${info.tracks.toLocaleString()} tracks · ${info.listeners.toLocaleString()} listeners`
-    + (info.simulated ? " (simulated listening log)" : "");
-  $("#format").replaceChildren(...info.formats.map((name) => el("option", { value: name, text: name })));
-  $("#upload-note").textContent = `Up to ${Math.round(info.upload_limit / 2 ** 20)} MB; the file is deleted once read.`;
-  drawChart();
-  renderPlaylist();
-
+// Listeners first, then the model's facts: text typed while /api/info is on its way is searched at once.
+function listen() {
   searchBox().addEventListener("input", () => suggestSoon(searchBox().value));
   searchBox().addEventListener("keydown", onSearchKey);
   searchBox().addEventListener("blur", () => setTimeout(hideSuggestions, 100));
@@ -401,7 +400,30 @@ async function start() {
     recommend();
   });
   $("#flow").addEventListener("click", orderForFlow);
-  searchBox().focus();
+  if (document.activeElement === document.body) searchBox().focus();
+  if (searchBox().value.trim()) suggestSoon(searchBox().value);  // typed before this script ran
+}
+
+async function start() {
+  listen();
+  try {
+    state.info = await api("/api/info");
+    state.curve = await api("/api/popularity");
+  } catch (error) {
+    setStatus(error.message, true);
+    return;
+  }
+  const { info } = state;
+  const defaults = info.defaults;
+  for (const name of ["discount", "tail_share", "per_soundtrack", "k", "scope"]) $(`#${name}`).value = defaults[name];
+  state.presets = Object.fromEntries(CONTROLS.map((name) => [name, controlValue(name)]));  // as the inputs show them
+  showControlValues();
+  $("#model-info").textContent = `${info.tracks.toLocaleString()} tracks · ${info.listeners.toLocaleString()} listeners`
+    + (info.simulated ? " (simulated listening log)" : "");
+  $("#format").replaceChildren(...info.formats.map((name) => el("option", { value: name, text: name })));
+  $("#upload-note").textContent = `Up to ${Math.round(info.upload_limit / 2 ** 20)} MB; the file is deleted once read.`;
+  drawChart();
+  renderPlaylist();
 }
 
 document.addEventListener("DOMContentLoaded", start);
