@@ -25,9 +25,7 @@ from gems.cli import main  # noqa: E402
 from gems.serve.flow import flow_order  # noqa: E402
 from gems.web import create_app  # noqa: E402
 from modelkit import write_model  # noqa: E402
-
-CLI_KEYS = {"track_id", "title", "artist", "soundtrack", "score", "similarity", "popularity"}
-CLI_KEYS |= {"popularity_percentile", "is_tail", "why", "seed"}
+from webkit import CLI_KEYS, TOKEN_HEADER, assert_error, multipart  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +56,7 @@ def model_path(tmp_path_factory) -> Path:
 
 def client_of(app) -> TestClient:
     """A client of ``app`` that sends the server's token, as its page does."""
-    return TestClient(app, headers={"X-Gems-Token": app.state.token})
+    return TestClient(app, headers={TOKEN_HEADER: app.state.token})
 
 
 @pytest.fixture(scope="module")
@@ -71,17 +69,6 @@ def cli_json(capsys, model_path, *args) -> list[dict]:
     captured = capsys.readouterr()
     assert code == 0, captured.err
     return json.loads(captured.out)
-
-
-def assert_error(response, status: int | tuple[int, ...], *words: str) -> str:
-    statuses = status if isinstance(status, tuple) else (status,)
-    assert response.status_code in statuses, (response.status_code, response.text)
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"} and "Traceback" not in body["error"]
-    for word in words:
-        assert word in body["error"], body["error"]
-    return body["error"]
 
 
 # --------------------------------------------------------------------------------------------- search, recommend
@@ -231,18 +218,6 @@ def test_a_playlist_of_chosen_tracks_keeps_or_flows_their_order(client, model_pa
 
 
 # --------------------------------------------------------------------------------------------- uploads
-
-
-def multipart(name: str, data: bytes, boundary: str = "gemsboundary") -> tuple[bytes, dict]:
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-            f"Content-Type: application/octet-stream\r\n\r\n"
-        ).encode()
-        + data
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
 
 @pytest.fixture

@@ -18,11 +18,10 @@ import pytest
 pytest.importorskip("fastapi", reason="gems serve needs fastapi (pip install -e '.[test]')")
 from gems.cli import main  # noqa: E402
 from gems.web import create_app, running  # noqa: E402
+from webkit import CLI_KEYS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), Path("/usr/bin/chromedriver")
-CLI_KEYS = {"track_id", "title", "artist", "soundtrack", "score", "similarity", "popularity"}
-CLI_KEYS |= {"popularity_percentile", "is_tail", "why", "seed"}
 
 pytestmark = pytest.mark.slow
 

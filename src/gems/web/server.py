@@ -41,10 +41,21 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
+REQUEST_HEAD_LIMIT = 1 << 20  # bytes of a request line and headers: longer queries than any the API accepts,
+# so too many values get the API's own one-line answer (h11's default, 16 KiB, resets the connection instead)
+
+
 def _server(app, log_level: str):
     import uvicorn
 
-    return uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=log_level == "info", lifespan="off"))
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=log_level == "info",
+        lifespan="off",
+        h11_max_incomplete_event_size=REQUEST_HEAD_LIMIT,
+    )
+    return uvicorn.Server(config)
 
 
 def serve_forever(app, sock: socket.socket, *, log_level: str = "warning") -> None:
