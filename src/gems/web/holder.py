@@ -89,15 +89,19 @@ class ModelHolder:
         self._reload: threading.Thread | None = None
         self._guard = threading.Lock()
 
+    def fresh(self) -> bool:
+        """Whether :meth:`model` answers at once: the folder is the current model's (or gone, or refused)."""
+        now = folder_identity(self.path)
+        return now is None or now == self._current.identity or now == self._refused
+
     def model(self):
         """The model to answer a request from: the current one, or — when the folder was swapped since it was
         opened — the new one once prepared (waiting up to RELOAD_WAIT_S; the old one past that)."""
         current = self._current
-        now = folder_identity(self.path)
-        if now is None or now == current.identity or now == self._refused:
-            return current.model
-        self._start_reload().join(RELOAD_WAIT_S)
-        return self._current.model
+        if not self.fresh():
+            self._start_reload().join(RELOAD_WAIT_S)
+            return self._current.model
+        return current.model
 
     def _start_reload(self) -> threading.Thread:
         with self._guard:

@@ -56,12 +56,17 @@ router = APIRouter()
 # --------------------------------------------------------------------------------------------- what requests share
 
 
-def current_model(request: Request):
-    """The model this request answers from, taken once (FastAPI caches a dependency within a request)."""
-    return request.app.state.holder.model()
+# The dependencies are coroutines: FastAPI runs a plain function in a worker thread, a hop per dependency.
 
 
-def match_budget(request: Request) -> MatchBudget:
+async def current_model(request: Request):
+    """The model this request answers from, taken once (FastAPI caches a dependency within a request); in a
+    worker thread only when a rebuilt folder must be waited for."""
+    holder = request.app.state.holder
+    return holder.model() if holder.fresh() else await run_in_threadpool(holder.model)
+
+
+async def match_budget(request: Request) -> MatchBudget:
     """The time this request's title matches may take, counted from now."""
     return MatchBudget(request.app.state.match_seconds)
 
@@ -71,7 +76,7 @@ Budget = Annotated[MatchBudget, Depends(match_budget)]
 Text = Annotated[str | None, Query(max_length=MAX_TEXT)]
 
 
-def ranking(
+async def ranking(
     model: CurrentModel,
     k: Annotated[int | None, Query(le=MAX_K, description="how many picks")] = None,
     discount: float | None = None,
@@ -103,15 +108,15 @@ def _capped(name: str, values: list[str] | None, most: int) -> list[str]:
     return values
 
 
-def seeds(like: Annotated[list[str] | None, Query(description=f"at most {MAX_LIKES}")] = None) -> list[str]:
+async def seeds(like: Annotated[list[str] | None, Query(description=f"at most {MAX_LIKES}")] = None) -> list[str]:
     return _capped("like", like, MAX_LIKES)
 
 
-def chosen(track: Annotated[list[str] | None, Query(description=f"at most {MAX_IDS}")] = None) -> list[str]:
+async def chosen(track: Annotated[list[str] | None, Query(description=f"at most {MAX_IDS}")] = None) -> list[str]:
     return _capped("track", track, MAX_IDS)
 
 
-def ids(id: Annotated[list[str] | None, Query(description=f"at most {MAX_IDS}")] = None) -> list[str]:
+async def ids(id: Annotated[list[str] | None, Query(description=f"at most {MAX_IDS}")] = None) -> list[str]:
     return _capped("id", id, MAX_IDS)
 
 
