@@ -23,7 +23,7 @@ def make_lookup(titles, artists, soundtracks) -> TrackLookup:
         "soundtracks": pa.array(soundtracks),
     }
     ids = np.argsort(np.array([f"t{i}" for i in range(n)]), kind="stable")
-    folded = np.argsort(np.array([lookup.fold(t or f"t{i}") for i, t in enumerate(titles)]), kind="stable")
+    folded = np.argsort(np.array([lookup.title_key(t or f"t{i}") for i, t in enumerate(titles)]), kind="stable")
     return TrackLookup(columns.__getitem__, ids, folded, np.ones(n, np.int64), np.full(n, 30.0))
 
 

@@ -295,9 +295,12 @@ def test_the_page_uploads_an_export_with_the_servers_token(browser, url, tmp_pat
     css("#export")[0].send_keys(str(export))
     Select(css("#format")[0]).select_by_value("table")
     css("#mode-upload button[type=submit]")[0].click()
-    ids = lambda: browser.execute_script(
-        "return [...document.querySelectorAll('[data-track-id]')].map(e => e.dataset.trackId)"
-    )  # noqa: E731
+
+    def ids() -> list[str]:
+        return browser.execute_script(
+            "return [...document.querySelectorAll('[data-track-id]')].map(e => e.dataset.trackId)"
+        )
+
     wait_for(lambda: ids() == expected, what="the upload's gems")
     assert "error" not in css("#status")[0].get_attribute("class")
 
@@ -315,13 +318,11 @@ def test_the_page_follows_the_models_default_scope(browser, demo_model, tmp_path
     manifest = json.loads((model / "manifest.json").read_text())
     manifest["rank_defaults"]["scope"] = "soundtrack"
     (model / "manifest.json").write_text(json.dumps(manifest))
-    asked = lambda: [
-        u
-        for u in browser.execute_script(  # noqa: E731
-            "return performance.getEntriesByType('resource').map(e => e.name)"
-        )
-        if "/api/recommend" in u
-    ]
+
+    def asked() -> list[str]:
+        urls = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        return [u for u in urls if "/api/recommend" in u]
+
     with running(create_app(model)) as base:
         browser.get(base)
         wait_for(lambda: css("#model-info")[0].text, what="the model summary")

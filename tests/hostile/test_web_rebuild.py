@@ -26,8 +26,8 @@ NEW_USER = "u100"  # a listener of the second version only
 
 
 def build(folder: Path, listens: Path) -> Path:
-    from gems.build import build_model
     from gems.config import BuildConfig
+    from gems.stages import build_model
 
     return build_model(BuildConfig(model=folder, listens=listens)).path
 

@@ -49,7 +49,7 @@ def prepare(model) -> None:
     A query the model cannot answer (GemsError) is left to the requests that ask it."""
     from gems.serve.history import linker
 
-    model.inputs.prepare(batch=False)
+    _ = model.inputs  # built whole: what ranking derives from it too
     model.lookup.prepare()
     for name, space in model.spaces.items():
         if model.folder.has(layout.space_index(name)):  # small spaces are scanned and have none

@@ -27,10 +27,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException
 
-from gems import playlist as playlists
 from gems import serve
 from gems.errors import ParameterError
 from gems.lookup import MatchBudget
+from gems.serve import playlist_files
+from gems.serve.playlist import streamed
 from gems.web.uploads import receive_upload
 
 STATIC = Path(__file__).parent / "static"
@@ -217,10 +218,10 @@ def playlist(
         options = options.with_overrides(k=length)
         answer = serve.recommend(model, options, like=like or None, user=user, match_budget=budget)
         made = serve.playlist_for(model, answer, arc=arc)
-    made = playlists.streamed(made, str(request.base_url))
+    made = streamed(made, str(request.base_url))
     if format == "json":
         return JSONResponse([_entry_dict(e) for e in made.entries])
-    body = playlists.render(made, f"gems.{format}")
+    body = playlist_files.render(made, f"gems.{format}")
     disposition = f'attachment; filename="gems.{format}"'
     return Response(body, media_type=PLAYLIST_TYPES[format], headers={"Content-Disposition": disposition})
 

@@ -22,28 +22,13 @@ from gems.artifacts import layout
 from gems.artifacts.hashing import InputHasher
 from gems.artifacts.reading import ModelFolder
 from gems.artifacts.writing import ModelWriter, library_versions
-from gems.build.fit import fit_cf, fit_index, fit_neighbours, fit_ranker_stage, write_spaces
-from gems.build.runner import StageRunner
-from gems.build.sources import (
-    DISPLAY_COLUMNS,
-    catalogue_arrays,
-    stage_audio,
-    stage_catalogue,
-    stage_ingest,
-    stage_interactions,
-    stage_popularity,
-)
 from gems.config import BuildConfig, load_pipeline
 from gems.errors import GemsError, ModelError, ParameterError
+from gems.stages.fitting import fit_cf, fit_index, fit_neighbours, fit_ranker_stage
+from gems.stages.reading import stage_audio, stage_catalogue, stage_ingest, stage_interactions, stage_popularity
+from gems.stages.runner import StageRunner
 
-__all__ = [
-    "DISPLAY_COLUMNS",
-    "BuildResult",
-    "build_model",
-    "catalogue_arrays",
-    "load_or_default_config",
-    "write_spaces",
-]
+__all__ = ["BuildResult", "build_model", "load_or_default_config"]
 
 
 @dataclass
