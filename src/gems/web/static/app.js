@@ -34,20 +34,23 @@ function query(params) {
 async function api(path, params = {}, init = undefined) {
   const response = await fetch(`${path}?${query(params)}`, init);
   const body = await response.json().catch(() => null);
-  if (!response.ok) throw new Error((body && body.error) || `${response.status} ${response.statusText}`);
+  if (!response.ok) {
+    throw Object.assign(new Error((body && body.error) || `${response.status} ${response.statusText}`), { status: response.status });
+  }
   return body;
 }
 
-// The server's token, which every request that uploads carries (only this page can read it: see security.py).
-let token = null;
+let token = null;  // the server's token, which uploads carry (only this page can read it: see security.py)
 
-async function post(path, params, body) {
-  if (token === null) {
-    const response = await fetch("/api/token");
-    if (!response.ok) throw new Error(`the server's token: ${response.status} ${response.statusText}`);
-    token = await response.text();
+async function post(path, params, body, retry = true) {
+  token = token ?? await (await fetch("/api/token")).text();
+  try {
+    return await api(path, params, { method: "POST", body, headers: { "X-Gems-Token": token } });
+  } catch (error) {
+    if (error.status !== 403 || !retry) throw error;
+    token = null;  // a restarted server has a new one
+    return post(path, params, body, false);
   }
-  return api(path, params, { method: "POST", body, headers: { "X-Gems-Token": token } });
 }
 
 function el(tag, attributes = {}, ...children) {
