@@ -205,3 +205,20 @@ def test_the_documented_curl_recipe_uploads_a_history(url, tmp_path):
         ["curl", "-s", "-F", f"file=@{export}", f"{base}/api/history"], capture_output=True, text=True
     )
     assert '"error"' in plain.stdout and TOKEN_HEADER in plain.stdout
+
+
+def test_a_server_open_to_the_network_prints_an_address_it_answers_to(built_model):
+    import re
+    import sys
+
+    command = [sys.executable, "-m", "gems.cli", "serve", "-m", str(built_model), "--host", "0.0.0.0", "--port", "0"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/", process.stdout.readline())
+        assert found and "--allow-host" in process.stdout.readline()
+        url = found.group(0)
+        assert ask(url, "/api/info").status == 200
+        assert_error(ask(url, "/api/info", host=f"0.0.0.0:{found.group(1)}"), 403, "--allow-host 0.0.0.0")
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)

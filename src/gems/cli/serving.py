@@ -242,5 +242,7 @@ def serve(
     application = web.create_app(model, allow_hosts=allow_host or ())
     sock = web.bind(host, port)
     new_console().print(f"gems serving {shown(model)} at [bold]{shown(web.url_of(sock))}[/]  (Ctrl-C stops)")
+    if host in ("0.0.0.0", "::"):
+        new_console().print("and to your network, at this machine's addresses (by a name: --allow-host NAME)")
     web.serve_forever(application, sock, log_level="info" if verbose else "warning")
     new_console().print("stopped")
