@@ -55,9 +55,7 @@ router = APIRouter()
 
 
 # --------------------------------------------------------------------------------------------- what requests share
-
-
-# The dependencies are coroutines: FastAPI runs a plain function in a worker thread, a hop per dependency.
+# (coroutines: FastAPI runs a plain function in a worker thread, a hop per dependency)
 
 
 async def current_model(request: Request):
