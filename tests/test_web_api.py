@@ -217,6 +217,19 @@ def test_a_playlist_of_chosen_tracks_keeps_or_flows_their_order(client, model_pa
     assert_error(client.get("/api/playlist", params={"like": "t0", "length": -1}), 422, "length")
 
 
+def test_playlists_stream_from_the_address_asked_whatever_forwarded_headers_say(model_path):
+    from gems.web import running
+    from webkit import ask
+
+    forged = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example", "X-Forwarded-For": "10.0.0.1"}
+    with running(create_app(model_path)) as url:
+        for headers in ({}, forged):
+            answer = ask(url, "/api/playlist", params={"like": "t0", "length": 3, "format": "json"}, headers=headers)
+            locations = [entry["location"] or "" for entry in answer.json()]
+            assert any(where.startswith(f"{url}api/audio/") for where in locations), locations
+            assert not any("evil" in where or where.startswith("https:") for where in locations)
+
+
 # --------------------------------------------------------------------------------------------- uploads
 
 

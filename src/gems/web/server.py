@@ -54,6 +54,7 @@ def _server(app, log_level: str):
         access_log=log_level == "info",
         lifespan="off",
         h11_max_incomplete_event_size=REQUEST_HEAD_LIMIT,
+        proxy_headers=False,  # X-Forwarded-* from a local program would rewrite the URLs playlists stream from
     )
     return uvicorn.Server(config)
 
