@@ -222,4 +222,3 @@ def test_a_server_open_to_the_network_prints_an_address_it_answers_to(built_mode
     finally:
         process.terminate()
         process.communicate(timeout=30)
-
