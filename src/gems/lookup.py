@@ -9,8 +9,8 @@ recording on an album, a single and a compilation) — then the most listened of
 in linking; different songs are reported with their artists, never guessed.
 
 A :class:`MatchBudget` bounds the time the matches of one request may take (``gems serve`` gives every request
-one): it is looked at before each step that may read many titles and between fuzzy chunks, and past it the
-match stops with one ParameterError.
+one): it is looked at before each step that may read many titles and between fuzzy chunks, and past it a
+resolution stops with one ParameterError, a suggestion with what it found by then.
 """
 
 from __future__ import annotations
@@ -58,15 +58,18 @@ def equal_range(order: np.ndarray, key_of: Callable[[int], str], target: str) ->
 
 
 class MatchBudget:
-    """The time the title matches of one request may take together: ``check`` raises ParameterError once more
-    than ``seconds`` have passed since the budget was made."""
+    """The time the title matches of one request may take together: ``spent`` once more than ``seconds`` have
+    passed since the budget was made, when ``check`` raises ParameterError."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds
         self.ends = time.monotonic() + seconds
 
+    def spent(self) -> bool:
+        return time.monotonic() > self.ends
+
     def check(self, query: str) -> None:
-        if time.monotonic() > self.ends:
+        if self.spent():
             raise ParameterError(
                 f"matching titles took longer than this server allows one request ({self.seconds:g} s; stopped at "
                 f"'{query[:80]}'); give track ids (from /api/search), or fewer, more exact titles"
@@ -251,29 +254,37 @@ class TrackLookup:
 
         _ = self.ids, self.titles, self.artists, self.soundtracks, self._choices
 
-    def _fuzzy_hits(self, query: str, limit: int, budget: MatchBudget | None = None) -> list[tuple[int, float]]:
+    def _fuzzy_hits(
+        self, query: str, limit: int, budget: MatchBudget | None = None, *, partial: bool = False
+    ) -> list[tuple[int, float]]:
         """(row, best WRatio over label and title) of the ``limit`` closest labels and the ``limit`` closest
-        titles, best first (ties: the lower row), scored FUZZY_CHUNK choices at a time."""
+        titles, best first (ties: the lower row), scored FUZZY_CHUNK choices at a time by rapidfuzz's ``cdist``,
+        which lets other threads run meanwhile (``extract`` holds the interpreter for the whole chunk). When
+        ``budget`` runs out: ParameterError, or with ``partial`` the closest of the choices scored by then."""
         from rapidfuzz import fuzz, process
         from rapidfuzz.utils import default_process
 
-        wanted = default_process(query)
+        wanted = [default_process(query)]
         best: dict[int, float] = {}
         for choices in self._choices:
             found = []
             for start in range(0, len(choices), FUZZY_CHUNK):
-                if budget is not None:
-                    budget.check(query)
+                if budget is not None and budget.spent():
+                    if not partial:
+                        budget.check(query)
+                    break
                 chunk = choices[start : start + FUZZY_CHUNK]
-                hits = process.extract(wanted, chunk, scorer=fuzz.WRatio, processor=None, limit=limit)
-                found += [(start + index, score) for _, score, index in hits]
+                scores = process.cdist(wanted, chunk, scorer=fuzz.WRatio, processor=None, dtype=np.float64)[0]
+                top = np.argsort(-scores, kind="stable")[:limit]  # stable: equal scores keep the lower row first
+                found += [(start + int(i), float(scores[i])) for i in top]
             for row, score in sorted(found, key=lambda hit: (-hit[1], hit[0]))[:limit]:
                 best[row] = max(score, best.get(row, 0.0))
         return sorted(best.items(), key=lambda item: (-item[1], item[0]))
 
     def suggest(self, query: str, limit: int, budget: MatchBudget | None = None) -> list[int]:
         """Up to ``limit`` rows ``query`` may name, best first: the exact id, exact titles, titles starting with
-        it, then — only when those leave room — fuzzy matches scoring at least FUZZY_SUGGEST."""
+        it, then — only when those leave room — fuzzy matches scoring at least FUZZY_SUGGEST (of the titles
+        read before ``budget`` ran out: a suggestion is a best effort, where :meth:`resolve` must decide)."""
         query = query.strip()
         if not query or limit < 1:
             return []
@@ -282,7 +293,8 @@ class TrackLookup:
         candidates += self._rows_starting(query, limit)
         found = list(dict.fromkeys(candidates))
         if len(found) < limit:
-            fuzzy = [row for row, score in self._fuzzy_hits(query, limit, budget) if score >= FUZZY_SUGGEST]
+            hits = self._fuzzy_hits(query, limit, budget, partial=True)
+            fuzzy = [row for row, score in hits if score >= FUZZY_SUGGEST]
             found = list(dict.fromkeys(found + fuzzy))
         return found[:limit]
 
