@@ -25,7 +25,7 @@ from gems.ingest.catalog import read_catalog, scan_audio_folder
 from gems.ingest.formats import read_listens_source
 from gems.ingest.report import IngestReport
 from gems.ingest.schema import empty_listens, finalize_catalog
-from gems.soundtrack import classify_soundtrack
+from gems.ingest.soundtrack import classify_soundtrack
 
 
 @dataclass

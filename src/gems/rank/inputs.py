@@ -48,6 +48,10 @@ class Queries:
         for i, history in enumerate(histories):
             rows = np.asarray(history, dtype=np.int64).ravel()
             given = np.ones(len(rows)) if weights is None else np.asarray(weights[i], dtype=np.float64).ravel()
+            if len(rows) < 2 or bool((rows[1:] > rows[:-1]).all()):  # already sorted and unique (a CSR row)
+                out_histories.append(rows)
+                out_weights.append(given)
+                continue
             unique, inverse = np.unique(rows, return_inverse=True)
             out_histories.append(unique)
             out_weights.append(np.bincount(inverse, weights=given, minlength=len(unique)))
@@ -64,6 +68,19 @@ class Queries:
 
     def __len__(self) -> int:
         return len(self.histories)
+
+    def means(self, values: np.ndarray) -> np.ndarray:
+        """(b,) each query's mean of ``values`` (n,) over its tracks; 0 for a query without tracks."""
+        return history_means(self.histories, values)
+
+
+def history_means(histories: list[np.ndarray], values: np.ndarray) -> np.ndarray:
+    """(b,) the mean of ``values`` (n,) over each history's tracks; 0 for an empty history."""
+    sizes = np.array([len(h) for h in histories], dtype=np.int64)
+    flat = np.concatenate(histories) if len(histories) else np.zeros(0, dtype=np.int64)
+    query = np.repeat(np.arange(len(sizes)), sizes)
+    sums = np.bincount(query, weights=np.asarray(values, dtype=np.float64)[flat], minlength=len(sizes))
+    return np.divide(sums, sizes, out=np.zeros(len(sizes)), where=sizes > 0)
 
 
 def listened(interactions, user: int) -> tuple[np.ndarray, np.ndarray]:
@@ -135,6 +152,17 @@ class RankingInputs:
         """These inputs prepared for blocks of many queries (the factors copied in norm order), made before
         worker processes fork so each starts with them."""
         return self if self.batch else replace(self, batch=True)
+
+    def factors_of(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows) × f) float32 ALS factors of ``rows``: from the copy in norm order when prepared for a
+        batch (zeros for unheard tracks, as a model stores them), else read from the (memory-mapped) array."""
+        vectors = self.ordered.vectors
+        if not isinstance(vectors, np.ndarray):
+            return np.asarray(self.item_factors[rows], dtype=np.float32)
+        position = self.ordered.position[rows]
+        out = vectors[np.maximum(position, 0)]
+        out[position < 0] = 0.0
+        return out
 
     @property
     def n_items(self) -> int:

@@ -94,14 +94,20 @@ def _lookup(keys: np.ndarray, sorted_keys: np.ndarray, values: np.ndarray, missi
     return out
 
 
-def _pair_dots(vectors, rows: np.ndarray, queries: np.ndarray, query: np.ndarray, chunk: int = 65536) -> np.ndarray:
-    """vectors[rows[e]] · queries[query[e]] for every entry e, in chunks (bounded memory), float32."""
+def _pair_dots(
+    read, rows: np.ndarray, queries: np.ndarray, query: np.ndarray, *, file_order: bool, chunk: int = 65536
+) -> np.ndarray:
+    """read(rows)[e] · queries[query[e]] for every entry e, in chunks (bounded memory), float32. ``read``
+    gives the vectors of an array of rows; ``file_order``: they are memory-mapped, so read in ascending order."""
     out = np.empty(len(rows), dtype=np.float32)
     for start in range(0, len(rows), chunk):
         part = slice(start, start + chunk)
-        order = np.argsort(rows[part])  # read memory-mapped rows in file order
-        block = np.empty((len(order), queries.shape[1]), dtype=np.float32)
-        block[order] = vectors[rows[part][order]]
+        if not file_order:
+            block = np.asarray(read(rows[part]), dtype=np.float32)
+        else:
+            order = np.argsort(rows[part])
+            block = np.empty((len(order), queries.shape[1]), dtype=np.float32)
+            block[order] = read(rows[part][order])
         out[part] = np.einsum("ij,ij->i", block, queries[query[part]])
     return out
 
@@ -278,7 +284,7 @@ def _taste_keys(inputs: RankingInputs, taste: np.ndarray, own, excluded: np.ndar
     ids, _ = top_k(inputs.ordered, taste[live], min(pool + TASTE_MARGIN, n), sub.indptr, sub.indices, excluded)
     ok = ids >= 0
     query, rows = np.repeat(live, ok.sum(axis=1)), ids[ok]
-    exact = _pair_dots(inputs.item_factors, rows, taste, query)
+    exact = _pair_dots(inputs.factors_of, rows, taste, query, file_order=not inputs.batch)
     order = np.lexsort((rows, -exact, query))
     first = np.searchsorted(query[order], query[order], side="left")
     keep = order[np.arange(len(order)) - first < pool]
@@ -293,7 +299,7 @@ def _evidence(inputs: RankingInputs, keys: np.ndarray, b: int, taste, profiles, 
     heard = inputs.heard[rows]
     evidence: dict[str, np.ndarray] = {}
     if taste is not None:
-        cf = _pair_dots(inputs.item_factors, rows, taste, query)
+        cf = _pair_dots(inputs.factors_of, rows, taste, query, file_order=not inputs.batch)
         cf[~heard | (np.abs(taste).sum(axis=1) == 0)[query]] = np.nan
         evidence["cf"] = cf
     if "near" in sparse:
@@ -313,6 +319,7 @@ def _evidence(inputs: RankingInputs, keys: np.ndarray, b: int, taste, profiles, 
         position = inputs.audio_position[rows]
         audio = np.full(len(keys), np.nan, dtype=np.float32)
         have = (position >= 0) & ~np.isnan(profiles[query, 0])
-        audio[have] = _pair_dots(inputs.audio_vectors, position[have], np.nan_to_num(profiles), query[have])
+        vectors, profiles = inputs.audio_vectors, np.nan_to_num(profiles)
+        audio[have] = _pair_dots(vectors.__getitem__, position[have], profiles, query[have], file_order=True)
         evidence["audio"] = audio
     return Candidates(indptr, rows.astype(np.int64), keys, evidence)
