@@ -7,7 +7,7 @@ import pytest
 
 from gems.errors import ParameterError, UnknownTrackError
 from gems.model import Model
-from gems.rank import RankOptions
+from gems.rank import Queries, RankOptions
 from gems.serve import recommend
 from gems.serve.recommend import picks_for
 from modelkit import write_model
@@ -270,3 +270,28 @@ def test_seeds_by_artist_and_title_and_twins_of_one_song(tmp_path):
     assert lookup.resolve("The Band - Uptown Funk") == 3
     assert lookup.resolve("Uptown Funk (Covers)") == 3
     assert model.label(1) == "“Uptown Funk” by Mark Ronson feat. Bruno Mars"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_kin_pool_is_the_best_of_every_member_of_every_loved_code(seed):
+    """Retrieval expands only the codes that can hold a query's kin pool; the oracle expands them all."""
+    from test_rank_parity import synthetic_inputs
+
+    from gems.rank.keys import allowed, keys_of, sorted_unique, strongest
+    from gems.rank.kin import expand, kin_pool, kin_values, shares_of
+    from gems.rank.retrieve import history_matrix
+
+    inputs, histories = synthetic_inputs(seed, n=3000, users=40)
+    n = inputs.n_items
+    excluded = np.random.default_rng(seed).random(n) < 0.2
+    own_keys, _ = keys_of(history_matrix(histories, n), n)
+    shares = shares_of(inputs, Queries.of(histories))
+    for pool in (5, 40, 400):
+        every = []
+        for name, s in shares.items():
+            every.append(expand(inputs, s.keys // s.width, name, s.keys % s.width))
+        keys = sorted_unique(np.concatenate(every))
+        keys = keys[allowed(keys, own_keys, excluded, n)]
+        expected = strongest(inputs, keys, kin_values(inputs, shares, keys // n, keys % n)["kin"], pool, tie_break=True)
+        got = kin_pool(inputs, shares, own_keys, excluded, pool)
+        assert got.tolist() == expected.tolist(), pool

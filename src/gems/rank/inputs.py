@@ -94,17 +94,11 @@ class Queries:
         sizes = np.array([len(h) for h in self.histories], dtype=np.int64)
         return sizes if self.coarse_counts is None else sizes + self.coarse_counts
 
-    def coarse_matrix(self, name: str, width: int):
-        """(b × width) CSR: how many of each query's coarse links point to each ``name`` (artist/album) code;
-        None when the queries have none."""
-        lists = self.coarse_codes.get(name)
-        if not lists or not any(len(c) for c in lists):
-            return None
-        import scipy.sparse as sp
-
-        codes = np.concatenate(lists)
-        query = np.repeat(np.arange(len(lists)), [len(c) for c in lists])
-        return sp.csr_matrix((np.ones(len(codes), np.float32), (query, codes)), shape=(len(lists), width))
+    def coarse_pairs(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(query, code) of every ``name`` (artist/album) code the queries' coarse links point to."""
+        lists = self.coarse_codes.get(name) or []
+        query = np.repeat(np.arange(len(lists)), [len(c) for c in lists]).astype(np.int64)
+        return query, np.concatenate(lists).astype(np.int64) if lists else np.zeros(0, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.histories)
@@ -147,7 +141,8 @@ class RankingInputs:
     tracks) instead of reading them per chunk (:meth:`for_batch`).
 
     Derived: ``ordered`` (:class:`gems.topk.NormOrdered`), ``factor_norms`` (n,) float32, ``neighbour_matrix``
-    (n × n CSR), ``memberships`` {"artist"/"album": (n × codes) CSR indicator}, ``kin_codes``.
+    (n × n CSR), ``kin_codes`` {"artist"/"album": (n,) codes, where any is known}, ``kin_members`` {kind:
+    (tracks sorted by code, (codes + 1,) bounds: code c's tracks are members[bounds[c]:bounds[c + 1]])}.
     """
 
     listeners: np.ndarray
@@ -170,7 +165,7 @@ class RankingInputs:
     factor_norms: np.ndarray | None = field(init=False, repr=False, compare=False)
     neighbour_matrix: object = field(init=False, repr=False, compare=False)
     kin_codes: dict[str, np.ndarray] = field(init=False, repr=False, compare=False)
-    memberships: dict[str, object] = field(init=False, repr=False, compare=False)
+    kin_members: dict[str, tuple[np.ndarray, np.ndarray]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         derive = {"ordered": None, "factor_norms": None, "neighbour_matrix": None}
@@ -184,7 +179,7 @@ class RankingInputs:
             derive["neighbour_matrix"] = sp.csr_matrix((data, indices, indptr), shape=(self.n_items, self.n_items))
         codes = {"artist": self.artist_codes, "album": self.soundtrack_codes}
         derive["kin_codes"] = {k: c for k, c in codes.items() if c is not None and bool((np.asarray(c) >= 0).any())}
-        derive["memberships"] = {name: _membership(c) for name, c in derive["kin_codes"].items()}
+        derive["kin_members"] = {name: _members(c) for name, c in derive["kin_codes"].items()}
         for name, value in derive.items():
             object.__setattr__(self, name, value)
 
@@ -233,12 +228,9 @@ class RankingInputs:
         return out
 
 
-def _membership(codes: np.ndarray):
-    """(n × codes) CSR indicator of each track's artist or album."""
-    import scipy.sparse as sp
-
+def _members(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the tracks with a known code sorted by code, bounds) for one kin kind."""
     codes = np.asarray(codes)
     known = np.flatnonzero(codes >= 0)
-    return sp.csr_matrix(
-        (np.ones(len(known), np.float32), (known, codes[known])), shape=(len(codes), int(codes.max()) + 1)
-    )
+    members = known[np.argsort(codes[known], kind="stable")]
+    return members, np.searchsorted(codes[members], np.arange(int(codes.max()) + 2))
