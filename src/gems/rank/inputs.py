@@ -140,8 +140,7 @@ class RankingInputs:
     stage, or None; batch: copy the factors in norm order for blocks of many queries (~0.7 s on a million
     tracks) instead of reading them per chunk (:meth:`for_batch`).
 
-    Derived: ``ordered`` (:class:`gems.topk.NormOrdered`), ``factor_norms`` (n,) float32, ``neighbour_matrix``
-    (n × n CSR), ``kin_codes`` {"artist"/"album": (n,) codes, where any is known}, ``kin_members`` {kind:
+    Derived: ``ordered`` (:class:`gems.topk.NormOrdered`), ``factor_norms`` (n,) float32, ``kin_codes`` {"artist"/"album": (n,) codes, where any is known}, ``kin_members`` {kind:
     (tracks sorted by code, (codes + 1,) bounds: code c's tracks are members[bounds[c]:bounds[c + 1]])}.
     """
 
@@ -163,20 +162,14 @@ class RankingInputs:
     batch: bool = False
     ordered: NormOrdered | None = field(init=False, repr=False, compare=False)
     factor_norms: np.ndarray | None = field(init=False, repr=False, compare=False)
-    neighbour_matrix: object = field(init=False, repr=False, compare=False)
     kin_codes: dict[str, np.ndarray] = field(init=False, repr=False, compare=False)
     kin_members: dict[str, tuple[np.ndarray, np.ndarray]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        derive = {"ordered": None, "factor_norms": None, "neighbour_matrix": None}
+        derive = {"ordered": None, "factor_norms": None}
         if self.item_factors is not None:
             derive["ordered"] = self._norm_ordered()
             derive["factor_norms"] = self._factor_norms(derive["ordered"])
-        if self.neighbours is not None:
-            import scipy.sparse as sp
-
-            indptr, indices, data = self.neighbours
-            derive["neighbour_matrix"] = sp.csr_matrix((data, indices, indptr), shape=(self.n_items, self.n_items))
         codes = {"artist": self.artist_codes, "album": self.soundtrack_codes}
         derive["kin_codes"] = {k: c for k, c in codes.items() if c is not None and bool((np.asarray(c) >= 0).any())}
         derive["kin_members"] = {name: _members(c) for name, c in derive["kin_codes"].items()}

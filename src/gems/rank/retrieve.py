@@ -19,7 +19,7 @@ import numpy as np
 
 from gems.errors import ParameterError
 from gems.rank.inputs import Queries, RankingInputs
-from gems.rank.keys import allowed, keys_of, lookup, sorted_unique, strongest
+from gems.rank.keys import allowed, lookup, own_keys, row_sums, sorted_unique, strongest
 from gems.rank.kin import expand, kin_pool, kin_values, shares_of
 from gems.rank.options import RankOptions
 from gems.topk import top_k
@@ -62,15 +62,6 @@ class Candidates:
         query = np.repeat(np.arange(len(items)), items.shape[1]).reshape(items.shape)
         found = np.searchsorted(self.keys, query * n + np.maximum(items, 0))
         return np.where(items >= 0, found, -1)
-
-
-def history_matrix(histories: list[np.ndarray], n: int):
-    """(b × n) binary CSR matrix with a 1 at each query's own tracks."""
-    import scipy.sparse as sp
-
-    indptr = np.r_[0, np.cumsum([len(h) for h in histories])].astype(np.int64)
-    indices = np.concatenate(histories).astype(np.int64) if histories else np.zeros(0, dtype=np.int64)
-    return sp.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(histories), n))
 
 
 def _pair_dots(
@@ -131,7 +122,7 @@ def audio_profiles(inputs: RankingInputs, queries: Queries) -> np.ndarray | None
     return out
 
 
-def _nearest_audio(inputs, profiles, own_keys, excluded, n_pool: int) -> np.ndarray:
+def _nearest_audio(inputs, profiles, own, excluded, n_pool: int) -> np.ndarray:
     """Keys of each query's ``n_pool`` closest tracks by sound: through the faiss index of the audio space when
     it holds at least INDEX_FROM vectors (exact below 100k vectors, IVF above; see ``gems.index``), else by
     an exact scan. A narrow scope (most of the space excluded) always scans exactly."""
@@ -141,7 +132,7 @@ def _nearest_audio(inputs, profiles, own_keys, excluded, n_pool: int) -> np.ndar
     live = np.flatnonzero(~np.isnan(profiles[:, 0]))
     if len(live) == 0 or len(have_rows) == 0:
         return np.zeros(0, dtype=np.int64)
-    own_count = np.bincount(own_keys // n, minlength=len(profiles))
+    own_count = np.bincount(own // n, minlength=len(profiles))
     blocked_in_space = int(excluded[have_rows].sum())
     found = []
     if inputs.audio_space is not None and len(have_rows) >= INDEX_FROM and blocked_in_space < 4 * n_pool:
@@ -152,13 +143,13 @@ def _nearest_audio(inputs, profiles, own_keys, excluded, n_pool: int) -> np.ndar
         for query, row_positions in zip(live, positions):
             rows = have_rows[row_positions[row_positions >= 0]]
             keys = query * n + rows
-            found.append(keys[allowed(keys, own_keys, excluded, n)][:n_pool])
+            found.append(keys[allowed(keys, own, excluded, n)][:n_pool])
         return np.concatenate(found)
     vectors = inputs.audio_vectors
     for query in live:
         values = np.asarray(vectors @ profiles[query], dtype=np.float32)
         keys = query * n + have_rows
-        values[~allowed(keys, own_keys, excluded, n)] = -np.inf
+        values[~allowed(keys, own, excluded, n)] = -np.inf
         finite = np.flatnonzero(np.isfinite(values))
         if len(finite) > n_pool:
             finite = finite[np.lexsort((finite, -values[finite]))[:n_pool]]
@@ -170,49 +161,48 @@ def _row_norms(matrix: np.ndarray) -> np.ndarray:
     return np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
 
 
-def _deep_cut_keys(inputs: RankingInputs, queries: Queries, own_keys, excluded) -> np.ndarray:
+def _deep_cut_keys(inputs: RankingInputs, queries: Queries, own, excluded) -> np.ndarray:
     """Keys of every non-theme track of the soundtracks each query loves (its own tracks and excluded ones
     left out): with ``deep_cuts`` these are the candidates."""
     n = inputs.n_items
     albums = shares_of(inputs, queries)["album"]
     keys = sorted_unique(expand(inputs, albums.keys // albums.width, "album", albums.keys % albums.width))
-    return keys[allowed(keys, own_keys, excluded, n) & ~np.asarray(inputs.is_theme)[keys % n]]
+    return keys[allowed(keys, own, excluded, n) & ~np.asarray(inputs.is_theme)[keys % n]]
 
 
 def candidates_for(inputs: RankingInputs, queries: Queries, options: RankOptions) -> Candidates:
     """The candidates of every query and the exact evidence of every kind on them (module docstring)."""
     n, b, pools = inputs.n_items, len(queries), pool_sizes(options.k)
-    own = history_matrix(queries.histories, n)
-    own_keys, _ = keys_of(own, n)
+    own = own_keys(queries.histories, n)
     excluded = _excluded(inputs, options)
     taste = taste_vectors(inputs, queries)
     profiles = audio_profiles(inputs, queries)
     sparse: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if inputs.neighbours is not None:
-        keys, values = keys_of(own @ inputs.neighbour_matrix, n)
-        keep = allowed(keys, own_keys, excluded, n) & (values > 0)
+        keys, values = row_sums(inputs.neighbours, own, n)
+        keep = allowed(keys, own, excluded, n) & (values > 0)
         sparse["near"] = (keys[keep], values[keep])
     shares = shares_of(inputs, queries)  # kin: linked tracks and coarse links (artist/album)
     if options.deep_cuts:
         if "album" not in inputs.kin_codes:
             raise ParameterError("--deep-cuts needs a catalogue that knows soundtracks (albums); this one does not")
-        keys = _deep_cut_keys(inputs, queries, own_keys, excluded)
+        keys = _deep_cut_keys(inputs, queries, own, excluded)
         if len(keys) == 0:
             raise ParameterError("--deep-cuts needs seeds (or a history) from soundtracks with other tracks to offer")
     else:
         found = [np.zeros(0, dtype=np.int64)]
         if taste is not None:
-            found.append(_taste_keys(inputs, taste, own, excluded, pools["cf"]))
+            found.append(_taste_keys(inputs, taste, queries.histories, excluded, pools["cf"]))
         if "near" in sparse:
             found.append(strongest(inputs, *sparse["near"], pools["near"], tie_break=False))
-        found.append(kin_pool(inputs, shares, own_keys, excluded, pools["kin"]))
+        found.append(kin_pool(inputs, shares, own, excluded, pools["kin"]))
         if profiles is not None:
-            found.append(_nearest_audio(inputs, profiles, own_keys, excluded, pools["audio"]))
+            found.append(_nearest_audio(inputs, profiles, own, excluded, pools["audio"]))
         keys = sorted_unique(np.concatenate(found))
     return _evidence(inputs, keys, b, taste, profiles, sparse, shares)
 
 
-def _taste_keys(inputs: RankingInputs, taste: np.ndarray, own, excluded: np.ndarray, pool: int) -> np.ndarray:
+def _taste_keys(inputs: RankingInputs, taste: np.ndarray, histories, excluded: np.ndarray, pool: int) -> np.ndarray:
     """Keys of each query's ``pool`` best tracks by taste. The exact top-k computes its scores in blocks whose
     rounding depends on the block's size, so it retrieves TASTE_MARGIN more; they are cut by scores computed
     entry by entry (:func:`_pair_dots`), ties to the smaller row: the same pool alone or in a block."""
@@ -220,8 +210,10 @@ def _taste_keys(inputs: RankingInputs, taste: np.ndarray, own, excluded: np.ndar
     live = np.flatnonzero(np.abs(taste).sum(axis=1) > 0)
     if len(live) == 0:
         return np.zeros(0, dtype=np.int64)
-    sub = own[live]
-    ids, _ = top_k(inputs.ordered, taste[live], min(pool + TASTE_MARGIN, n), sub.indptr, sub.indices, excluded)
+    mine = [histories[i] for i in live]
+    indptr = np.r_[0, np.cumsum([len(h) for h in mine])].astype(np.int64)
+    rows = np.concatenate(mine).astype(np.int64) if mine else np.zeros(0, dtype=np.int64)
+    ids, _ = top_k(inputs.ordered, taste[live], min(pool + TASTE_MARGIN, n), indptr, rows, excluded)
     ok = ids >= 0
     query, rows = np.repeat(live, ok.sum(axis=1)), ids[ok]
     exact = _pair_dots(inputs.factors_of, rows, taste, query, file_order=not inputs.batch)
