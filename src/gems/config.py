@@ -17,7 +17,7 @@ Every section and key is checked: a typo is an error that names the file, the se
     format = "mpd"                 # optional: auto; columns = {...} and simulated = true optional too
 
     [model]  path = "../models/demo"
-    [audio]  excerpt_s = 30, dims = 24, workers = 2, min_duration_s = 2
+    [audio]  excerpt_s = 30, workers = 2, min_duration_s = 2
     [cf]     factors = 128, regularization = 0.05, iterations = 15, alpha = 1.0, confidence = "bm25"
     [neighbours] k = 100                # item-kNN neighbours kept per track
     [popularity] head_share = 0.8
@@ -56,13 +56,11 @@ def in_range(name: str, value, low: float, high: float) -> None:
 class AudioParams:
     excerpt_s: float = 30.0
     min_duration_s: float = 2.0
-    dims: int = 24
     workers: int = field(default_factory=default_workers)
 
     def __post_init__(self):
         in_range("excerpt_s", self.excerpt_s, 0.0, 3600.0)
         in_range("min_duration_s", self.min_duration_s, 0.0, 3600.0)
-        in_range("dims", self.dims, 2, 512)
         in_range("workers", self.workers, 1, 256)
 
 

@@ -21,9 +21,10 @@ Two exact rewrites make it ~2x faster than the literal network (``tests/musicnnk
   the max instead (on 187 values per channel, not 187 × 59): ``max_f(a·relu(u_f) + b) = a·relu(max_f u_f) + b``
   for a ≥ 0, and with ``min_f`` for a < 0 (computed as a max with the filter negated).
 - Front-end filters whose output cannot move by more than ``FLAT`` (1e-7) are constants, not convolutions:
-  training left their weights at ~1e-30, so |w|·max|input| bounds the change. Of the 561 front-end channels
-  MTT keeps 337 (timbral 124 + 84, temporal 39 + 39 + 48) and MSD 69. The bound holds for any log-mel value up
-  to ``LOG_MEL_CAP`` (what samples of ±``PEAK`` can reach at most), and inputs are capped there.
+  training left their weights at ~1e-30, so |a|·Σ|w|·max|input| bounds the change. Of the 561 front-end
+  channels MTT keeps 334 (timbral 124 + 84, temporal 39 + 39 + 48) and MSD 64 (23 + 14, 3 + 7 + 17). The bound
+  holds for any log-mel value up to :func:`log_mel_cap` (8.55: the most samples within ±``PEAK`` can give), and
+  inputs are capped there.
 """
 
 from __future__ import annotations
@@ -176,13 +177,28 @@ class Musicnn:
             )
             constants.append(np.where(flat, a * np.maximum(bias, 0) + b, 0).astype(np.float32))
         self.front_constants = np.concatenate(constants)  # (561,): the flat channels' value, 0 for live ones
+        self.live_channels = np.concatenate([self.offsets[layer] + self.front[layer].live for layer in FRONTEND])
         self.midend = [
             (weights[f"{m}.kernel"].reshape(-1, 64), weights[f"{m}.bias"], *batch_norm(weights, m)) for m in MIDEND
         ]
+        self.midend[0] = (
+            *self._first_midend(weights["midend1.kernel"][:, :, 0, :], weights["midend1.bias"]),
+            *self.midend[0][2:],
+        )
         a, b = batch_norm(weights, "pool_bn")
         self.pool_a, self.pool_b = a, b
         self.dense = weights["penultimate.kernel"], weights["penultimate.bias"], *batch_norm(weights, "penultimate")
         self.output = weights["output.kernel"], weights["output.bias"]
+
+    def _first_midend(self, kernel: np.ndarray, bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The first mid-end conv (7 × 561 -> 64) on the live front-end channels only: kernel (7 · live, 64), and
+        a bias per frame (187, 64) that adds the constant channels' share — the same at every frame but the
+        first and last three, where the conv's zero padding replaces part of it."""
+        per_tap = np.einsum("c,dco->do", self.front_constants, kernel)  # (7, 64): the constants through each tap
+        source = np.arange(PATCH_FRAMES)[:, None] + np.arange(7)[None, :] - 3  # the frame each tap reads
+        inside = ((source >= 0) & (source < PATCH_FRAMES)).astype(np.float32)
+        live_kernel = kernel[:, self.live_channels, :].reshape(-1, kernel.shape[-1])
+        return np.ascontiguousarray(live_kernel), (bias + inside @ per_tap).astype(np.float32)
 
     @classmethod
     @lru_cache(maxsize=2)
@@ -229,13 +245,12 @@ class Musicnn:
         z = np.float32(self.input_a) * np.minimum(x, np.float32(self.cap)) + np.float32(self.input_b)
         front = self._front_end(z)
         maps = [front]
-        previous = front
+        previous = front[:, :, self.live_channels]
         for i, (kernel, bias, a, b) in enumerate(self.midend):
             padded = np.pad(previous, ((0, 0), (3, 3), (0, 0)))
             windows = np.lib.stride_tricks.sliding_window_view(padded, 7, axis=1)  # (P, 187, C, 7)
             columns = windows.transpose(0, 1, 3, 2).reshape(len(x) * PATCH_FRAMES, -1)
-            h = a * np.maximum(columns @ kernel + bias, 0) + b
-            h = h.reshape(len(x), PATCH_FRAMES, -1)
+            h = a * np.maximum((columns @ kernel).reshape(len(x), PATCH_FRAMES, -1) + bias, 0) + b
             previous = h if i == 0 else h + previous
             maps.append(previous)
         features = np.concatenate(maps, axis=2)  # (P, 187, 753)
