@@ -163,7 +163,7 @@ def breakdown(paths, repeat: int) -> np.ndarray:
     import soxr
     from threadpoolctl import threadpool_limits
 
-    from gems.artifacts import hash_file
+    from gems.artifacts.hashing import hash_file
     from gems.audio.decode import RESAMPLE_QUALITY, downmix
     from gems.audio.features import feature_vector, stft_magnitude
 
@@ -317,7 +317,7 @@ def main() -> None:
         for q, r in report["resample_check"].items():
             deviation = f"{r['max_deviation_sd']:>14.4f} {r['mean_deviation_sd']:>15.5f}"
             print(f"{q:12} {r['ms_per_clip']:>9.2f} {deviation}   {r['worst_feature']}")
-    from gems.artifacts import library_versions
+    from gems.artifacts.writing import library_versions
 
     report["versions"] = library_versions("numpy", "scipy", "librosa", "soundfile", "soxr", "numba")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

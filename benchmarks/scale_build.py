@@ -26,7 +26,7 @@ def rss_mb() -> float:
 def main() -> None:
     import pyarrow.parquet as pq
 
-    from gems.build import build_model
+    from gems.stages import build_model
     from gems.config import BuildConfig
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

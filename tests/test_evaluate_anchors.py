@@ -49,7 +49,11 @@ def test_ease_solves_its_closed_form_and_never_returns_heard_or_cut_items():
 
 def test_tuning_keeps_the_parameters_best_on_validation_users():
     rng = np.random.default_rng(0)
-    rows = [(u, i) for u in range(120) for i in rng.choice(60, size=12, replace=False, p=np.r_[np.full(10, 0.05), np.full(50, 0.01)])]
+    rows = [
+        (u, i)
+        for u in range(120)
+        for i in rng.choice(60, size=12, replace=False, p=np.r_[np.full(10, 0.05), np.full(50, 0.01)])
+    ]
     listens = pd.DataFrame({"user_id": [f"u{u}" for u, _ in rows], "track_id": [f"t{i}" for _, i in rows]})
     split = random_holdout(listens, seed=0)
     best, scores = tuned(RP3beta, [{"beta": 0.0}, {"beta": 0.9}], split, ks=(10,), name="RP3beta")

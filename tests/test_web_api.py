@@ -138,7 +138,7 @@ def test_tracks_popularity_and_info_describe_the_model(client, model_path):
     assert len(client.get("/api/popularity", params={"points": 3}).json()["ranks"]) == 3
     info = client.get("/api/info").json()
     assert info["tracks"] == 8 and info["simulated"] is True
-    options = serve.rank_options(serve.open_model(model_path))
+    options = serve.open_model(model_path).rank_defaults
     assert info["defaults"] == {name: getattr(options, name) for name in info["defaults"]}
     assert info["defaults"]["k"] == 10 and info["defaults"]["per_soundtrack"] == 2
     assert "auto" in info["formats"] and "spotify-history" in info["formats"]

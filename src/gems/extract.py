@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from gems.artifacts import InputHasher
+from gems.artifacts.hashing import InputHasher
 from gems.errors import DataError, ParameterError
 from gems.parallel import default_workers
 
@@ -57,9 +57,8 @@ def extract_folder(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from gems.artifacts import write_atomic
     from gems.audio.stage import embed_audio_files, hash_audio_files
-    from gems.safe_files import describe_os_error
+    from gems.safe_files import describe_os_error, write_atomic
 
     out = Path(out)
     if out.suffix.lower() not in (".parquet", ".pq"):

@@ -27,7 +27,7 @@ _WITH_SOUNDTRACK = re.compile(r"^(?P<title>.+?)\s*\((?P<soundtrack>[^()]+)\)\s*$
 _TITLE_BY = re.compile(r"^(?P<title>.+?)\s+by\s+(?P<artist>.+)$", re.IGNORECASE)
 
 
-def fold(text: str | None) -> str:
+def title_key(text: str | None) -> str:
     """Case-folded, whitespace-collapsed text: the form titles are matched in."""
     return " ".join((text or "").casefold().split())
 
@@ -102,10 +102,10 @@ class TrackLookup:
         return column[row].as_py()
 
     def _title_key(self, row: int) -> str:
-        return fold(self._text(self.titles, row) or self._text(self.ids, row))
+        return title_key(self._text(self.titles, row) or self._text(self.ids, row))
 
     def _rows_titled(self, title: str) -> list[int]:
-        return [int(self.title_order[i]) for i in equal_range(self.title_order, self._title_key, fold(title))]
+        return [int(self.title_order[i]) for i in equal_range(self.title_order, self._title_key, title_key(title))]
 
     def label(self, row: int) -> str:
         """``Title by Artist (Soundtrack)``: what tells tracks of one title apart."""
@@ -159,7 +159,7 @@ class TrackLookup:
             hits = [
                 r
                 for r in self._rows_titled(match["title"])
-                if fold(self._text(self.soundtracks, r)) == fold(match["soundtrack"])
+                if title_key(self._text(self.soundtracks, r)) == title_key(match["soundtrack"])
             ]
             if hits:
                 return self._one_song(query, hits)
@@ -185,7 +185,7 @@ class TrackLookup:
 
     def _rows_starting(self, prefix: str, limit: int) -> list[int]:
         """Up to ``limit`` rows whose folded title starts with the folded ``prefix``, in title order."""
-        key = fold(prefix)
+        key = title_key(prefix)
         if not key:
             return []
         start = equal_range(self.title_order, self._title_key, key).start

@@ -1,10 +1,13 @@
-"""Input files opened without surprises: regular files only, and folder walks that say what they skipped.
+"""Files opened without surprises: regular files only, folder walks that say what they skipped, and outputs
+written whole or not at all.
 
 A FIFO opened for reading blocks until someone writes to it, and a device such as ``/dev/zero`` never ends, so
 every input file gems reads (tables, exports, archives, audio, and the files it hashes) is opened with
 :func:`open_regular`, which refuses anything but a regular file without blocking. :func:`walk_files` lists a
 folder's files for the audio scan and the input fingerprints alike: it follows symlinks, and reports symlink
 loops, broken links, special files and folders it may not list instead of hanging or failing.
+:func:`write_atomic` writes any output (a playlist, an export's part, a cache entry) through a temporary name
+and a rename, so no half-written file ever sits under a final name.
 
 Standard library only, so the model folder's code (``gems.artifacts``) can use it without slowing a start.
 """
@@ -13,12 +16,16 @@ from __future__ import annotations
 
 import errno
 import os
+import re
+import secrets
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+_TEMPORARY = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")  # what write_atomic writes to before its rename
 
 _KINDS = (
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -203,3 +210,49 @@ def walk_files(root: str | os.PathLike) -> Walk:
         else:
             walk.files.append(item)
     return walk
+
+
+# --------------------------------------------------------------------------------------------- writing
+
+
+def create_unique(folder: Path, prefix: str, suffix: str, make: Callable[[Path], Any]):
+    """``make(path)`` for a new random ``folder/prefix…suffix`` name (again on a clash): files and folders made
+    this way get the user's umask, which ``tempfile`` would narrow to 0600/0700."""
+    while True:
+        path = folder / f"{prefix}{secrets.token_hex(4)}{suffix}"
+        try:
+            return path, make(path)
+        except FileExistsError:
+            continue
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename (OSError when the
+    machine refuses: callers say what it means for their file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    tmp, fd = create_unique(path.parent, f".{path.name}.", ".tmp", lambda p: os.open(p, flags, 0o666))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_temporaries(folder: Path) -> list[Path]:
+    """The temporary files :func:`write_atomic` left in ``folder`` (a writer died between writing and renaming;
+    only the holder of the folder's lock may take them for stale)."""
+    return [p for p in folder.glob(".*.tmp") if _TEMPORARY.fullmatch(p.name)]
+
+
+def write_output(path: Path, data: bytes) -> None:
+    """:func:`write_atomic` for a file the user asked for: a full disk or a folder one may not write to is a
+    DataError naming the file and what to do."""
+    from gems.errors import DataError
+
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        raise DataError(f"{path}: {describe_write_error(exc, path)}") from None

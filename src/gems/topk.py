@@ -4,8 +4,9 @@
 Items are scanned in order of decreasing norm, in chunks that double in size; a query stops as soon as no
 remaining item can beat its k-th best score, since q·v ≤ |q|·|v| (Cauchy–Schwarz) and every remaining item is
 no longer than the next one. ALS item factors have heavy-tailed norms (popular tracks are long vectors), so most
-queries stop after a few percent of the catalogue. The answer is that of a full scan, up to the order of
-exactly tied scores. A model folder stores the norm order (``cf/norm_order.npy``, ``cf/norm_sorted.npy``), so a
+queries stop after a few percent of the catalogue. The answer is that of a full scan; among exactly tied scores
+(tracks heard by the same few listeners have identical factors) the smaller item row wins, so a query gets the
+same items alone or in a block of any size. A model folder stores the norm order (``cf/norm_order.npy``, ``cf/norm_sorted.npy``), so a
 single query reads only the items of its first chunk from the memory-mapped factors.
 """
 
@@ -103,13 +104,13 @@ def top_k(
             scores = group_scores(chunk, queries[group], group, own_query, own_position, start, stop)
             scores[:, blocked_positions[lo:hi] - start] = -np.inf
             width = min(k, stop - start)
-            found = largest(scores, width)
+            found = largest_settled(scores, ordered.rows[start:stop], width)
             values = np.take_along_axis(scores, found, axis=1)
             merged_rows = np.concatenate(
                 [best_rows[group], np.where(np.isfinite(values), ordered.rows[start + found], -1)], axis=1
             )
             merged = np.concatenate([best[group], values], axis=1)
-            keep = largest(merged, k)
+            keep = largest_settled(merged, merged_rows, k)
             best_rows[group] = np.take_along_axis(merged_rows, keep, axis=1)
             best[group] = np.take_along_axis(merged, keep, axis=1)
         if stop < m:  # a query is done when even the longest remaining item cannot reach its k-th best
@@ -125,6 +126,22 @@ def largest(values: np.ndarray, k: int) -> np.ndarray:
     ascending partition: twice as fast in numpy as the first k of the negated values)."""
     width = values.shape[1]
     return np.argpartition(values, width - k, axis=1)[:, width - k :]
+
+
+def largest_settled(values: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
+    """:func:`largest`, with ties at each row's k-th value settled toward the smaller item ``rows`` ((w,) shared
+    by every row of ``values``, or one per entry): which of several equal scores make the cut depends only on
+    those scores, not on how the block's arithmetic rounded other entries."""
+    found = largest(values, k)
+    kth = np.take_along_axis(values, found, axis=1).min(axis=1)
+    at_kth = values == kth[:, None]
+    taken = (np.take_along_axis(values, found, axis=1) == kth[:, None]).sum(axis=1)
+    for g in np.flatnonzero((at_kth.sum(axis=1) > taken) & np.isfinite(kth)):  # only rows cut inside a tie
+        above = np.flatnonzero(values[g] > kth[g])
+        tied = np.flatnonzero(at_kth[g])
+        items = rows[g] if rows.ndim == 2 else rows
+        found[g] = np.r_[above, tied[np.argsort(items[tied], kind="stable")][: k - len(above)]]
+    return found
 
 
 def group_scores(chunk, queries, group, own_query, own_position, start: int, stop: int) -> np.ndarray:

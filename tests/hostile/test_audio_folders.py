@@ -17,7 +17,7 @@ from hostilekit import FUZZ, assert_one_clear_line, running_as_root
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gems.artifacts import InputHasher
+from gems.artifacts.hashing import InputHasher
 from gems.audio.decode import AUDIO_EXTENSIONS, AudioFileError, load_excerpt
 from gems.audio.stage import hash_audio_files
 from gems.errors import DataError
@@ -161,12 +161,12 @@ def test_gems_extract_lists_the_odd_files_and_a_full_disk_is_one_clear_line(
     code, out, err = gems_cli("extract", odd_folder, "--out", tmp_path / "e.parquet", "--no-progress")
     assert code == 0, err
     assert "not_a_file" in out and "FIFO" in out and "bug in gems" not in out + err
-    import gems.artifacts
+    import gems.safe_files
 
     def full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(gems.artifacts, "write_atomic", full)
+    monkeypatch.setattr(gems.safe_files, "write_atomic", full)
     result = gems_cli("extract", odd_folder, "--out", tmp_path / "f.parquet", "--no-progress")
     assert_one_clear_line(result, "f.parquet", "no space left")
 

@@ -11,16 +11,16 @@ import pandas as pd
 import pytest
 from hostilekit import Paused, assert_one_clear_line
 
-from gems.build import build_model
 from gems.config import BuildConfig
 from gems.model import Model
+from gems.stages import build_model
 from listenskit import write_listens
 
 
 def build_script(model, listens, patch: str) -> str:
     """A child that applies ``patch`` (which may call ``pause()``), then builds ``model`` from ``listens``."""
     return f"""
-from gems.build import build_model
+from gems.stages import build_model
 from gems.config import BuildConfig
 {patch}
 build_model(BuildConfig(model={str(model)!r}, listens={str(listens)!r}))
@@ -38,7 +38,7 @@ def created(folder) -> str:
 def test_a_build_killed_just_before_its_swap_leaves_the_old_model(model_copy, tmp_path):
     listens = write_listens(tmp_path / "listens.csv")
     before = created(model_copy)
-    patch = "import gems.swap\ngems.swap.replace = pause"
+    patch = "import gems.artifacts.swap\ngems.artifacts.swap.replace = pause"
     child = Paused(build_script(model_copy, listens, patch), tmp_path / "barrier")
     child.signal(signal.SIGKILL)
     assert created(model_copy) == before and Model(model_copy).folder.verify()
@@ -54,8 +54,8 @@ def test_a_build_killed_between_two_renames_is_recovered_when_read(model_copy, t
     listens = write_listens(tmp_path / "listens.csv")
     before = created(model_copy)
     patch = f"""
-import gems.swap
-gems.swap._exchange = lambda a, b: False
+import gems.artifacts.swap
+gems.artifacts.swap._exchange = lambda a, b: False
 real_replace = os.replace
 def replace(src, dst):
     if str(dst) == {str(model_copy)!r} and ".tmp-" in str(src):
@@ -78,7 +78,7 @@ def test_sigterm_during_a_build_is_one_line_and_leaves_nothing(model_copy, tmp_p
     listens = write_listens(tmp_path / "listens.csv")
     before = created(model_copy)
     script = f"""
-import gems.build.runner as runner
+import gems.stages.runner as runner
 real_run = runner.StageRunner.run
 def run(self, name, *args, **kwargs):
     if name == "neighbours":

@@ -17,11 +17,12 @@ import pandas as pd
 import pytest
 from hostilekit import assert_one_clear_line
 
-import gems.artifacts
+import gems.artifacts.writing
+import gems.safe_files
 from gems.errors import DataError
 from gems.model import Model
 from gems.rank import RankOptions
-from gems.serve.export import export_recommendations
+from gems.serve.export import export_batch
 from listenskit import write_listens
 
 USER = "u001"
@@ -65,7 +66,10 @@ def test_faiss_reports_a_failed_write_as_a_runtime_error(tmp_path, monkeypatch):
     from gems.errors import ModelError
 
     monkeypatch.setattr(faiss, "write_index", fail_on_call(1, RuntimeError("fwrite failed"), faiss.write_index))
-    with gems.artifacts.ModelWriter(tmp_path / "m") as writer, pytest.raises(ModelError, match="faiss could not"):
+    with (
+        gems.artifacts.writing.ModelWriter(tmp_path / "m") as writer,
+        pytest.raises(ModelError, match="faiss could not"),
+    ):
         writer.save_index("index/audio.faiss", faiss.IndexFlatIP(4))
     assert leftovers(tmp_path) == []
 
@@ -75,17 +79,17 @@ def test_a_full_disk_while_exporting_keeps_the_finished_parts_and_says_so(model_
 
     model = Model(model_copy)
     options = RankOptions(k=5)
-    export_recommendations(model, tmp_path / "fresh.csv", options, block=16)
+    export_batch(model, options, out=tmp_path / "fresh.csv", block=16)
     out = tmp_path / "recs.csv"
     monkeypatch.setattr(pq, "write_table", fail_on_call(3, FULL, pq.write_table))
     with pytest.raises(DataError) as caught:
-        export_recommendations(model, out, options, block=16)
+        export_batch(model, options, out=out, block=16)
     message = str(caught.value)
     assert "no space left" in message and "2 finished block(s)" in message and ".recs.csv.parts" in message
     assert not out.exists()
 
     monkeypatch.undo()  # space freed: the rerun resumes
-    summary = export_recommendations(model, out, options, block=16)
+    summary = export_batch(model, options, out=out, block=16)
     assert out.read_bytes() == (tmp_path / "fresh.csv").read_bytes()
     assert summary.rows == len(pd.read_csv(out))
     assert leftovers(tmp_path) == []
@@ -108,7 +112,7 @@ def test_a_full_disk_while_joining_leaves_no_half_file(model_copy, tmp_path, gem
 
 
 def test_a_full_disk_while_writing_a_playlist(model_copy, tmp_path, gems_cli, monkeypatch):
-    monkeypatch.setattr(gems.artifacts, "write_atomic", fail_on_call(1, FULL, gems.artifacts.write_atomic))
+    monkeypatch.setattr(gems.safe_files, "write_atomic", fail_on_call(1, FULL, gems.safe_files.write_atomic))
     for out in ("mine.m3u8", "mine.xspf", "mine.jspf"):
         command = ["playlist", "-m", model_copy, "--user", USER, "--length", 5, "--out", tmp_path / out]
         assert_one_clear_line(gems_cli(*command), out, "no space left")

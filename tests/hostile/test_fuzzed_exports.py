@@ -287,12 +287,12 @@ def test_a_fifo_given_as_listens_never_blocks(tmp_path, gems_cli):
 
 
 def test_a_full_disk_when_writing_the_ingested_listens(tmp_path, gems_cli, monkeypatch):
-    import gems.artifacts
+    import gems.safe_files
 
     def full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(gems.artifacts, "write_atomic", full)
+    monkeypatch.setattr(gems.safe_files, "write_atomic", full)
     path = tmp_path / "plays.csv"
     path.write_text(TABLE)
     result = gems_cli("ingest", "--listens", path, "--out", tmp_path / "o.parquet")

@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 from hostilekit import assert_one_clear_line
 
-from gems import integrity
-from gems.build import build_model
-from gems.config import BuildConfig, CFParams
+from gems.artifacts import integrity
+from gems.cf import CFParams
+from gems.config import BuildConfig
 from gems.errors import ModelError
 from gems.model import Model
+from gems.stages import build_model
 from listenskit import write_listens
 from modelkit import write_model
 
@@ -56,6 +57,13 @@ def test_a_stage_file_naming_a_path_outside_is_never_written_through(model_copy,
     assert outside.read_text() == "precious"
     assert not (model_copy / "a").exists()
     assert Model(result.path).folder.verify()[0] > 0
+
+
+def test_a_file_given_as_the_model_folder_is_named_as_a_file(tmp_path, gems_cli):
+    handed = tmp_path / "model.zip"
+    handed.write_bytes(b"PK\x05\x06" + bytes(18))
+    line = assert_one_clear_line(gems_cli("recommend", "-m", handed, "--like", "x"), "is a file, not a model folder")
+    assert "build it with" not in line
 
 
 @pytest.mark.parametrize("name", ["../../x", "/etc/passwd", "audio/../../../x", "index/evil.npy", ""])

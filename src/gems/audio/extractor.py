@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from gems.artifacts import hash_file, hash_json, write_atomic
+from gems.artifacts.hashing import hash_file, hash_json
 from gems.audio.decode import (
     RESAMPLE_QUALITY,
     SILENCE_DBFS,
@@ -43,6 +43,7 @@ from gems.audio.musicnn import SOUND_DIMS, SOUND_MODELS, SR, TAG_WORDS, Musicnn,
 from gems.errors import ParameterError
 from gems.parallel import Runner
 from gems.progress import progress_bar
+from gems.safe_files import write_atomic
 
 FEATURE_VERSION = 2  # bump whenever the analysis or decoding change, so cached vectors are recomputed
 # (2: decoded at 16 kHz with soxr HQ; musicnn's sound vector and tags added)

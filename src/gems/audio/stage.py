@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gems.artifacts import InputHasher
+from gems.artifacts.hashing import InputHasher
 
 log = logging.getLogger(__name__)
 

@@ -70,9 +70,9 @@ def evaluate(
             console.print(f"  {key:<16} {metrics[key]:.4f}")
         console.print(f"-> {shown(path)}")
         return
-    from gems.build import load_or_default_config
     from gems.config import ListensSource
     from gems.evaluate.experiment import run_experiment
+    from gems.stages import load_or_default_config
 
     sources = (ListensSource(listens, listens_format or "auto"),) if listens is not None else None
     config = load_or_default_config(pipeline, listens=sources, catalog=catalog)
@@ -165,16 +165,16 @@ def _listed(value) -> list:
 @app.command(epilog="Example:\n\n  gems demo")
 def demo(no_progress: NoProgress = False) -> None:
     """Build models/demo from the bundled demo (real soundtrack excerpts, simulated listens) and show gems."""
-    from gems.build import build_model
     from gems.config import load_pipeline
     from gems.demo import demo_seeds, find_demo_pipeline
     from gems.model import Model
-    from gems.serve.recommend import picks_for, rank_options
+    from gems.serve.recommend import picks_for
+    from gems.stages import build_model
 
     config = load_pipeline(find_demo_pipeline())
     print_build(build_model(config, show_progress=not no_progress))
     loaded = Model(config.model)
-    options = rank_options(loaded, k=5)
+    options = loaded.rank_defaults.with_overrides(k=5)
     console = new_console()
     for seed in demo_seeds(loaded):
         (picks,) = picks_for(loaded, [[seed]], options)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gems import layout
+from gems.artifacts import layout
 from gems.config import BuildConfig
 from gems.errors import DataError, ParameterError
 from gems.evaluate.anchors import EASE, EASE_GRID, RP3BETA_GRID, RP3beta, tuned

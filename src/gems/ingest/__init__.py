@@ -63,9 +63,8 @@ def ingest_listens(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from gems.artifacts import write_atomic
     from gems.ingest.formats import ALIASES, detect_format
-    from gems.safe_files import describe_os_error
+    from gems.safe_files import describe_os_error, write_atomic
 
     out = Path(out)
     if out.suffix.lower() not in (".parquet", ".pq"):

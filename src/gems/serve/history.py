@@ -77,7 +77,7 @@ def linker(model):
     catalogue stage stored)."""
     cached = getattr(model, "_linker", None)
     if cached is None:
-        from gems import layout
+        from gems.artifacts import layout
         from gems.ingest.link import Linker
 
         tracks = model.folder.table(layout.TRACKS).to_pandas()
@@ -135,7 +135,7 @@ def write_links(model, path: str | Path, out: str | Path, *, fmt: str = "auto", 
     Returns the summary."""
     import io
 
-    from gems.artifacts import write_output
+    from gems.safe_files import write_output
 
     out = Path(out)
     if out.suffix.lower() not in LINK_FORMATS:

@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from gems.artifacts import write_atomic
+from gems.safe_files import write_atomic
 
 log = logging.getLogger(__name__)
 

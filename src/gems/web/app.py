@@ -31,9 +31,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from gems import playlist as playlists
 from gems import serve
 from gems.errors import DataError, GemsError, ModelError, ParameterError, UnknownTrackError
+from gems.serve import playlist_files
+from gems.serve.playlist import streamed
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +89,11 @@ def create_app(model_path: str | Path, *, upload_limit: int = UPLOAD_LIMIT) -> F
         discount: float | None = None,
         tail_share: float | None = None,
         per_soundtrack: int | None = None,
-        deep_cuts: bool = False,
+        deep_cuts: bool | None = None,
         scope: str | None = None,
     ):
         return call(
-            serve.rank_options,
+            lambda model, **query: model.rank_defaults.with_overrides(**query),
             k=k,
             discount=discount,
             tail_share=tail_share,
@@ -170,7 +171,7 @@ def create_app(model_path: str | Path, *, upload_limit: int = UPLOAD_LIMIT) -> F
         discount: float | None = None,
         tail_share: float | None = None,
         per_soundtrack: int | None = None,
-        deep_cuts: bool = False,
+        deep_cuts: bool | None = None,
         scope: str | None = None,
     ) -> Response:
         if track:
@@ -186,10 +187,10 @@ def create_app(model_path: str | Path, *, upload_limit: int = UPLOAD_LIMIT) -> F
             )
             answer = call(serve.recommend, options, like=like or None, user=user)
             made = call(serve.playlist_for, answer, arc=arc)
-        made = playlists.streamed(made, str(request.base_url))
+        made = streamed(made, str(request.base_url))
         if format == "json":
             return JSONResponse([_entry_dict(e) for e in made.entries])
-        body = playlists.render(made, f"gems.{format}")
+        body = playlist_files.render(made, f"gems.{format}")
         disposition = f'attachment; filename="gems.{format}"'
         return Response(body, media_type=PLAYLIST_TYPES[format], headers={"Content-Disposition": disposition})
 

@@ -1,7 +1,7 @@
 """A model folder is data someone may hand over, and files get damaged: what its manifest may name, and
 checks of each file against what the manifest recorded when it was written.
 
-* Names. Every path a manifest lists is a plain relative name that :data:`gems.layout.FILES` knows — never
+* Names. Every path a manifest lists is a plain relative name that :data:`gems.artifacts.layout.FILES` knows — never
   ``..``, an absolute path or a name gems does not write — and :func:`locate` reaches it without passing a
   symbolic link, so a crafted folder cannot make gems read or write outside it.
 * Records. The manifest holds each file's size and a 128-bit BLAKE2b hash of its content (:func:`record`).
@@ -22,7 +22,8 @@ import stat
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from gems import layout
+from gems.artifacts import layout
+from gems.artifacts.hashing import hash_file
 from gems.errors import ModelError
 
 HASHED_ON_READ = 4 << 20  # files this small are hashed whenever they are opened
@@ -39,7 +40,7 @@ def damaged(path: str | os.PathLike, what: str) -> ModelError:
 
 
 def check_name(relpath: Any, where: str | os.PathLike) -> str:
-    """``relpath`` when it is a name a model folder holds (:data:`gems.layout.FILES`), else ModelError."""
+    """``relpath`` when it is a name a model folder holds (:data:`gems.artifacts.layout.FILES`), else ModelError."""
     if not isinstance(relpath, str) or relpath not in layout.FILES:
         plain = isinstance(relpath, str) and not PurePosixPath(relpath).is_absolute() and ".." not in relpath
         why = "a file gems does not write" if plain else "a path outside the model folder"
@@ -118,8 +119,6 @@ def _is_count(value: Any) -> bool:
 
 def record(path: Path) -> dict[str, Any]:
     """What the manifest records of a file: ``{"size": bytes, "hash": BLAKE2b hex}``."""
-    from gems.artifacts import hash_file
-
     return {"size": path.stat().st_size, "hash": hash_file(path)}
 
 
@@ -127,8 +126,6 @@ def check(path: Path, entry: dict | None, *, full: bool = False) -> None:
     """ModelError naming ``path`` when its size differs from ``entry`` (the manifest's record; None while a
     folder is being written), its header does not fit its kind, or — for small files, or every file with
     ``full`` — its content hash differs."""
-    from gems.artifacts import hash_file
-
     size = path.stat().st_size
     if entry is not None and size != entry["size"]:
         raise damaged(path, f"{size:,} bytes where the manifest recorded {entry['size']:,}")

@@ -65,8 +65,8 @@ def _olds(final: Path) -> list[Path]:
 def recover(final: Path) -> bool:
     """When ``final`` is missing and a swap left its old folder beside it, rename that back; True if it did.
     A writer swapping right now is left alone (its lock is taken) and waited for a moment instead."""
+    from gems.artifacts.locks import hold, wait_for
     from gems.errors import BusyError
-    from gems.locks import hold, wait_for
 
     if final.exists() or not _olds(final):
         return False

@@ -1,6 +1,6 @@
 """The model folder's files, in one place: every path a build stage writes and serving reads.
 
-manifest.json                    config, fingerprints, counts, timings, library versions (artifacts.py)
+manifest.json                    config, fingerprints, counts, timings, library versions, file records
 tracks.parquet listens.parquet   the canonical catalogue and listens (ingest)
 ingest.json inputs.parquet       what each source gave; the input-file hash memo
 catalogue/                       display copy (Arrow), id/title sort orders, artist/album codes and orders
@@ -13,6 +13,7 @@ index/                           per space: track rows, unit vectors, faiss inde
 ranker/                          the learned second stage: LightGBM's text model and what it was fitted on
 """
 
+FORMAT_VERSION = 3  # of the folder as a whole: a reader refuses another version and says to rebuild
 MANIFEST = "manifest.json"
 TRACKS = "tracks.parquet"
 LISTENS = "listens.parquet"

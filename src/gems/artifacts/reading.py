@@ -1,5 +1,5 @@
 """Reading a model folder: the data someone may have handed over, opened so that damage or a crafted name is one
-clear ModelError naming the file (:mod:`gems.integrity`), and nothing is ever unpickled or executed."""
+clear ModelError naming the file (:mod:`gems.artifacts.integrity`), and nothing is ever unpickled or executed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gems.artifacts import FORMAT_VERSION, MANIFEST, hash_file
+from gems.artifacts import integrity, swap
+from gems.artifacts.hashing import hash_file
+from gems.artifacts.layout import FORMAT_VERSION, MANIFEST
 from gems.errors import ModelError
 from gems.safe_files import describe_os_error, open_regular
 
@@ -41,7 +43,7 @@ def arrow_to_numpy(column):
 
 
 class ModelFolder:
-    """Read-only view of a model folder, which is data someone may have handed over (:mod:`gems.integrity`).
+    """Read-only view of a model folder, which is data someone may have handed over (:mod:`gems.artifacts.integrity`).
 
     Opening reads and checks the manifest (its shape, and that it names only files gems writes); each file is
     checked when first opened (no symbolic link on the way, its size and header, small files' hashes), so
@@ -50,8 +52,6 @@ class ModelFolder:
     """
 
     def __init__(self, path: str | os.PathLike, *, in_progress: bool = False):
-        from gems import integrity, swap
-
         self.path = Path(path)
         self.manifest: dict[str, Any] = {}
         self.records: dict[str, dict[str, Any]] = {}
@@ -63,6 +63,11 @@ class ModelFolder:
             swap.recover(self.path.resolve())  # where a writer's lock would be
         manifest_path = self.path / MANIFEST
         if not manifest_path.is_file():
+            if self.path.exists() and not self.path.is_dir():
+                raise ModelError(
+                    f"{self.path} is a file, not a model folder; give --model the folder `gems build` wrote "
+                    "(e.g. models/demo)"
+                )
             if self.path.is_dir():
                 raise ModelError(
                     f"{self.path} is not a gems model folder (no {MANIFEST}); build one with `gems build --model {path}`"
@@ -88,8 +93,6 @@ class ModelFolder:
     def file(self, relpath: str) -> Path:
         """The checked path of one of the folder's files: a name gems writes, recorded by the manifest, reached
         without a symbolic link, of the recorded size and a sound header. ModelError naming it otherwise."""
-        from gems import integrity
-
         integrity.check_name(relpath, self.path / MANIFEST)
         target = integrity.locate(self.path, relpath)
         if target is None or (self._identity is not None and relpath not in self.records):
@@ -116,8 +119,6 @@ class ModelFolder:
     def verify(self) -> tuple[int, int]:
         """Check every file the manifest records against its size and content hash: (files, bytes), or one
         ModelError naming the first damaged file (and how many more there are)."""
-        from gems import integrity
-
         problems = []
         for relpath, entry in sorted(self.records.items()):
             try:
@@ -138,16 +139,12 @@ class ModelFolder:
 
     def has(self, relpath: str) -> bool:
         """Whether the folder holds ``relpath`` (for a finished folder: whether its manifest records it)."""
-        from gems import integrity
-
         if self._identity is not None:
             return relpath in self.records
         return integrity.locate(self.path, integrity.check_name(relpath, self.path)) is not None
 
     def _read(self, relpath: str, read: Callable[[Path], Any]) -> Any:
         """``read(path)`` of a checked file; what a library raises on damage it did not see becomes ModelError."""
-        from gems import integrity
-
         target = self.file(relpath)
         try:
             return read(target)

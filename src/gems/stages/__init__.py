@@ -6,7 +6,7 @@
 A stage's fingerprint hashes its version, its parameters and the content of what it reads (upstream files of
 this build, or external files). When it equals the fingerprint recorded by the model being replaced, the
 stage's files are linked over instead of recomputed — heavy libraries are then never even imported. Stages
-talk only through the files of the folder being written (:mod:`gems.layout` names them).
+talk only through the files of the folder being written (:mod:`gems.artifacts.layout` names them).
 """
 
 from __future__ import annotations
@@ -17,31 +17,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gems import __version__, layout
-from gems.artifacts import InputHasher, ModelWriter, library_versions
-from gems.build.fit import fit_cf, fit_index, fit_neighbours, fit_ranker_stage, write_spaces
-from gems.build.runner import StageRunner
-from gems.build.sources import (
-    DISPLAY_COLUMNS,
-    catalogue_arrays,
-    stage_audio,
-    stage_catalogue,
-    stage_ingest,
-    stage_interactions,
-    stage_popularity,
-)
+from gems import __version__
+from gems.artifacts import layout
+from gems.artifacts.hashing import InputHasher
+from gems.artifacts.reading import ModelFolder
+from gems.artifacts.writing import ModelWriter, library_versions
 from gems.config import BuildConfig, load_pipeline
 from gems.errors import GemsError, ModelError, ParameterError
-from gems.model_folder import ModelFolder
+from gems.stages.fitting import fit_cf, fit_index, fit_neighbours, fit_ranker_stage
+from gems.stages.reading import stage_audio, stage_catalogue, stage_ingest, stage_interactions, stage_popularity
+from gems.stages.runner import StageRunner
 
-__all__ = [
-    "DISPLAY_COLUMNS",
-    "BuildResult",
-    "build_model",
-    "catalogue_arrays",
-    "load_or_default_config",
-    "write_spaces",
-]
+__all__ = ["BuildResult", "build_model", "load_or_default_config"]
 
 
 @dataclass

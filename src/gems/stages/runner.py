@@ -8,10 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gems import layout
-from gems.artifacts import ModelWriter, hash_json
+from gems.artifacts import layout
+from gems.artifacts.hashing import hash_json
+from gems.artifacts.reading import ModelFolder
+from gems.artifacts.writing import ModelWriter
 from gems.errors import ModelError
-from gems.model_folder import ModelFolder
 
 log = logging.getLogger(__name__)
 
