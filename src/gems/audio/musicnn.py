@@ -48,14 +48,15 @@ TEMPORAL = ("temporal128", "temporal64", "temporal32")
 MIDEND = ("midend1", "midend2", "midend3")
 FRONTEND = (*TIMBRAL, *TEMPORAL)
 
-MTT_TAGS = (
+TAG_WORDS = (
     "guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock", "fast", "piano",
     "ambient", "beat", "violin", "vocal", "synth", "female", "indian", "opera", "male", "singing",
     "vocals", "no vocals", "harpsichord", "loud", "quiet", "flute", "woman", "male vocal", "no vocal", "pop",
     "soft", "sitar", "solo", "man", "classic", "choir", "voice", "new age", "dance", "male voice",
     "female vocal", "beats", "harp", "cello", "no voice", "weird", "country", "metal", "female voice", "choral",
 )  # fmt: skip
-"""The 50 MagnaTagATune words of ``MTT_musicnn``'s taggram, in its column order."""
+"""The 50 MagnaTagATune words of ``MTT_musicnn``'s taggram, in its column order: the words gems stores per
+track (``describe``) and the vocabulary a search by sound accepts."""
 
 
 # --------------------------------------------------------------------------------------------- input
@@ -267,7 +268,6 @@ class Musicnn:
 
 SOUND_MODELS = ("MTT_musicnn", "MSD_musicnn")
 SOUND_DIMS = 2 * 2 * 200  # per model: mean and max over patches of the 200-d penultimate layer
-TAG_WORDS = MTT_TAGS
 
 
 def describe(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
