@@ -82,7 +82,8 @@ def top_k(
     """The ``k`` items of largest ``query · item`` for each query (b × f), never its own items (CSR layout:
     query i owns ``own_rows[own_indptr[i]:own_indptr[i + 1]]``) nor ``blocked`` (n_items,) ones.
 
-    Returns (item rows, scores), each (b × k) in no particular order; −1 and −inf pad queries with fewer."""
+    Returns (item rows, scores), each (b × k), best first (equal scores: the smaller row first); −1 and −inf
+    pad queries with fewer."""
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     b, m = len(queries), len(ordered.rows)
     best_rows = np.full((b, k), -1, dtype=np.int64)
@@ -103,45 +104,47 @@ def top_k(
             group = active[first : first + step]
             scores = group_scores(chunk, queries[group], group, own_query, own_position, start, stop)
             scores[:, blocked_positions[lo:hi] - start] = -np.inf
-            width = min(k, stop - start)
-            found = largest_settled(scores, ordered.rows[start:stop], width)
-            values = np.take_along_axis(scores, found, axis=1)
-            merged_rows = np.concatenate(
-                [best_rows[group], np.where(np.isfinite(values), ordered.rows[start + found], -1)], axis=1
-            )
-            merged = np.concatenate([best[group], values], axis=1)
-            keep = largest_settled(merged, merged_rows, k)
-            best_rows[group] = np.take_along_axis(merged_rows, keep, axis=1)
-            best[group] = np.take_along_axis(merged, keep, axis=1)
+            (query, column), values = _contenders(scores, best[group, k - 1], k)
+            rows = ordered.rows[start + column]
+            best_rows[group], best[group] = _merged(best_rows[group], best[group], query, rows, values, k)
         if stop < m:  # a query is done when even the longest remaining item cannot reach its k-th best
             reach = query_norms[active] * ordered.norms[stop] * (1 + MARGIN)
-            active = active[~(best[active].min(axis=1) > reach)]
+            active = active[~(best[active, k - 1] > reach)]
         start, size = stop, 2 * size
     best_rows[~np.isfinite(best)] = -1
     return best_rows, best
 
 
-def largest(values: np.ndarray, k: int) -> np.ndarray:
-    """Column positions of the ``k`` largest values of each row, in no order (selecting the last k of an
-    ascending partition: twice as fast in numpy as the first k of the negated values)."""
-    width = values.shape[1]
-    return np.argpartition(values, width - k, axis=1)[:, width - k :]
+def _contenders(scores: np.ndarray, kth: np.ndarray, k: int) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """The entries of a (g × w) score block that may enter their query's top k: finite and at least the
+    query's current k-th best ``kth`` (g,) — or, while a query has fewer than k, at least the block's own k-th
+    largest (anything below has k better in this block alone). Returns ((query, column) indices, values)."""
+    floor = kth.copy()
+    short = np.flatnonzero(~np.isfinite(kth))
+    if len(short):
+        width = scores.shape[1]
+        cut = width - min(k, width)
+        floor[short] = np.partition(scores[short], cut, axis=1)[:, cut]
+    hits = np.nonzero((scores >= floor[:, None]) & (scores > -np.inf))
+    return hits, scores[hits]
 
 
-def largest_settled(values: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
-    """:func:`largest`, with ties at each row's k-th value settled toward the smaller item ``rows`` ((w,) shared
-    by every row of ``values``, or one per entry): which of several equal scores make the cut depends only on
-    those scores, not on how the block's arithmetic rounded other entries."""
-    found = largest(values, k)
-    kth = np.take_along_axis(values, found, axis=1).min(axis=1)
-    at_kth = values == kth[:, None]
-    taken = (np.take_along_axis(values, found, axis=1) == kth[:, None]).sum(axis=1)
-    for g in np.flatnonzero((at_kth.sum(axis=1) > taken) & np.isfinite(kth)):  # only rows cut inside a tie
-        above = np.flatnonzero(values[g] > kth[g])
-        tied = np.flatnonzero(at_kth[g])
-        items = rows[g] if rows.ndim == 2 else rows
-        found[g] = np.r_[above, tied[np.argsort(items[tied], kind="stable")][: k - len(above)]]
-    return found
+def _merged(best_rows, best, query, rows, values, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (g × k) best of each query among its current ``best_rows``/``best`` and the new (query, rows,
+    values) entries: by value, then the smaller row."""
+    g = len(best)
+    query = np.r_[np.repeat(np.arange(g), k), query]
+    values = np.r_[best.ravel(), values]
+    rows = np.r_[best_rows.ravel(), rows]
+    order = np.lexsort((rows, -values, query))
+    query, values, rows = query[order], values[order], rows[order]
+    place = np.arange(len(query)) - np.searchsorted(query, query)
+    keep = place < k
+    out_rows = np.full((g, k), -1, dtype=np.int64)
+    out = np.full((g, k), -np.inf, dtype=np.float32)
+    out_rows[query[keep], place[keep]] = rows[keep]
+    out[query[keep], place[keep]] = values[keep]
+    return out_rows, out
 
 
 def group_scores(chunk, queries, group, own_query, own_position, start: int, stop: int) -> np.ndarray:

@@ -48,6 +48,10 @@ class Queries:
         for i, history in enumerate(histories):
             rows = np.asarray(history, dtype=np.int64).ravel()
             given = np.ones(len(rows)) if weights is None else np.asarray(weights[i], dtype=np.float64).ravel()
+            if len(rows) < 2 or bool((rows[1:] > rows[:-1]).all()):  # already sorted and unique (a CSR row)
+                out_histories.append(rows)
+                out_weights.append(given)
+                continue
             unique, inverse = np.unique(rows, return_inverse=True)
             out_histories.append(unique)
             out_weights.append(np.bincount(inverse, weights=given, minlength=len(unique)))
@@ -64,6 +68,19 @@ class Queries:
 
     def __len__(self) -> int:
         return len(self.histories)
+
+    def means(self, values: np.ndarray) -> np.ndarray:
+        """(b,) each query's mean of ``values`` (n,) over its tracks; 0 for a query without tracks."""
+        return history_means(self.histories, values)
+
+
+def history_means(histories: list[np.ndarray], values: np.ndarray) -> np.ndarray:
+    """(b,) the mean of ``values`` (n,) over each history's tracks; 0 for an empty history."""
+    sizes = np.array([len(h) for h in histories], dtype=np.int64)
+    flat = np.concatenate(histories) if len(histories) else np.zeros(0, dtype=np.int64)
+    query = np.repeat(np.arange(len(sizes)), sizes)
+    sums = np.bincount(query, weights=np.asarray(values, dtype=np.float64)[flat], minlength=len(sizes))
+    return np.divide(sums, sizes, out=np.zeros(len(sizes)), where=sizes > 0)
 
 
 def listened(interactions, user: int) -> tuple[np.ndarray, np.ndarray]:
@@ -89,8 +106,8 @@ class RankingInputs:
     stage, or None; batch: copy the factors in norm order for blocks of many queries (~0.7 s on a million
     tracks) instead of reading them per chunk (:meth:`for_batch`).
 
-    Derived: ``ordered`` (:class:`gems.topk.NormOrdered`), ``factor_norms`` (n,) float32, ``neighbour_matrix``
-    (n × n CSR), ``memberships`` {"artist"/"album": (n × codes) CSR indicator}, ``kin_codes``.
+    Derived: ``ordered`` (:class:`gems.topk.NormOrdered`), ``factor_norms`` (n,) float32, ``kin_codes`` {"artist"/"album": (n,) codes, where any is known}, ``kin_members`` {kind:
+    (tracks sorted by code, (codes + 1,) bounds: code c's tracks are members[bounds[c]:bounds[c + 1]])}.
     """
 
     listeners: np.ndarray
@@ -111,23 +128,17 @@ class RankingInputs:
     batch: bool = False
     ordered: NormOrdered | None = field(init=False, repr=False, compare=False)
     factor_norms: np.ndarray | None = field(init=False, repr=False, compare=False)
-    neighbour_matrix: object = field(init=False, repr=False, compare=False)
     kin_codes: dict[str, np.ndarray] = field(init=False, repr=False, compare=False)
-    memberships: dict[str, object] = field(init=False, repr=False, compare=False)
+    kin_members: dict[str, tuple[np.ndarray, np.ndarray]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        derive = {"ordered": None, "factor_norms": None, "neighbour_matrix": None}
+        derive = {"ordered": None, "factor_norms": None}
         if self.item_factors is not None:
             derive["ordered"] = self._norm_ordered()
             derive["factor_norms"] = self._factor_norms(derive["ordered"])
-        if self.neighbours is not None:
-            import scipy.sparse as sp
-
-            indptr, indices, data = self.neighbours
-            derive["neighbour_matrix"] = sp.csr_matrix((data, indices, indptr), shape=(self.n_items, self.n_items))
         codes = {"artist": self.artist_codes, "album": self.soundtrack_codes}
         derive["kin_codes"] = {k: c for k, c in codes.items() if c is not None and bool((np.asarray(c) >= 0).any())}
-        derive["memberships"] = {name: _membership(c) for name, c in derive["kin_codes"].items()}
+        derive["kin_members"] = {name: _members(c) for name, c in derive["kin_codes"].items()}
         for name, value in derive.items():
             object.__setattr__(self, name, value)
 
@@ -135,6 +146,17 @@ class RankingInputs:
         """These inputs prepared for blocks of many queries (the factors copied in norm order), made before
         worker processes fork so each starts with them."""
         return self if self.batch else replace(self, batch=True)
+
+    def factors_of(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows) × f) float32 ALS factors of ``rows``: from the copy in norm order when prepared for a
+        batch (zeros for unheard tracks, as a model stores them), else read from the (memory-mapped) array."""
+        vectors = self.ordered.vectors
+        if not isinstance(vectors, np.ndarray):
+            return np.asarray(self.item_factors[rows], dtype=np.float32)
+        position = self.ordered.position[rows]
+        out = vectors[np.maximum(position, 0)]
+        out[position < 0] = 0.0
+        return out
 
     @property
     def n_items(self) -> int:
@@ -165,12 +187,9 @@ class RankingInputs:
         return out
 
 
-def _membership(codes: np.ndarray):
-    """(n × codes) CSR indicator of each track's artist or album."""
-    import scipy.sparse as sp
-
+def _members(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the tracks with a known code sorted by code, bounds) for one kin kind."""
     codes = np.asarray(codes)
     known = np.flatnonzero(codes >= 0)
-    return sp.csr_matrix(
-        (np.ones(len(known), np.float32), (known, codes[known])), shape=(len(codes), int(codes.max()) + 1)
-    )
+    members = known[np.argsort(codes[known], kind="stable")]
+    return members, np.searchsorted(codes[members], np.arange(int(codes.max()) + 2))

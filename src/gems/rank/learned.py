@@ -130,8 +130,8 @@ def features(
     q, r = query[entries], rows[entries]
     nan = np.full(len(entries), np.nan, dtype=np.float32)
     log_listeners = np.log1p(np.asarray(inputs.listeners, dtype=np.float64))
-    history_popularity = np.array([log_listeners[h].mean() if len(h) else 0.0 for h in queries.histories])
-    history_tail = np.array([inputs.is_tail[h].mean() if len(h) else 0.0 for h in queries.histories])
+    history_popularity = queries.means(log_listeners)
+    history_tail = queries.means(inputs.is_tail)
     history_size = np.log1p([len(h) for h in queries.histories])
     columns: dict[str, np.ndarray] = {}
     for kind in ("cf", "near", "audio"):
