@@ -18,6 +18,11 @@ one-STFT embedding (unit parts, weight w on the one-STFT part). The choice is th
 best (ties: the simpler), and each direction is also reported: the best on one set, scored on the other. A third
 view, all 10 games together (chance ~0.16, nearer the 8-game check's 0.175), is reported, never used to choose.
 Prints the tables and writes ``--work/scores.json``.
+
+    python pipelines/sound_space.py --ost /work/ost --extracted emb.parquet   # after: gems extract /work/ost --out emb.parquet
+
+scores a ``gems extract`` table instead (its ``embedding`` column, files matched to the manifest by path): the
+check the issue runs, on these games.
 """
 
 from __future__ import annotations
@@ -158,14 +163,35 @@ def candidates(layers: dict, rows: np.ndarray):
                             yield f"{name} + one-STFT w={w}", both
 
 
+def score_extracted(manifest, table_path: Path) -> None:
+    """P@5 per set of a `gems extract` table's embeddings, and the share of the manifest's files embedded."""
+    import pandas as pd
+
+    table = pd.read_parquet(table_path, columns=["path", "status", "embedding"])
+    merged = manifest.merge(table, left_on="file", right_on="path", how="left")
+    ok = (merged["status"] == "ok").to_numpy()
+    print(f"{ok.sum()} of {len(merged)} manifest files embedded ({ok.mean():.1%})")
+    for name in ("demo", "extra", "all"):
+        rows = np.flatnonzero(ok & ((merged["set"].to_numpy() == name) | (name == "all")))
+        unit = transform(np.stack(merged["embedding"].to_numpy()[rows]), "raw")
+        p5, chance = precision_at_5(unit, merged["game"].to_numpy()[rows])
+        print(f"{name}: {len(rows)} tracks, P@5 {p5:.3f} (chance {chance:.3f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ost", type=Path, required=True)
-    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--work", type=Path, help="where per-file layers are cached and scores written")
+    parser.add_argument("--extracted", type=Path, help="score this `gems extract` table instead of the candidates")
     parser.add_argument("--demo-tracks", type=Path, default=ROOT / "data" / "demo" / "tracks.csv")
     args = parser.parse_args()
 
     manifest = read_sets(args.ost, args.demo_tracks)
+    if args.extracted:
+        score_extracted(manifest, args.extracted)
+        return
+    if args.work is None:
+        parser.error("--work is needed unless --extracted is given")
     layers = analyse(manifest["file"].tolist(), args.work)
     scores: dict[str, dict[str, float]] = {}
     chance = {}
