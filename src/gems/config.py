@@ -17,7 +17,7 @@ Every section and key is checked: a typo is an error that names the file, the se
     format = "mpd"                 # optional: auto; columns = {...} and simulated = true optional too
 
     [model]  path = "../models/demo"
-    [audio]  excerpt_s, dims, workers, min_duration_s   (AudioParams, below)
+    [audio]  excerpt_s, workers, min_duration_s   (AudioParams, below)
     [cf]     factors, regularization, iterations, alpha, confidence   (gems.cf.CFParams)
     [neighbours] k                      (gems.neighbours.NeighbourParams)
     [popularity] head_share             (gems.popularity.PopularityParams)
@@ -50,18 +50,16 @@ from gems.rank.options import RankOptions
 
 @dataclass(frozen=True)
 class AudioParams(Params):
-    """The ``[audio]`` section: seconds analysed per file (0: the whole file), the shortest file analysed, the
-    embedding's dimensions, worker processes."""
+    """The ``[audio]`` section: seconds analysed per file (0: the whole file), the shortest file analysed, worker
+    processes."""
 
     excerpt_s: float = 30.0
     min_duration_s: float = 2.0
-    dims: int = 24
     workers: int = field(default_factory=default_workers)
 
     constraints: ClassVar = {
         "excerpt_s": Interval(float, 0.0, 3600.0),
         "min_duration_s": Interval(float, 0.0, 3600.0),
-        "dims": Interval(int, 2, 512),
         "workers": Interval(int, 1, 256),
     }
 
