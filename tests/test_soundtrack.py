@@ -10,7 +10,8 @@ import pytest
 
 from gems.ingest import lastfm_hetrec as hetrec
 from gems.ingest import mpd
-from gems.ingest.soundtrack import SOUNDTRACK_TAGS, classify_soundtrack, composer_of, load_composers, name_key
+from gems.ingest.soundtrack import SOUNDTRACK_TAGS, classify_soundtrack
+from gems.ingest.soundtrack_names import composer_of, load_composers, name_key
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -132,6 +133,20 @@ def test_album_patterns(album, reason):
         ("Come What May - Original Film Version", "title: … Original Film Version"),
         ("CAN'T STOP THE FEELING! - Film Version", "title: … Film Version"),
         ('Ladies\' Choice ("Hairspray")', 'title: … "Hairspray"'),
+        # a source named without quotes after a dash, capitalised (ride music, some film songs)
+        ("The Cleaner - From Toy Story Midway Mania!", "title: … From Toy Story Midway Mania!"),
+        (
+            "Yellow Flicker Beat - From The Hunger Games: Mockingjay Part 1",
+            "title: … From The Hunger Games: Mockingjay Part 1",
+        ),
+        ("The Winner Is - from Little Miss Sunshine", "title: … from Little Miss Sunshine"),
+        ("A Beautiful Mine (Theme Music from Mad Men)", "title: … Theme Music from …"),
+        # a drama's or a film's song in Thai, Chinese, Japanese
+        ("ใครจะรู้ (เพลงประกอบละคร ทรายสีเพลิง)", "title: … เพลงประกอบ …"),
+        ('城市足印 (電視劇"流氓大亨"主題曲)', "title: … 電視劇 …"),
+        ("從此以後 (電影《夏有喬木雅望天堂》主題曲)", "title: … 電影《 …"),
+        ("一個人 - 片尾曲", "title: … 片尾曲"),
+        ("カタオモイ (映画「X」主題歌)", "title: … 主題歌"),
         # not soundtracks
         ("Motion Picture Soundtrack", None),  # Radiohead
         ("Soundtrack 2 My Life", None),  # Kid Cudi
@@ -146,6 +161,11 @@ def test_album_patterns(album, reason):
         ('Songs from "Friday Afternoons", Op. 7: Cuckoo!', None),  # "from" inside a classical title
         ("Take Me Out - Live from Avatar Studios", None),
         ("Where Do We Take It (From Here)", None),
+        ("Money (That's What I Want) - From Jim Beam's Live Music Series", None),
+        ("I'm Yours - From The Casa Nova Sessions", None),
+        ("Everyday - From Saratoga Performing Arts Center, Saratoga Springs, NY", None),
+        ('Triumphmarch (Aïda) - From The Opera "Aida"', None),
+        ("Hold On - from now on", None),  # not capitalised: words of the title
     ],
 )
 def test_title_patterns(title, reason):
@@ -164,6 +184,8 @@ def test_title_patterns(title, reason):
         ("Juno (Music from the Motion Picture)", "artist: Juno (Music from the Motion Picture)"),
         ("Cast - Frozen", "artist: Cast - Frozen"),
         ("Hannah Montana", "artist: Hannah Montana"),
+        ("The Barden Bellas", "artist: The Barden Bellas"),  # a film's a cappella group
+        ("Austin Moon", "artist: Austin Moon"),  # a series' character
         # bands, not casts or soundtracks
         ("The Appleseed Cast", None),
         ("Motion City Soundtrack", None),
@@ -244,6 +266,11 @@ def test_the_composer_column_and_the_curated_list():
         "Clint Mansell",
         "Jóhann Jóhannsson",
         "Yann Tiersen",
+        "Oliver Wallace",  # Disney's studio composers and songwriters
+        "Richard M. Sherman",
+        "Michael Kamen",
+        "Ron Grainer",
+        "Adam Skorupa",
     ):
         assert name in composers, name
     # concert composers whose most-played tracks are not scores (Max Richter: "On the Nature of Daylight", "Sleep")
@@ -290,7 +317,9 @@ def classify_filed(context: str | None, *, backed: int = 2, unbacked: int = 0) -
         ("anime; chill", "playlist: anime"),
         ("broadway", "playlist: broadway"),
         ("soundtracks", "playlist: soundtracks"),
-        ("studio ghibli", "playlist: studio ghibli"),
+        ("disneyland", "playlist: disneyland"),
+        ("hindi", "playlist: hindi"),
+        ("telugu; chill", "playlist: telugu"),
         ("lotr", "playlist: lotr"),
         # not about soundtracks
         ("summer soundtrack", None),
@@ -299,6 +328,12 @@ def classify_filed(context: str | None, *, backed: int = 2, unbacked: int = 0) -
         ("pregame", None),
         ("musically; ghost town", None),
         ("bollywood", None),  # film songs and Punjabi pop alike
+        ("tamil songs", None),  # mostly Tamil rap in MPD
+        ("studio ghibli", None),  # mostly covers: music-box, piano and wind-band versions
+        ("ghibli", None),
+        ("disney throwback", None),  # the Disney Channel stars' pop singles, not the films' songs
+        ("old disney", None),
+        ("disney jams; throwbacks", None),
         (None, None),
     ],
 )
@@ -343,6 +378,8 @@ def test_a_playlist_name_counts_only_where_its_tracks_bear_it_out():
         ("Jurassic Park Theme", "The Piano Guys"),
         ('Theme From "Jaws"', "Halloween Sound Machine"),
         ('Objection (From "Phoenix Wright: Ace Attorney")', "Video Game Piano Players"),
+        ('Cruella De Vil - From "101 Dalmatians"', "Jim Brickman"),
+        ('Departure (From "Kiki\'s Delivery Service")', "Luxury Orgel"),
         ('See You Again (From "Furious 7") [Cello Version]', "Cello Magic"),
         ("The Ipcress File: A Man Alone (arr. N. Raine for orchestra)", "John Barry"),
         ('The John Dunbar Theme - From "Dances With Wolves"', "André Rieu"),
