@@ -52,7 +52,12 @@ in :mod:`gems.ingest.soundtrack_words`):
 
 **Measured** on hand-labelled stratified samples of MPD tracks (how they were drawn and labelled:
 ``pipelines/soundtrack_labels.py``; labels in ``tests/fixtures/soundtrack_labels.csv``), weighted to the whole
-catalogue (``python pipelines/soundtrack_labels.py --report``): MEASURED.
+catalogue (``python pipelines/soundtrack_labels.py --report``). On the held-out part, labelled after these rules
+were frozen and looked at once: precision 0.910 (95% interval 0.867-0.948), recall 0.759 (0.614-0.916), below
+the aim of 0.8; on the parts they were tuned on, pooled, 0.943 / 0.917. Most of the recall lost is soundtracks
+whose names say nothing (three of the held-out part's four in the catch-all stratum, each standing for ~330
+tracks: a film song by a pop act, a Hindi film song, a song written for a film); the false flags are Coke
+Studio performances credited to film composers, covers naming their source, and pop tracks in film playlists.
 
 Everything is vectorised with Arrow compute (regular expressions run in RE2, artist credits once per distinct
 credit, tags and playlist names exploded once, name keys in Python only for non-ASCII names), so 100k+ items
