@@ -43,13 +43,17 @@ def test_the_rule_needs_enough_soundtrack_tracks_and_share(tmp_path):
     assert scope == "all" and "(0.8%)" in why and "at least 100 and 1%" in why
 
 
-def test_only_tracks_in_play_count_and_the_pipeline_can_ask_for_soundtracks(tmp_path):
+def test_only_tracks_in_play_count_and_the_pipeline_can_name_the_scope(tmp_path):
     # 150 soundtracks nobody played beside 100 played other tracks: not a soundtrack model
     assert scope_of(tmp_path / "a", [True] * 150 + [False] * 100, [0] * 150 + [1] * 100)[0] == "all"
     # without any listens every track is in play
     assert scope_of(tmp_path / "b", [True] * 120 + [False] * 10, [0] * 130)[0] == "soundtrack"
     asked = scope_of(tmp_path / "c", [False] * 10, [1] * 10, RankOptions(scope="soundtrack"))
     assert asked == ("soundtrack", "the pipeline's [rank] scope")
+    # and for everything: a catalogue that would qualify keeps every track when [rank] scope = "all"
+    kept = scope_of(tmp_path / "d", [True] * 120 + [False] * 10, [1] * 130, RankOptions(scope="all"))
+    assert kept == ("all", "the pipeline's [rank] scope")
+    assert scope_of(tmp_path / "e", [True] * 120 + [False] * 10, [1] * 130)[0] == "soundtrack"  # auto decides
 
 
 @pytest.fixture(scope="module")

@@ -259,12 +259,17 @@ class Model:
     def interactions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return tuple(self.folder.array(relpath) for relpath in layout.INTERACTIONS)
 
+    @cached_property
+    def sorted_user_ids(self) -> TrackColumn | list:
+        """The listeners' ids in row order, which is sorted (the interactions stage sorts them); read once."""
+        return TrackColumn(self.folder.table(layout.USERS).column("user_id")) if self.has_listens else []
+
     def user_row(self, user_id: str) -> int:
-        """The row of one listener, by binary search (the interactions stage sorts the ids), reading ~17 ids
-        rather than building ``user_ids``."""
+        """The row of one listener, by binary search over :attr:`sorted_user_ids`, reading ~17 ids rather than
+        building ``user_ids``."""
         from gems.lookup import equal_range
 
-        users = TrackColumn(self.folder.table(layout.USERS).column("user_id")) if self.has_listens else []
+        users = self.sorted_user_ids
         found = equal_range(range(len(users)), users.__getitem__, user_id)
         if not found:
             example = f" (ids look like '{users[0]}')" if len(users) else " (this model was built without listens)"

@@ -217,12 +217,21 @@ def export(
     epilog="Examples:\n\n"
     "  gems serve --model models/demo\n\n"
     "  gems serve -m models/demo --port 9000\n\n"
-    "  gems serve -m models/mine --host 0.0.0.0   # reachable from other machines of your network"
+    "  gems serve -m models/mine --host 0.0.0.0 --allow-host mybox.local   # your network, by address or by name"
 )
 def serve(
     model: ModelDir,
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 opens it to your network.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8765,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Also answer requests addressed to this host name (repeatable; NAME:PORT for another port, as "
+            "behind a proxy). Without it only localhost, 127.0.0.1, [::1] and the address a request arrives at "
+            "are answered, which stops other web pages reaching the server through DNS rebinding.",
+        ),
+    ] = None,
 ) -> None:
     """A web page over a model: search seeds, listen to the gems, re-rank, build and download playlists."""
     if not 0 <= port <= 65535:
@@ -230,8 +239,10 @@ def serve(
     import gems.web as web  # FastAPI and uvicorn only here: the other commands start without them
 
     verbose = logging.getLogger().isEnabledFor(logging.INFO)
-    application = web.create_app(model)
+    application = web.create_app(model, allow_hosts=allow_host or ())
     sock = web.bind(host, port)
     new_console().print(f"gems serving {shown(model)} at [bold]{shown(web.url_of(sock))}[/]  (Ctrl-C stops)")
+    if host in ("0.0.0.0", "::"):
+        new_console().print("and to your network, at this machine's addresses (by a name: --allow-host NAME)")
     web.serve_forever(application, sock, log_level="info" if verbose else "warning")
     new_console().print("stopped")

@@ -106,8 +106,8 @@ class RankingInputs:
     stage, or None; batch: copy the factors in norm order for blocks of many queries (~0.7 s on a million
     tracks) instead of reading them per chunk (:meth:`for_batch`).
 
-    Derived: ``ordered`` (:class:`gems.topk.NormOrdered`), ``factor_norms`` (n,) float32, ``neighbour_matrix``
-    (n × n CSR), ``memberships`` {"artist"/"album": (n × codes) CSR indicator}, ``kin_codes``.
+    Derived: ``ordered`` (:class:`gems.topk.NormOrdered`), ``factor_norms`` (n,) float32, ``kin_codes`` {"artist"/"album": (n,) codes, where any is known}, ``kin_members`` {kind:
+    (tracks sorted by code, (codes + 1,) bounds: code c's tracks are members[bounds[c]:bounds[c + 1]])}.
     """
 
     listeners: np.ndarray
@@ -128,23 +128,17 @@ class RankingInputs:
     batch: bool = False
     ordered: NormOrdered | None = field(init=False, repr=False, compare=False)
     factor_norms: np.ndarray | None = field(init=False, repr=False, compare=False)
-    neighbour_matrix: object = field(init=False, repr=False, compare=False)
     kin_codes: dict[str, np.ndarray] = field(init=False, repr=False, compare=False)
-    memberships: dict[str, object] = field(init=False, repr=False, compare=False)
+    kin_members: dict[str, tuple[np.ndarray, np.ndarray]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        derive = {"ordered": None, "factor_norms": None, "neighbour_matrix": None}
+        derive = {"ordered": None, "factor_norms": None}
         if self.item_factors is not None:
             derive["ordered"] = self._norm_ordered()
             derive["factor_norms"] = self._factor_norms(derive["ordered"])
-        if self.neighbours is not None:
-            import scipy.sparse as sp
-
-            indptr, indices, data = self.neighbours
-            derive["neighbour_matrix"] = sp.csr_matrix((data, indices, indptr), shape=(self.n_items, self.n_items))
         codes = {"artist": self.artist_codes, "album": self.soundtrack_codes}
         derive["kin_codes"] = {k: c for k, c in codes.items() if c is not None and bool((np.asarray(c) >= 0).any())}
-        derive["memberships"] = {name: _membership(c) for name, c in derive["kin_codes"].items()}
+        derive["kin_members"] = {name: _members(c) for name, c in derive["kin_codes"].items()}
         for name, value in derive.items():
             object.__setattr__(self, name, value)
 
@@ -193,12 +187,9 @@ class RankingInputs:
         return out
 
 
-def _membership(codes: np.ndarray):
-    """(n × codes) CSR indicator of each track's artist or album."""
-    import scipy.sparse as sp
-
+def _members(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the tracks with a known code sorted by code, bounds) for one kin kind."""
     codes = np.asarray(codes)
     known = np.flatnonzero(codes >= 0)
-    return sp.csr_matrix(
-        (np.ones(len(known), np.float32), (known, codes[known])), shape=(len(codes), int(codes.max()) + 1)
-    )
+    members = known[np.argsort(codes[known], kind="stable")]
+    return members, np.searchsorted(codes[members], np.arange(int(codes.max()) + 2))

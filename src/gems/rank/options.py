@@ -25,7 +25,8 @@ class RankOptions(Params):
     at most this many picks per soundtrack (0 = no cap) · tail_share: share of the k places reserved for
     long-tail tracks · calibrated: reserved places follow the query's own long-tail share · weights /
     tail_weights: the blend of the evidence kinds for the list / for the reserved places (None: ``weights``) ·
-    scope: ``all`` or ``soundtrack`` (soundtrack music only) · deep_cuts: only the non-theme tracks of the
+    scope: ``all``, ``soundtrack`` (soundtrack music only) or ``auto`` (the build decides: soundtracks first when the
+    model holds enough soundtrack music, :func:`gems.stages.default_scope`; ranks as ``all`` if never decided) · deep_cuts: only the non-theme tracks of the
     soundtracks the query loves · learned: rank with the model's learned second stage when it has one.
     """
 
@@ -36,7 +37,7 @@ class RankOptions(Params):
     calibrated: bool = True
     weights: tuple[float, ...] = (0.7, 0.3, 0.5, 0.2)
     tail_weights: tuple[float, ...] | None = (0.3, 0.7, 0.5, 1.0)
-    scope: str = "all"
+    scope: str = "auto"
     deep_cuts: bool = False
     learned: bool = True
 
@@ -46,7 +47,7 @@ class RankOptions(Params):
         "per_soundtrack": Interval(int, 0, 10_000),
         "tail_share": Interval(float, 0.0, 1.0),
         "calibrated": BOOLEAN,
-        "scope": Choice(("all", "soundtrack")),
+        "scope": Choice(("auto", "all", "soundtrack")),
         "deep_cuts": BOOLEAN,
         "learned": BOOLEAN,
     }

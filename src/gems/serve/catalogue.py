@@ -28,10 +28,11 @@ class Suggestion:
         return out
 
 
-def search(model, text: str, limit: int = SEARCH_LIMIT) -> list[Suggestion]:
+def search(model, text: str, limit: int = SEARCH_LIMIT, match_budget=None) -> list[Suggestion]:
     """Up to ``limit`` tracks ``text`` may name, best first: the track with that id, tracks with that title,
-    titles starting with it, then fuzzy matches of ``Title (Soundtrack)`` and ``Artist - Title``."""
-    rows = model.lookup.suggest(text, limit)
+    titles starting with it, then fuzzy matches of ``Title (Soundtrack)`` and ``Artist - Title`` (within
+    ``match_budget``, a :class:`gems.lookup.MatchBudget`, when given)."""
+    rows = model.lookup.suggest(text, limit, match_budget)
     return [
         Suggestion(
             track_id=model.track_ids[row],
@@ -176,21 +177,6 @@ def model_summary(model) -> dict:
             "scope": options.scope,
         },
     }
-
-
-def warm(model) -> None:
-    """Read what a first query would read (the ranking inputs, indexes and the popularity order), so the first
-    request is as fast as the next: one recommendation for the most popular track, its errors ignored."""
-    from gems.errors import GemsError
-    from gems.serve.recommend import recommend
-
-    if model.n_tracks == 0:
-        return
-    _descending_listeners(model)
-    try:
-        recommend(model, model.rank_defaults, like=[model.track_ids[int(np.argmax(model.listeners))]])
-    except GemsError:
-        pass
 
 
 def ranking_summary(model) -> str:

@@ -77,11 +77,12 @@ def recommend(
     history: str | Path | None = None,
     history_format: str = "auto",
     history_user: str | None = None,
+    match_budget=None,
 ) -> Answer:
     """Hidden gems for seed tracks (``like``: ids, titles, ``Artist - Title`` or ``Title (Soundtrack)``), for a
     listener of the model (``user``), or for a listening history the model never saw (``history``: a file or
     folder in any format gems reads, ``history_user`` choosing one listener of several). Exactly one of the
-    three."""
+    three. ``match_budget``: a :class:`gems.lookup.MatchBudget` the seeds' title matches share."""
     if sum([bool(like), user is not None, history is not None]) != 1:
         raise ParameterError("give one of --like TRACK (one or more), --user ID or --history FILE")
     if history is not None:
@@ -100,7 +101,7 @@ def recommend(
         answer = Answer(seeds=[], history=history, who=for_whom(model, user=user), user=user)
         answer.picks = picks_for(model, [history], options, user_rows=[user_row], weights=[listened], listener=True)[0]
         return answer
-    seeds = [model.lookup.resolve(query) for query in like]
+    seeds = [model.lookup.resolve(query, match_budget) for query in like]
     history = np.unique(np.asarray(seeds, dtype=np.int64))
     answer = Answer(seeds=seeds, history=history, who=for_whom(model, seeds=seeds))
     answer.picks = picks_for(model, [history], options)[0]

@@ -143,15 +143,16 @@ SOUNDTRACK_SCOPE_MIN_SHARE = 0.01
 
 
 def default_scope(config: BuildConfig, folder: ModelFolder) -> tuple[str, str]:
-    """The model's default ranking scope and why, in words. ``soundtrack`` when the pipeline's ``[rank]`` asks
-    for it, or when the model holds enough soundtrack music: at least :data:`SOUNDTRACK_SCOPE_MIN_TRACKS`
+    """The model's default ranking scope and why, in words: the pipeline's ``[rank] scope`` when it names one
+    (``all`` or ``soundtrack``); for ``auto`` (the default), ``soundtrack`` when the model holds enough soundtrack
+    music: at least :data:`SOUNDTRACK_SCOPE_MIN_TRACKS`
     soundtrack tracks among the tracks in play (those with listeners; every track of a model without listens),
     and at least :data:`SOUNDTRACK_SCOPE_MIN_SHARE` of them. A hundred tracks fill ten lists of ten; 1% is about
     three times the share the detector flags where there are no soundtracks (its false flags: ~0.35% of the
     MPD sample's other tracks), so a catalogue is narrowed only where soundtracks are really there. Otherwise
     ``all``; ``--scope all`` widens a soundtrack default per query."""
-    if config.rank.scope == "soundtrack":
-        return "soundtrack", "the pipeline's [rank] scope"
+    if config.rank.scope != "auto":
+        return config.rank.scope, "the pipeline's [rank] scope"
     import numpy as np
 
     n = folder.table(layout.TRACKS, ["track_id"]).num_rows
