@@ -11,7 +11,6 @@ import pytest
 from gems.ingest import lastfm_hetrec as hetrec
 from gems.ingest import mpd
 from gems.ingest.soundtrack import SOUNDTRACK_TAGS, classify_soundtrack
-from gems.ingest.soundtrack_names import composer_of, load_composers, name_key
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -198,97 +197,6 @@ def test_title_patterns(title, reason):
 def test_artist_names(artist, reason):
     # an artist catalogue: the title is the artist's name, and the reason names the artist
     assert classify(title=[artist], artist=[artist]) == [reason]
-
-
-# ------------------------------------------------------------------------------------------ 4. composers
-
-
-@pytest.mark.parametrize(
-    "credit, composer",
-    [
-        ("Hans Zimmer", "Hans Zimmer"),
-        ("HANS ZIMMER", "Hans Zimmer"),
-        ("Johann Johannsson", "Jóhann Jóhannsson"),
-        ("Hildur Gudnadottir", "Hildur Guðnadóttir"),
-        ("Ludwig Goransson", "Ludwig Göransson"),
-        ("A.R. Rahman", "A. R. Rahman"),
-        ("Salim–Sulaiman", "Salim-Sulaiman"),
-        ("久石譲", "Joe Hisaishi"),
-        ("Hans Zimmer & Lisa Gerrard", "Hans Zimmer"),
-        ("Kk, Sunidhi Chauhan & Pritam", "Pritam"),
-        ("Trent Reznor and Atticus Ross", "Trent Reznor and Atticus Ross"),
-        ("Toby Fox feat. Someone", "Toby Fox"),
-        # whole names only
-        ("Hans Zimmermann", None),
-        ("John Williamson", None),
-        ("The John Williams Tribute Band", None),
-        ("Max", None),
-    ],
-)
-def test_composer_names_match_whole_without_case_or_accents(credit, composer):
-    assert composer_of(credit) == composer
-    expected = None if composer is None else f"composer: {composer}"
-    assert classify(title=["Some Cue"], artist=[credit]) == [expected]
-
-
-def test_the_composer_column_and_the_curated_list():
-    assert classify(title=["Cue", "Song"], composer=["Nobuo Uematsu", None], artist=["Orchestra", "Band"]) == [
-        "composer: Nobuo Uematsu",
-        None,
-    ]
-    composers = set(load_composers().values())
-    assert len(composers) >= 150
-    for name in (
-        "John Williams",
-        "Howard Shore",
-        "Alexandre Desplat",
-        "Ennio Morricone",
-        "Joe Hisaishi",
-        "Nobuo Uematsu",
-        "Koji Kondo",
-        "Toby Fox",
-        "Ramin Djawadi",
-        "Ludwig Göransson",
-        "Hildur Guðnadóttir",
-        "Michael Giacchino",
-        "Danny Elfman",
-        "James Horner",
-        "Thomas Newman",
-        "Jerry Goldsmith",
-        "Bernard Herrmann",
-        "Yoko Shimomura",
-        "Austin Wintory",
-        "Lena Raine",
-        "Darren Korb",
-        "Mick Gordon",
-        "Jeremy Soule",
-        "Gustavo Santaolalla",
-        "Clint Mansell",
-        "Jóhann Jóhannsson",
-        "Yann Tiersen",
-        "Oliver Wallace",  # Disney's studio composers and songwriters
-        "Richard M. Sherman",
-        "Michael Kamen",
-        "Ron Grainer",
-        "Adam Skorupa",
-    ):
-        assert name in composers, name
-    # concert composers whose most-played tracks are not scores (Max Richter: "On the Nature of Daylight", "Sleep")
-    assert not {"Philip Glass", "Ludovico Einaudi", "Max Richter"} & composers
-    assert name_key("Jóhann  Jóhannsson") == name_key("johann johannsson") == "johannjohannsson"
-
-
-def test_film_playback_singers_and_stage_composers():
-    reasons = classify(
-        title=["Tum Hi Ho", "Ajeeb Dastan Hai Yeh", "Think of Me", "Cold/Mess"],
-        artist=["Arijit Singh", "Lata Mangeshkar & Mohammed Rafi", "Andrew Lloyd Webber", "Prateek Kuhad"],
-    )
-    assert reasons == [
-        "film singer: Arijit Singh",
-        "film singer: Lata Mangeshkar",
-        "composer: Andrew Lloyd Webber",
-        None,  # an independent singer-songwriter
-    ]
 
 
 # ------------------------------------------------------------------------------------------ 5. playlists
