@@ -19,7 +19,7 @@ from gems.index import l2_normalize
 from gems.ingest.schema import finalize_catalog
 from gems.popularity import compute_popularity
 from gems.stages.fitting import write_cf, write_spaces
-from gems.stages.reading import catalogue_arrays, write_catalogue, write_interactions, write_popularity
+from gems.stages.reading import catalogue_arrays, write_catalogue, write_interactions, write_popularity, write_tags
 
 
 def write_model(
@@ -36,9 +36,11 @@ def write_model(
     item_factors: np.ndarray | None = None,
     is_soundtrack: list[bool] | None = None,
     artists: list[str | None] | None = None,
+    tags: np.ndarray | None = None,
 ) -> Path:
     """A model whose tracks t0..tn have the given audio ``vectors`` (or ``space``) and listener counts, and
-    optionally ALS ``item_factors`` (tracks with no listeners must have zero rows).
+    optionally ALS ``item_factors`` (tracks with no listeners must have zero rows) and sound words ``tags``
+    (n × 50 probabilities, columns ``TAG_WORDS``; a NaN row: a track without analysed audio).
 
     Listener u_j listens to every track with more than j listeners, so track i has exactly listeners[i].
     """
@@ -81,6 +83,9 @@ def write_model(
             write_cf(writer, item_factors, user_factors, heard, Weighting("log", 1.0))
             spaces["cf"] = (heard, l2_normalize(item_factors[heard]))
         write_spaces(writer, spaces)
+        if tags is not None:
+            analysed = np.flatnonzero(~np.isnan(tags).any(axis=1))
+            write_tags(writer, analysed, tags[analysed])
         writer.commit(
             {
                 "spaces": list(spaces),

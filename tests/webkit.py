@@ -8,7 +8,7 @@ import json
 import urllib.parse
 
 CLI_KEYS = {"track_id", "title", "artist", "soundtrack", "score", "similarity", "popularity"}
-CLI_KEYS |= {"popularity_percentile", "is_tail", "why", "seed"}
+CLI_KEYS |= {"popularity_percentile", "is_tail", "why", "seed", "tags"}
 TOKEN_HEADER = "X-Gems-Token"
 
 

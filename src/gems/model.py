@@ -227,6 +227,8 @@ class Model:
         if "audio" in self.spaces:
             audio = self.spaces["audio"]
             parts.update(audio_position=audio.position, audio_vectors=audio.vectors, audio_space=audio)
+        if self.tags is not None:
+            parts.update(tag_position=self.tags.position, tag_probs=self.tags.probs)
         if folder.has(layout.RANKER_MODEL):
             from gems.rank.learned import LearnedRanker
 

@@ -56,6 +56,14 @@ Like = Annotated[
         help="A seed track you love: its id or title (fuzzy; 'Title (Soundtrack)' to disambiguate). Repeatable.",
     ),
 ]
+Sounds = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--sounds",
+        help='Sound words to search by, e.g. "slow strings" (MagnaTagATune\'s 50: ambient, electronic, piano, '
+        "choir...; a wrong one lists them all). Repeatable; alone, or with --like, --user or --history.",
+    ),
+]
 User = Annotated[
     str | None, typer.Option("--user", "-u", help="A listener id from the model's listens: their history is the seed.")
 ]

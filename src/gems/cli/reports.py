@@ -108,6 +108,7 @@ def info(
 ) -> None:
     """What a model holds: sources, counts, spaces, stages, the default ranking and library versions."""
     from gems.model import Model
+    from gems.rank.words import CONFIDENT, confident
 
     loaded = Model(model)
     if verify:
@@ -126,9 +127,10 @@ def info(
         from rich.table import Table
 
         table = Table(box=None, pad_edge=False)
-        for column in ("track_id", "title", "soundtrack", "listeners", "pct", "tail", "theme"):
+        for column in ("track_id", "title", "soundtrack", "listeners", "pct", "tail", "theme", "sounds"):
             table.add_column(column)
         for record in _track_records(loaded):
+            words = confident((tag["word"], tag["p"]) for tag in record["tags"])
             table.add_row(
                 shown(record["track_id"]),
                 shown(record["title"]),
@@ -137,8 +139,11 @@ def info(
                 f"{record['popularity_percentile']:.0f}",
                 "◆" if record["is_tail"] else "",
                 "theme" if record["is_theme"] else "",
+                shown(", ".join(words)),
             )
         console.print(table)
+        if loaded.tags is not None:
+            console.print(f"[dim]sounds: the words a track's audio holds with p ≥ {CONFIDENT:g} (--json: its tags)[/]")
 
 
 def _summary(loaded) -> dict:
@@ -200,8 +205,10 @@ def _print_summary(console, loaded) -> None:
 
 def _track_records(loaded) -> list[dict]:
     """Every track as {track_id, title, artist, soundtrack, is_soundtrack, soundtrack_reason, listeners,
-    popularity_percentile (0-100, 100 = most played), is_tail, is_theme}, in the model's row order."""
+    popularity_percentile (0-100, 100 = most played), is_tail, is_theme, tags (as a pick's:
+    :func:`gems.serve.recommend.tag_list`)}, in the model's row order."""
     from gems.artifacts import layout
+    from gems.serve.recommend import tag_list
 
     folder = loaded.folder
     flags = [c for c in ("is_soundtrack", "soundtrack_reason") if c in folder.columns(layout.TRACKS)]
@@ -224,6 +231,7 @@ def _track_records(loaded) -> list[dict]:
             "popularity_percentile": round(float(percentile[row]), 2),
             "is_tail": bool(is_tail[row]),
             "is_theme": bool(is_theme[row]),
+            "tags": tag_list(loaded, row),
         }
         for row in range(n)
     ]

@@ -21,6 +21,7 @@ from gems.cli.app import (
     PerSoundtrack,
     Scheduler,
     Scope,
+    Sounds,
     TailShare,
     TopK,
     User,
@@ -34,6 +35,7 @@ from gems.terminal import json_text, shown
 
 def print_picks(model, seeds, picks, heading: str) -> None:
     """Each pick on one line (◆ marks the long tail), its explanation indented beneath."""
+    from gems.rank.words import confident
     from gems.serve.explain import percent
 
     console = new_console()
@@ -48,6 +50,8 @@ def print_picks(model, seeds, picks, heading: str) -> None:
             if model.has_listens
             else "no listening data"
         )
+        words = confident((tag["word"], tag["p"]) for tag in pick.tags)
+        standing += f" · sounds {', '.join(words)}" if words else ""
         console.print(f"{i:>3} {gem} {shown(model.label(pick.row))}  [dim]{shown(standing)}[/]")
         console.print(f"      [dim]{shown(pick.why)}[/]")
     if model.simulated:
@@ -59,11 +63,14 @@ def print_picks(model, seeds, picks, heading: str) -> None:
     '  gems recommend --model models/demo --like "Main Theme"\n\n'
     '  gems recommend -m models/demo --like "Menu (Warzone 2100 OST)" --like hyperrogue-hr3-caves -k 5 --json\n\n'
     "  gems recommend -m models/demo --user sim-user-0007 --discount 0\n\n"
+    '  gems recommend -m models/demo --sounds "slow strings" -k 5\n\n'
+    '  gems recommend -m models/demo --like "Main Theme" --sounds ambient\n\n'
     "  gems recommend -m models/mpd --history my_spotify_data.zip -k 20"
 )
 def recommend(
     model: ModelDir,
     like: Like = None,
+    sounds: Sounds = None,
     user: User = None,
     history: History = None,
     history_format: HistoryFormat = "auto",
@@ -76,7 +83,8 @@ def recommend(
     tail_share: TailShare = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
 ) -> None:
-    """Hidden gems close to the tracks you love, a listener's history or your own export, popularity discounted."""
+    """Hidden gems close to the tracks you love, a listener's history, your own export or sound words, popularity
+    discounted."""
     from gems.serve import open_model, recommend
 
     loaded = open_model(model)
@@ -84,7 +92,7 @@ def recommend(
         k=k, discount=discount, per_soundtrack=per_soundtrack, scope=scope, deep_cuts=deep_cuts, tail_share=tail_share
     )
     query = {"history": history, "history_format": history_format, "history_user": history_user}
-    answer = recommend(loaded, options, like=like, user=user, **query)
+    answer = recommend(loaded, options, like=like, user=user, sounds=sounds, **query)
     if answer.linked is not None:
         new_console(stderr=as_json).print(f"history: {shown(answer.linked)}")
     if answer.note is not None:
@@ -92,14 +100,18 @@ def recommend(
     if as_json:
         sys.stdout.write(json_text([p.to_dict() for p in answer.picks]) + "\n")
         return
-    print_picks(loaded, answer.seeds, answer.picks, f"Hidden gems {answer.who}" if answer.user else "Hidden gems")
+    sounding = f" sounding {', '.join(answer.words)}" if answer.words else ""
+    print_picks(
+        loaded, answer.seeds, answer.picks, f"Hidden gems {answer.who}" if answer.user else f"Hidden gems{sounding}"
+    )
 
 
 @app.command(
     epilog="Examples:\n\n"
     '  gems playlist --model models/demo --like "Main Theme" --length 12 --out gems.m3u8\n\n'
     '  gems playlist -m models/demo --like "Main Theme" --like "Desert" --arc --out gems.xspf\n\n'
-    "  gems playlist -m models/demo --user sim-user-0042 --length 25 --out mine.jspf"
+    "  gems playlist -m models/demo --user sim-user-0042 --length 25 --out mine.jspf\n\n"
+    '  gems playlist -m models/demo --sounds "slow strings" --length 10 --out calm.m3u8'
 )
 def playlist(
     model: ModelDir,
@@ -108,6 +120,7 @@ def playlist(
         typer.Option("--out", "-o", help="Playlist file to write; its suffix picks the format: .m3u8, .xspf or .jspf."),
     ],
     like: Like = None,
+    sounds: Sounds = None,
     user: User = None,
     history: History = None,
     history_format: HistoryFormat = "auto",
@@ -132,7 +145,7 @@ def playlist(
         k=length, discount=discount, per_soundtrack=per_soundtrack, scope=scope, deep_cuts=deep_cuts
     )
     query = {"history": history, "history_format": history_format, "history_user": history_user}
-    summary = make_playlist(loaded, out, options, arc=arc, like=like, user=user, **query)
+    summary = make_playlist(loaded, out, options, arc=arc, like=like, user=user, sounds=sounds, **query)
     if summary.answer.linked is not None:
         new_console().print(f"history: {shown(summary.answer.linked)}")
     if summary.answer.note is not None:

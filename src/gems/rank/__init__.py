@@ -3,10 +3,11 @@
 A query is what a listener loves: seed tracks, a listener of the model, or a history the model never saw
 (:class:`Queries`). Ranking runs three steps, each a module of this package:
 
-    retrieve (retrieve.py)  candidates by taste (ALS), co-listening (item-kNN), kin (artist/album) and sound
-                            (audio), and every kind of evidence on each candidate
+    retrieve (retrieve.py)  candidates by taste (ALS), co-listening (item-kNN), kin (artist/album), sound
+                            (audio) and sound words (words.py), and every kind of evidence on each candidate
     score    (score.py)     relevance = a blend of the evidence scaled per query, or the learned second stage
-                            (learned.py); score = relevance · (1 + listeners)^−discount
+                            (learned.py), times the match of a query's sound words (words.py; a query of words
+                            alone: the match); score = relevance · (1 + listeners)^−discount
     select   (select.py)    the top k with reserved long-tail places, a per-soundtrack cap, themes after
                             their deep cuts
 
@@ -24,6 +25,7 @@ from gems.rank.options import KINDS, RankOptions
 from gems.rank.retrieve import Candidates, candidates_for
 from gems.rank.score import blend, check_comparable, discount, scaled_parts
 from gems.rank.select import final_lists
+from gems.rank.words import scaled_by_words
 
 __all__ = ["KINDS", "Candidates", "Queries", "Ranked", "RankOptions", "RankingInputs", "rank"]
 
@@ -68,7 +70,11 @@ def rank(inputs: RankingInputs, queries: Queries, options: RankOptions) -> Ranke
     features = None
     relevance = blend(candidates, parts, options.weights)
     tail_relevance = blend(candidates, parts, options.tail_weights) if options.tail_weights else relevance
-    if options.learned and inputs.ranker is not None:
+    if "words" in candidates.evidence:  # the learned stage knows no words: a block with words ranks by the blend
+        bare, words, same = queries.bare()[candidates.query], candidates.evidence["words"], tail_relevance is relevance
+        relevance = scaled_by_words(relevance, words, bare)
+        tail_relevance = relevance if same else scaled_by_words(tail_relevance, words, bare)
+    elif options.learned and inputs.ranker is not None:
         from gems.rank.learned import features as features_of
         from gems.rank.learned import shortlist
 

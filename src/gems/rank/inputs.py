@@ -41,19 +41,25 @@ class Queries:
     (:mod:`gems.ingest.coarse`): ``coarse_counts[i]`` how many, ``coarse_codes["artist"][i]`` and
     ``coarse_codes["album"][i]`` their artist and album codes (one entry per such track and code: a name that
     fits two spellings of one artist lists both). They count only as kin: the share of a query by an artist
-    is (its tracks by that artist + its coarse links to it) / (its tracks + its coarse links)."""
+    is (its tracks by that artist + its coarse links to it) / (its tracks + its coarse links).
+
+    ``words[i]``: the sound words query i asks for, as columns of the inputs' ``tag_probs`` (empty: none; no
+    list at all: no query has words) — a query may be words alone, with no track (:mod:`gems.rank.words`)."""
 
     histories: list[np.ndarray]
     user_rows: np.ndarray
     weights: list[np.ndarray]
     coarse_counts: np.ndarray | None = None
     coarse_codes: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    words: list[np.ndarray] = field(default_factory=list)
 
     @classmethod
-    def of(cls, histories, user_rows=None, weights=None, *, coarse_counts=None, coarse_codes=None) -> Queries:
+    def of(
+        cls, histories, user_rows=None, weights=None, *, coarse_counts=None, coarse_codes=None, words=None
+    ) -> Queries:
         """Queries from track rows (repeats add their weights up); ``user_rows`` default −1, ``weights`` 1;
         ``coarse_counts``, ``coarse_codes``: a history's artist and album links (class docstring), none by
-        default."""
+        default; ``words``: each query's word columns, none by default."""
         out_histories, out_weights = [], []
         for i, history in enumerate(histories):
             rows = np.asarray(history, dtype=np.int64).ravel()
@@ -68,7 +74,14 @@ class Queries:
         rows = np.full(len(out_histories), -1, dtype=np.int64) if user_rows is None else np.asarray(user_rows)
         counts = None if coarse_counts is None else np.asarray(coarse_counts, dtype=np.int64)
         codes = {name: [np.asarray(c, dtype=np.int64) for c in lists] for name, lists in (coarse_codes or {}).items()}
-        return cls(out_histories, rows.astype(np.int64), out_weights, counts, codes)
+        queries = cls(out_histories, rows.astype(np.int64), out_weights, counts, codes)
+        return queries if words is None else queries.with_words(words)
+
+    def with_words(self, words) -> Queries:
+        """These queries asking also for ``words`` (each query's word columns)."""
+        if len(words) != len(self):
+            raise ValueError(f"{len(words)} word lists for {len(self)} queries")
+        return replace(self, words=[np.asarray(w, dtype=np.int64).ravel() for w in words])
 
     @classmethod
     def of_listeners(cls, interactions, users) -> Queries:
@@ -87,6 +100,7 @@ class Queries:
             pick(self.weights),
             None if self.coarse_counts is None else self.coarse_counts[part],
             {name: pick(lists) for name, lists in self.coarse_codes.items()},
+            pick(self.words) if self.words else [],
         )
 
     def kin_sizes(self) -> np.ndarray:
@@ -102,6 +116,16 @@ class Queries:
 
     def __len__(self) -> int:
         return len(self.histories)
+
+    def worded(self) -> np.ndarray:
+        """(b,) bool: which queries ask for words."""
+        return np.array([len(w) > 0 for w in self.words], dtype=bool) if self.words else np.zeros(len(self), bool)
+
+    def bare(self) -> np.ndarray:
+        """(b,) bool: the queries of words alone — no track, listener or artist/album link."""
+        linked = np.zeros(len(self), bool) if self.coarse_counts is None else self.coarse_counts > 0
+        empty = np.array([len(h) == 0 for h in self.histories], dtype=bool)
+        return self.worded() & empty & (self.user_rows < 0) & ~linked
 
     def means(self, values: np.ndarray) -> np.ndarray:
         """(b,) each query's mean of ``values`` (n,) over its tracks; 0 for a query without tracks."""
@@ -136,8 +160,9 @@ class RankingInputs:
     :class:`gems.cf.FoldIn` of those factors; norm_order: (rows, norms) of the heard tracks by decreasing factor
     norm, when stored; neighbours: (indptr, indices, data) CSR arrays of the item-kNN similarity;
     audio_position (n,): row of a track in audio_vectors (m × d, unit rows) or −1; audio_space: the model's
-    audio :class:`AudioSpace`, whose faiss ``index`` large catalogues search; ranker: the learned second
-    stage, or None; batch: copy the factors in norm order for blocks of many queries (~0.7 s on a million
+    audio :class:`AudioSpace`, whose faiss ``index`` large catalogues search; tag_position (n,): row of a track
+    in tag_probs (t × W float32, its sound words' probabilities: :mod:`gems.rank.words`) or −1; ranker: the
+    learned second stage, or None; batch: copy the factors in norm order for blocks of many queries (~0.7 s on a million
     tracks) instead of reading them per chunk (:meth:`for_batch`).
 
     Derived: ``ordered`` (:class:`gems.topk.NormOrdered`), ``factor_norms`` (n,) float32, ``kin_codes`` {"artist"/"album": (n,) codes, where any is known}, ``kin_members`` {kind:
@@ -158,6 +183,8 @@ class RankingInputs:
     audio_position: np.ndarray | None = None
     audio_vectors: np.ndarray | None = None
     audio_space: AudioSpace | None = None
+    tag_position: np.ndarray | None = None
+    tag_probs: np.ndarray | None = None
     ranker: Ranker | None = None
     batch: bool = False
     ordered: NormOrdered | None = field(init=False, repr=False, compare=False)

@@ -4,7 +4,8 @@ Candidates are the union of each kind's best: by taste (ALS: the listener's fact
 ``pool`` by :func:`gems.topk.top_k`), co-listening (Σ_{i ∈ history} S[i, j], S the item-kNN similarity), kin
 (the share of the history by the track's artist, or from its album/soundtrack — its tracks the model holds and
 those it links only to an artist or album; ties: the less played first)
-and sound (cosine of the track's audio embedding with the mean of the history's). Then every kind is computed
+and sound (cosine of the track's audio embedding with the mean of the history's), and for a query that asks for
+sound words, the tracks whose tags match them best (:mod:`gems.rank.words`). Then every kind is computed
 exactly on every candidate, however it was found. A query's own tracks and tracks outside the scope are never
 candidates; with ``deep_cuts`` the candidates are exactly the non-theme tracks of the soundtracks it loves.
 
@@ -22,6 +23,7 @@ from gems.rank.inputs import Queries, RankingInputs
 from gems.rank.keys import allowed, lookup, own_keys, row_sums, sorted_unique, strongest
 from gems.rank.kin import expand, kin_pool, kin_values, shares_of
 from gems.rank.options import RankOptions
+from gems.rank.words import matches, word_keys
 from gems.topk import top_k
 
 INDEX_FROM = 50_000  # audio vectors from which retrieval searches the faiss index instead of scanning them
@@ -31,7 +33,7 @@ TASTE_MARGIN = 16  # taste candidates retrieved beyond the pool, then cut by exa
 def pool_sizes(k: int) -> dict[str, int]:
     """How many candidates each kind retrieves per query; the union is scored exactly. (On MPD validation,
     top 50: pools of 75, 100 and 150 per kind give NDCG@50 0.204, 0.203 and 0.203, tail recall 0.073 each.)"""
-    return {kind: max(100, 2 * k) for kind in ("cf", "near", "audio", "kin")}
+    return {kind: max(100, 2 * k) for kind in ("cf", "near", "audio", "kin", "words")}
 
 
 @dataclass
@@ -41,7 +43,8 @@ class Candidates:
 
     ``evidence[kind]`` (nnz,) float32 for the kinds the inputs have: cf (ALS preference), near (co-listening),
     audio (cosine), kin (the larger of kin_artist and kin_album, the history shares); NaN where a track cannot
-    take that kind (no listens, no audio, no known artist or album) or the query has nothing to compare with."""
+    take that kind (no listens, no audio, no known artist or album) or the query has nothing to compare with.
+    ``evidence["words"]``, when a query asks for words: each entry's match (1 for a query without words)."""
 
     indptr: np.ndarray
     rows: np.ndarray
@@ -198,8 +201,13 @@ def candidates_for(inputs: RankingInputs, queries: Queries, options: RankOptions
         found.append(kin_pool(inputs, shares, own, excluded, pools["kin"]))
         if profiles is not None:
             found.append(_nearest_audio(inputs, profiles, own, excluded, pools["audio"]))
+        if queries.worded().any():
+            found.append(word_keys(inputs, queries.words, own, excluded, pools["words"]))
         keys = sorted_unique(np.concatenate(found))
-    return _evidence(inputs, keys, b, taste, profiles, sparse, shares)
+    candidates = _evidence(inputs, keys, b, taste, profiles, sparse, shares)
+    if queries.worded().any():
+        candidates.evidence["words"] = matches(inputs, queries.words, candidates.query, candidates.rows)
+    return candidates
 
 
 def _taste_keys(inputs: RankingInputs, taste: np.ndarray, histories, excluded: np.ndarray, pool: int) -> np.ndarray:

@@ -14,7 +14,12 @@ share of the blend, or with a learned ranker its share of the ranker's positive 
     cf    — "fits the taste of your listening history" for a listener, or "liked by listeners of “X”",
             X = the history track whose ALS factors are closest (cosine)
     audio — "sounds close to “X” in harmony"    X = the closest history track in audio space; the feature
-            groups named are those whose own cosine is ≥ GROUP_SIMILAR
+            groups named are those whose own cosine is ≥ GROUP_SIMILAR; when the pick and X share sound words
+            both hold confidently (p ≥ CONFIDENT, :mod:`gems.rank.words`; at most 3, surest first):
+            "slow, strings, choir — like “X”, close in harmony"
+and, first, for a query that asks for sound words: "Sounds ambient and slow, as asked." (the words the pick holds
+with p ≥ CONFIDENT) and "The nearest match to strings (p 0.21): a word is said of a track from p 0.4." for
+the others — a word is never said of a track below that confidence;
 then where the pick stands: a soundtrack's theme or a deep cut of a soundtrack the query loves, and its
 popularity — listeners and percentile, one definition each (:mod:`gems.popularity`): "a long-tail track: 1
 listener, percentile 69 (31% of the catalogue is more popular)".
@@ -28,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from gems.rank.options import KINDS
+from gems.rank.words import CONFIDENT, shared_words
 
 EVIDENCE_SHARE = 0.2  # a kind is named when it gives at least this share of the relevance
 GROUP_SIMILAR = 0.35  # per-group cosine above which a feature group (timbre, harmony, ...) is named
@@ -48,11 +54,12 @@ def _shares(ranked, entry: int, weights) -> dict[str, float]:
 class QueryEvidence:
     """What the explanations of one query's picks read of its tracks, gathered once: their neighbour lists,
     their unit ALS factors, their audio vectors, the soundtracks they come from; ``coarse``: the artist and
-    album codes of its tracks the model links only to an artist or album ({"artist": codes, "album": codes})."""
+    album codes of its tracks the model links only to an artist or album ({"artist": codes, "album": codes});
+    ``words``: the sound words it asks for."""
 
-    def __init__(self, model, history: np.ndarray, coarse: dict[str, np.ndarray] | None = None):
+    def __init__(self, model, history: np.ndarray, coarse: dict[str, np.ndarray] | None = None, words=()):
         inputs = model.inputs
-        self.model, self.history = model, history
+        self.model, self.history, self.words = model, history, tuple(words)
         self.coarse = {name: set(np.asarray(codes).tolist()) for name, codes in (coarse or {}).items()}
         codes = np.asarray(inputs.soundtrack_codes)[history]
         self.loved = set(codes[codes >= 0].tolist()) | self.coarse.get("album", set())
@@ -193,7 +200,27 @@ def _phrase(model, kind: str, row: int, seed: int, value: float, again: bool) ->
     if kind == "cf":
         return "liked by " + ("its listeners" if again else f"listeners of {label}")
     groups = close_groups(model, row, seed)
+    tags = model.tags
+    shared = shared_words(tags.of(row), tags.of(seed)) if tags is not None else []
+    if shared:
+        return f"{', '.join(shared)} — like {label}" + (f", close in {' and '.join(groups)}" if groups else "")
     return "sounds close to " + label + (f" in {' and '.join(groups)}" if groups else "")
+
+
+def words_sentences(model, row: int, words: tuple[str, ...]) -> str:
+    """How a pick holds the sound words its query asks for: those with p ≥ CONFIDENT said of it, the others
+    given with their probability (module docstring)."""
+    held = dict(model.tags.of(row)) if model.tags is not None else {}
+    sure = [w for w in words if held.get(w, 0.0) >= CONFIDENT]
+    unsure = [f"{w} (p {held.get(w, 0.0):.2f})" for w in words if w not in sure]
+    sentences = [f"Sounds {_and(sure)}, as asked."] if sure else []
+    if unsure:
+        sentences.append(f"The nearest match to {_and(unsure)}: a word is said of a track from p {CONFIDENT:g}.")
+    return " ".join(sentences)
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def explain(model, ranked, evidence: QueryEvidence, entry: int, *, listener: bool) -> tuple[str, int | None]:
@@ -220,12 +247,8 @@ def explain(model, ranked, evidence: QueryEvidence, entry: int, *, listener: boo
         first_seed = seed if first_seed is None else first_seed
         phrases.append(_phrase(model, kind, row, seed, value, seed in named_seeds))
         named_seeds.add(seed)
-    if not phrases:
-        evidence_text = "the closest match left after the popularity discount"
-    elif len(phrases) == 1:
-        evidence_text = phrases[0]
-    else:
-        evidence_text = ", ".join(phrases[:-1]) + " and " + phrases[-1]
+    evidence_text = _and(phrases) if phrases else "the closest match left after the popularity discount"
+    evidence_text = "" if evidence.words and not phrases else evidence_text  # the words said why
     soundtrack = model.soundtracks[row]
     if model.is_theme[row]:
         role = f"the theme of {soundtrack}"
@@ -235,7 +258,9 @@ def explain(model, ranked, evidence: QueryEvidence, entry: int, *, listener: boo
         role = None
     tail = popularity_words(model, row)
     where = f"{role[0].upper()}{role[1:]}; {tail}." if role else f"{tail[0].upper()}{tail[1:]}."
-    return f"{evidence_text[0].upper()}{evidence_text[1:]}. {where}", first_seed
+    sentences = [words_sentences(model, row, evidence.words)] if evidence.words else []
+    sentences += [f"{evidence_text[0].upper()}{evidence_text[1:]}."] if evidence_text else []
+    return " ".join([*sentences, where]), first_seed
 
 
 def fallback_words(model, row: int) -> str:

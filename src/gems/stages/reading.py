@@ -120,7 +120,6 @@ def stage_audio(runner: StageRunner, config: BuildConfig, hasher: InputHasher, s
 
     def compute() -> dict[str, Any]:
         from gems.audio.features import FEATURE_GROUPS, FEATURE_NAMES
-        from gems.audio.musicnn import TAG_WORDS
         from gems.audio.stage import embed_audio_files
 
         embedding = embed_audio_files(
@@ -138,12 +137,10 @@ def stage_audio(runner: StageRunner, config: BuildConfig, hasher: InputHasher, s
         writer = runner.writer
         writer.save_table(layout.AUDIO_FILES, files)
         if embedding.scaler is not None:
-            writer.save_array(layout.AUDIO_ROWS, files["track_row"].to_numpy()[embedding.ok_positions])
+            write_tags(writer, files["track_row"].to_numpy()[embedding.ok_positions], embedding.tags)
             writer.save_array(layout.AUDIO_FEATURES, embedding.features)
             writer.save_array(layout.AUDIO_STANDARDIZED, embedding.standardized)
             writer.save_array(layout.AUDIO_VECTORS, embedding.vectors)
-            writer.save_array(layout.AUDIO_TAGS, embedding.tags)
-            writer.save_json(layout.AUDIO_TAG_WORDS, list(TAG_WORDS))
             writer.save_arrays(layout.AUDIO_EMBEDDER, embedding.scaler.to_arrays())
             writer.save_json(layout.AUDIO_GROUPS, {k: [g.start, g.stop] for k, g in FEATURE_GROUPS.items()})
             writer.save_json(layout.AUDIO_FEATURE_NAMES, list(FEATURE_NAMES))
@@ -157,6 +154,16 @@ def stage_audio(runner: StageRunner, config: BuildConfig, hasher: InputHasher, s
         }
 
     runner.run("audio", inputs, compute)
+
+
+def write_tags(writer, rows: np.ndarray, tags: np.ndarray) -> None:
+    """The analysed tracks' rows (``AUDIO_ROWS``: the row order of every audio array) and their sound words'
+    probabilities (rows × 50, MTT_musicnn's, columns ``TAG_WORDS``)."""
+    from gems.audio.musicnn import TAG_WORDS
+
+    writer.save_array(layout.AUDIO_ROWS, np.asarray(rows, dtype=np.int64))
+    writer.save_array(layout.AUDIO_TAGS, np.asarray(tags, dtype=np.float32))
+    writer.save_json(layout.AUDIO_TAG_WORDS, list(TAG_WORDS))
 
 
 def _feature_fingerprint(params) -> str:

@@ -1,19 +1,22 @@
 """The routes of ``gems serve``: each takes the current model once (:mod:`gems.web.holder`), calls the serving
 facade (:mod:`gems.serve`) and only translates — query parameters in, JSON or files out. Every request costs a
-bounded amount: at most MAX_LIKES ``like=`` and MAX_IDS ``id=``/``track=`` values of MAX_TEXT characters,
-k and length up to MAX_K, and title matching within the app's ``match_seconds`` (400 past it).
+bounded amount: at most MAX_LIKES ``like=``, MAX_SOUNDS ``sounds=`` and MAX_IDS ``id=``/``track=`` values of
+MAX_TEXT characters, k and length up to MAX_K, and title matching within the app's ``match_seconds`` (400 past
+it).
 
     GET  /                        the page (static/index.html)
     GET  /api/token               this server's token (text), which POST requests carry in X-Gems-Token
-    GET  /api/info                counts, ranking defaults, limits, the upload limit, the listens formats
+    GET  /api/info                counts, ranking defaults, limits, the upload limit, the listens formats, the
+                                  sound words ({words, confident}, or null for a model without them)
     GET  /api/search?q=TEXT       [{track_id, title, soundtrack, artist}], best first, at most 20
-    GET  /api/recommend?like=ID&like=ID|user=ID[&k&discount&tail_share&per_soundtrack&deep_cuts&scope]
-                                  the objects of ``gems recommend --json``
-    POST /api/history?format=F    multipart ``file``: a listening export, folded in -> the same objects
+    GET  /api/recommend?like=ID&like=ID|user=ID|sounds=WORDS[&sounds=..][&k&discount&tail_share&per_soundtrack
+         &deep_cuts&scope]        the objects of ``gems recommend --json``; sounds= with like= or user=, or alone
+    POST /api/history?format=F[&sounds=WORDS]   multipart ``file``: a listening export, folded in -> the same objects
     GET  /api/tracks?id=ID...     [{track_id, ..., popularity_rank, has_audio}] for the page's marks and players
     GET  /api/popularity          the long-tail curve (``gems.serve.popularity_curve``)
     GET  /api/audio/{track_id}    the catalogue's file for the track, HTTP Range supported
-    GET  /api/playlist?like=..|user=..|track=..&length=N&format=m3u8|xspf|jspf|json   a download (json: entries)
+    GET  /api/playlist?like=..|user=..|sounds=..|track=..&length=N&format=m3u8|xspf|jspf|json   a download (json:
+                                  entries)
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from starlette.exceptions import HTTPException
 from gems import serve
 from gems.errors import ParameterError
 from gems.lookup import MatchBudget
+from gems.rank.words import CONFIDENT
 from gems.serve import playlist_files
 from gems.serve.playlist import streamed
 from gems.web.uploads import receive_upload
@@ -37,6 +41,7 @@ from gems.web.uploads import receive_upload
 STATIC = Path(__file__).parent / "static"
 MAX_K = 200  # the most picks (k) or playlist tracks (length) one request may ask for
 MAX_LIKES = 50  # like= values one request may give
+MAX_SOUNDS = 20  # sounds= values one request may give
 MAX_IDS = 500  # id= or track= values one request may give
 MAX_TEXT = 300  # characters of one q=, like=, id=, track= or user= value
 AUDIO_TYPES = {
@@ -111,6 +116,12 @@ async def seeds(like: Annotated[list[str] | None, Query(description=f"at most {M
     return _capped("like", like, MAX_LIKES)
 
 
+async def sound_words(
+    sounds: Annotated[list[str] | None, Query(description=f"sound words, at most {MAX_SOUNDS} values")] = None,
+) -> list[str]:
+    return _capped("sounds", sounds, MAX_SOUNDS)
+
+
 async def chosen(track: Annotated[list[str] | None, Query(description=f"at most {MAX_IDS}")] = None) -> list[str]:
     return _capped("track", track, MAX_IDS)
 
@@ -121,6 +132,7 @@ async def ids(id: Annotated[list[str] | None, Query(description=f"at most {MAX_I
 
 Options = Annotated[object, Depends(ranking)]
 Seeds = Annotated[list[str], Depends(seeds)]
+Sounds = Annotated[list[str], Depends(sound_words)]
 
 
 # --------------------------------------------------------------------------------------------- routes
@@ -138,12 +150,13 @@ def token(request: Request) -> PlainTextResponse:
 
 @router.get("/api/info")
 def info(request: Request, model: CurrentModel) -> dict:
-    limits = {"k": MAX_K, "like": MAX_LIKES, "ids": MAX_IDS, "text": MAX_TEXT}
+    limits = {"k": MAX_K, "like": MAX_LIKES, "sounds": MAX_SOUNDS, "ids": MAX_IDS, "text": MAX_TEXT}
     return {
         **serve.catalogue.model_summary(model),
         "upload_limit": request.app.state.upload_limit,
         "limits": {**limits, "match_seconds": request.app.state.match_seconds},
         "formats": serve.catalogue.listens_formats(),
+        "sounds": None if model.tags is None else {"words": list(model.tags.words), "confident": CONFIDENT},
     }
 
 
@@ -158,20 +171,25 @@ def search(
 
 
 @router.get("/api/recommend")
-def recommend(model: CurrentModel, options: Options, budget: Budget, like: Seeds, user: Text = None) -> list[dict]:
-    answer = serve.recommend(model, options, like=like or None, user=user, match_budget=budget)
+def recommend(
+    model: CurrentModel, options: Options, budget: Budget, like: Seeds, sounds: Sounds, user: Text = None
+) -> list[dict]:
+    answer = serve.recommend(model, options, like=like or None, user=user, sounds=sounds, match_budget=budget)
     return [pick.to_dict() for pick in answer.picks]
 
 
 @router.post("/api/history")
-async def history(request: Request, model: CurrentModel, options: Options, format: str = "auto") -> list[dict]:
+async def history(
+    request: Request, model: CurrentModel, options: Options, sounds: Sounds, format: str = "auto"
+) -> list[dict]:
     formats = serve.catalogue.listens_formats()
     with tempfile.TemporaryDirectory(prefix="gems-upload-") as folder:
         path, fields = await receive_upload(request, Path(folder), request.app.state.upload_limit)
         format = fields.get("format") or format
         if format not in formats:
             raise ParameterError(f"unknown listens format '{format[:40]}'; use one of {', '.join(formats)}")
-        answer = await run_in_threadpool(serve.recommend, model, options, history=path, history_format=format)
+        query = {"history": path, "history_format": format, "sounds": sounds}
+        answer = await run_in_threadpool(serve.recommend, model, options, **query)
     return [pick.to_dict() for pick in answer.picks]
 
 
@@ -203,6 +221,7 @@ def playlist(
     options: Options,
     budget: Budget,
     like: Seeds,
+    sounds: Sounds,
     track: Annotated[list[str], Depends(chosen)],
     user: Text = None,
     length: Annotated[int, Query(ge=1, le=MAX_K)] = 25,
@@ -214,7 +233,7 @@ def playlist(
         made = serve.catalogue.playlist_of(model, track, like=like, user=user, arc=arc, flow=order == "flow")
     else:
         options = options.with_overrides(k=length)
-        answer = serve.recommend(model, options, like=like or None, user=user, match_budget=budget)
+        answer = serve.recommend(model, options, like=like or None, user=user, sounds=sounds, match_budget=budget)
         made = serve.playlist_for(model, answer, arc=arc)
     made = streamed(made, str(request.base_url))
     if format == "json":

@@ -8,6 +8,7 @@ const state = {
   mode: "seeds",
   seeds: [],          // [{track_id, title, soundtrack}]
   user: "",
+  sounds: "",         // the sound words typed, searched alone or with the mode's query
   upload: null,       // {file, format} of the last uploaded export
   picks: [],          // the objects of /api/recommend, best first
   facts: new Map(),   // track_id -> /api/tracks object
@@ -184,10 +185,17 @@ function queryParams() {
   return {};
 }
 
+// Sound words go with whatever the mode asks, or alone (an upload always needs its file).
 function hasQuery() {
-  if (state.mode === "seeds") return state.seeds.length > 0;
-  if (state.mode === "user") return Boolean(state.user);
+  if (state.mode === "seeds") return state.seeds.length > 0 || Boolean(state.sounds);
+  if (state.mode === "user") return Boolean(state.user) || Boolean(state.sounds);
   return Boolean(state.upload);
+}
+
+// The words a track holds at the confidence the server states (/api/info), most probable first: never a word below it.
+function confidentWords(pick) {
+  const sounds = state.info && state.info.sounds;
+  return sounds ? (pick.tags || []).filter((tag) => tag.p >= sounds.confident).map((tag) => tag.word) : [];
 }
 
 async function recommend() {
@@ -196,8 +204,8 @@ async function recommend() {
     state.picks = [];
     renderGems();
     drawChart();
-    setStatus({ seeds: "Pick a track you love to begin.", user: "Give a listener id of the model.",
-      upload: "Choose a listening export to upload." }[state.mode]);
+    setStatus({ seeds: "Pick a track you love, or type the sounds you want, to begin.",
+      user: "Give a listener id of the model.", upload: "Choose a listening export to upload." }[state.mode]);
     return;
   }
   setStatus("Finding gems…");
@@ -206,9 +214,9 @@ async function recommend() {
     if (state.mode === "upload") {
       const form = new FormData();
       form.append("file", state.upload.file);
-      picks = await post("/api/history", { ...controlValues(), format: state.upload.format }, form);
+      picks = await post("/api/history", { ...controlValues(), format: state.upload.format, sounds: state.sounds }, form);
     } else {
-      picks = await api("/api/recommend", { ...queryParams(), ...controlValues() });
+      picks = await api("/api/recommend", { ...queryParams(), sounds: state.sounds, ...controlValues() });
     }
     const ids = [...picks.map((p) => p.track_id), ...state.seeds.map((s) => s.track_id)];
     const facts = ids.length ? await api("/api/tracks", { id: ids }) : [];
@@ -251,6 +259,7 @@ function renderGems() {
         text: `${pick.popularity.toLocaleString()} listeners${simulated} · percentile ${Math.round(pick.popularity_percentile)}`
           + (pick.is_tail ? " · long tail" : ""),
       }),
+      confidentWords(pick).length ? el("p", { class: "words", text: `sounds ${confidentWords(pick).join(" · ")}` }) : null,
       el("p", { class: "why", text: pick.why }),
       facts.has_audio
         ? el("audio", { controls: "", preload: "metadata", src: `/api/audio/${encodeURIComponent(pick.track_id)}`, "aria-label": `Preview ${pick.title}` })
@@ -367,6 +376,10 @@ function listen() {
     state.upload = { file, format: $("#format").value };
     recommend();
   });
+  $("#sounds").addEventListener("input", () => {
+    state.sounds = $("#sounds").value.trim();
+    recommendSoon();
+  });
   $("#flow").addEventListener("click", orderForFlow);
   if (document.activeElement === document.body) searchBox().focus();
   if (searchBox().value.trim()) suggestSoon(searchBox().value);  // typed before this script ran
@@ -390,6 +403,10 @@ async function start() {
     + (info.simulated ? " (simulated listening log)" : "");
   $("#format").replaceChildren(...info.formats.map((name) => el("option", { value: name, text: name })));
   $("#upload-note").textContent = `Up to ${Math.round(info.upload_limit / 2 ** 20)} MB; the file is deleted once read.`;
+  if (info.sounds) {
+    $("#sounds-box").hidden = false;
+    $("#sound-words").textContent = `${info.sounds.words.join(", ")}. A word is said of a track from p ${info.sounds.confident}.`;
+  }
   drawChart();
   renderPlaylist();
 }
