@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gems.artifacts.hashing import InputHasher
+from gems.audio.params import AudioParams
 from gems.errors import DataError, ParameterError
 from gems.parallel import default_workers
 
@@ -47,8 +48,8 @@ def extract_folder(
     *,
     workers: int | None = None,
     scheduler: str | None = None,
-    excerpt_s: float = 30.0,
-    min_duration_s: float = 2.0,
+    excerpt_s: float = AudioParams.excerpt_s,
+    min_duration_s: float = AudioParams.min_duration_s,
     show_progress: bool = False,
 ) -> ExtractSummary:
     """Embed every file of ``folder`` and write ``out`` (Parquet): path, status, reason, source_duration_s,
