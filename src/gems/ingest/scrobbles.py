@@ -28,29 +28,20 @@ boundaries).
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 import pandas as pd
 
 from gems.errors import DataError
 from gems.ingest.archive import SourceFile, source_files
-from gems.ingest.common import (
-    DEFAULT_USER,
-    SNIFF_ERRORS,
-    RowSieve,
-    clean_names,
-    drop_bad_dates,
-    drop_repeats,
-    finish_listens,
-    owner_of,
-    shown,
-    text_track_ids,
-)
+from gems.ingest.common import DEFAULT_USER, SNIFF_ERRORS, clean_names, owner_of, shown, text_track_ids
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import IngestReport
+from gems.ingest.rows import Collected, RowSieve, drop_bad_dates, drop_repeats, finish_listens, rebatched
 from gems.ingest.safe_read import decode_head, read_input
-from gems.ingest.tabular import read_table
+from gems.ingest.tabular import table_batches
 from gems.ingest.timestamps import classify_timestamps
 
 FORMAT = "lastfm-scrobbles"
@@ -135,9 +126,9 @@ def sniff(path: Path) -> bool:
     return _is_scrobbles_file(path)
 
 
-def _read_file(file: SourceFile, report: IngestReport) -> pd.DataFrame:
-    """One scrobbles file as raw text columns (artist, track, album, date, uts, mbid, where); malformed rows
-    are set aside here."""
+def _batches(file: SourceFile, report: IngestReport) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+    """One scrobbles file as batches of raw text columns (artist, track, album, uts, time, mbid) with their line
+    numbers; malformed rows are set aside here."""
     path = file.path
     if not path.is_file() or path.stat().st_size == 0:
         raise DataError(f"{path} is empty; expected a Last.fm scrobbles CSV")
@@ -149,29 +140,45 @@ def _read_file(file: SourceFile, report: IngestReport) -> pd.DataFrame:
         )
     kind, roles = layout
     if kind == "header":
-        raw = read_table(path)
+        batches = table_batches(path)
     else:
-        raw = read_table(path, known_names=set(), column_names=BARE_COLUMNS)
+        batches = table_batches(path, known_names=set(), column_names=BARE_COLUMNS)
         roles = {"artist": "artist", "album": "album", "track": "track", "time": "date"}
-    frame = raw.frame
-    report.rows_read += len(frame) + len(raw.malformed)
-    for line, detail in raw.malformed:
-        report.set_aside_row("malformed row", f"{path}:{line}: {detail}")
+    for raw in batches:
+        frame = raw.frame
+        report.rows_read += len(frame) + len(raw.malformed)
+        for line, detail in raw.malformed:
+            report.set_aside_row("malformed row", f"{path}:{line}: {detail}")
 
-    def column(role: str) -> pd.Series:
-        name = roles.get(role)
-        return frame[name].astype("string") if name else pd.Series(pd.NA, index=frame.index, dtype="string")
+        empty = pd.Series(pd.NA, index=frame.index, dtype="string")
+        columns = {
+            role: frame[roles[role]].astype("string") if role in roles else empty
+            for role in ("artist", "track", "album", "uts", "time", "mbid")
+        }
+        yield pd.DataFrame(columns), raw.lines[: len(frame)]
 
+
+def _scrobbles(raw: pd.DataFrame, sieve: RowSieve, owners: np.ndarray) -> pd.DataFrame:
+    """One batch of scrobbles (the rows ``sieve`` keeps are the listens; ``owners[i]``: row ``i``'s user)."""
+    artist, title = clean_names(raw["artist"]), clean_names(raw["track"])
+    uts = raw["uts"]
+    date_text = uts.where(uts.notna() & (uts.str.strip() != ""), raw["time"])
+    no_title, no_artist = title.isna().to_numpy(), artist.isna().to_numpy()
+    sieve.drop(
+        no_title | no_artist,
+        "unknown track",
+        lambda i: f"track={shown(raw['track'].iloc[i])}" if no_title[i] else f"artist={shown(raw['artist'].iloc[i])}",
+    )
+    stamps = drop_bad_dates(sieve, date_text, missing="now playing (no date)")
     return pd.DataFrame(
         {
-            "artist": column("artist"),
-            "track": column("track"),
-            "album": column("album"),
-            "uts": column("uts"),
-            "time": column("time"),
-            "mbid": column("mbid"),
-            "where": [f"{path}:{line}" for line in raw.lines[: len(frame)]],
-            "owner": owner_of(file) or DEFAULT_USER,
+            "user_id": pd.Series(owners, index=raw.index, dtype="string"),
+            "track_id": text_track_ids(artist, title),
+            "timestamp": stamps,
+            "title": title,
+            "artist": artist,
+            "album": clean_names(raw["album"]),
+            "recording_mbid": clean_names(raw["mbid"]),
         }
     )
 
@@ -193,39 +200,22 @@ def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead
             )
     else:
         chosen = [SourceFile(path, PurePosixPath(path.name))]
-    raw = pd.concat([_read_file(f, report) for f in chosen], ignore_index=True)
-
-    artist, title = clean_names(raw["artist"]), clean_names(raw["track"])
-    uts = raw["uts"]
-    date_text = uts.where(uts.notna() & (uts.str.strip() != ""), raw["time"])
-    track_id = text_track_ids(artist, title)
-    user_id = raw["owner"].astype("string")
-
-    where = raw["where"].tolist()
-    sieve = RowSieve(report, len(raw), lambda i: where[i])
-    no_title, no_artist = title.isna().to_numpy(), artist.isna().to_numpy()
-    sieve.drop(
-        no_title | no_artist,
-        "unknown track",
-        lambda i: f"track={shown(raw['track'].iloc[i])}" if no_title[i] else f"artist={shown(raw['artist'].iloc[i])}",
+    collected = Collected(chosen, report, lambda f, at: f"{chosen[f].path}:{at}")
+    owners = np.array([owner_of(file) or DEFAULT_USER for file in chosen], dtype=object)
+    pieces = (
+        (raw, np.full(len(raw), index), lines)
+        for index, file in enumerate(chosen)
+        for raw, lines in _batches(file, report)
     )
-    stamps = drop_bad_dates(sieve, date_text, missing="now playing (no date)")
+    for raw, file, lines in rebatched(pieces):
+        sieve = collected.sieve(file, lines)
+        collected.add(_scrobbles(raw, sieve, owners[file]), sieve, file, lines)
+    frame = collected.frame(["user_id", "track_id", "timestamp", "title", "artist", "album", "recording_mbid"])
+    sieve = collected.final_sieve(frame)
     drop_repeats(
         sieve,
-        pd.DataFrame({"u": user_id, "t": track_id, "s": stamps}),
-        lambda i: f"{title.iloc[i]} at {stamps.iloc[i]}",
+        frame[["user_id", "track_id", "timestamp"]],
+        lambda i: f"{frame['title'].iloc[i]} at {frame['timestamp'].iloc[i]}",
         reason="duplicate scrobble",
     )
-    frame = pd.DataFrame(
-        {
-            "user_id": user_id,
-            "track_id": track_id,
-            "weight": 1.0,
-            "timestamp": stamps,
-            "title": title,
-            "artist": artist,
-            "album": clean_names(raw["album"]),
-            "recording_mbid": clean_names(raw["mbid"]),
-        }
-    )
-    return finish_listens(frame, sieve.keep, report, extra=("recording_mbid",))
+    return finish_listens(frame.assign(weight=1.0), sieve.keep, report, extra=("recording_mbid",))
