@@ -45,6 +45,28 @@ def clean_name(value: Any) -> str | None:
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'})
 
 
+_ANY_DIGIT = re.compile(r"\d")  # a decimal digit of any script (Unicode category Nd)
+
+
+def ascii_digits(value: str) -> str:
+    """``value`` in NFKC with every decimal digit of any script written as an ASCII digit:
+    ``"２０２３－０１－０１"`` → ``"2023-01-01"``, ``"١٧٠٠"`` → ``"1700"`` (``\\d`` matches them, ``float`` reads
+    them, but pandas and Arrow do not)."""
+    return _ANY_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), unicodedata.normalize("NFKC", value))
+
+
+def _numeric(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    return ascii_digits(value) if isinstance(value, str) and not value.isascii() else value
+
+
+def numbers(values: pd.Series) -> pd.Series:
+    """Numbers, and numeric text in any script's digits, as float64; anything else (true/false included) is
+    NaN."""
+    return pd.to_numeric(values.map(_numeric), errors="coerce").astype("float64")
+
+
 def text_track_id(artist: str | None, title: str | None) -> str | None:
     """A stable id for sources without track ids: ``artist — title``, case-folded and space-normalised, with
     typographic quotes made plain, so the same song from two exports (or two spellings of its case) is one

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from gems.errors import DataError, ParameterError
+from gems.ingest.common import numbers
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import MAX_EXAMPLES, IngestReport
 from gems.ingest.rows import TextCodes
@@ -93,7 +94,7 @@ def _batch(raw: RawTable, found: Mapping[str, str | None], report: IngestReport)
 
     if found["weight"] is not None:
         text = clean_text(frame[found["weight"]])
-        weight = pd.to_numeric(text, errors="coerce")
+        weight = numbers(text.astype(object).where(text.notna(), None))
         bad = (text.notna() & weight.isna()).to_numpy()
         set_aside(bad, "weight is not a number", lambda i: f"{found['weight']}={text.iloc[i]!r}")
         nonpositive = (weight <= 0).fillna(False).to_numpy()

@@ -31,7 +31,15 @@ import numpy as np
 import pandas as pd
 
 from gems.ingest.archive import SourceFile, source_files
-from gems.ingest.common import SNIFF_ERRORS, clean_names, first_json_record, missing_mask, shown, text_track_ids
+from gems.ingest.common import (
+    SNIFF_ERRORS,
+    clean_names,
+    first_json_record,
+    missing_mask,
+    numbers,
+    shown,
+    text_track_ids,
+)
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import IngestReport
 from gems.ingest.rows import Collected, RowSieve, drop_bad_dates
@@ -39,7 +47,6 @@ from gems.ingest.safe_read import HEAD_BYTES
 from gems.ingest.spotify_history import (
     MIN_PLAY_MS,
     finish_plays,
-    play_ms,
     play_time_checks,
     record_chunks,
     spotify_files,
@@ -118,7 +125,7 @@ def _plays(raw: pd.DataFrame, sieve: RowSieve, kinds: np.ndarray, file_names: li
         "unknown track",
         lambda i: f"artistName={shown(raw['artistName'].iloc[i])}, trackName={shown(raw['trackName'].iloc[i])}",
     )
-    ms = play_ms(raw["msPlayed"])
+    ms = numbers(raw["msPlayed"])
     play_time_checks(sieve, ms, raw["msPlayed"], "msPlayed")
     ended = drop_bad_dates(sieve, raw["endTime"])
     return pd.DataFrame(

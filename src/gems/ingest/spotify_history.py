@@ -45,6 +45,7 @@ from gems.ingest.common import (
     first_json_record,
     is_true,
     missing_mask,
+    numbers,
     shown,
     text_track_ids,
 )
@@ -179,12 +180,6 @@ def _frame(records: list[dict], fields: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame({field: [r.get(field) for r in records] for field in fields}, dtype=object)
 
 
-def play_ms(raw: pd.Series) -> pd.Series:
-    """Play times in milliseconds (numbers or numeric text); anything else is NaN."""
-    usable = raw.map(lambda v: v if isinstance(v, (int, float, str)) and not isinstance(v, bool) else None)
-    return pd.to_numeric(usable, errors="coerce").astype("float64")
-
-
 def play_time_checks(sieve: RowSieve, ms: pd.Series, raw: pd.Series, field: str = "ms_played") -> None:
     """Set aside plays without a play time, of zero length, shorter than :data:`MIN_PLAY_MS` or longer than
     :data:`MAX_PLAY_MS`."""
@@ -272,7 +267,7 @@ def _plays(raw: pd.DataFrame, sieve: RowSieve, video: np.ndarray) -> pd.DataFram
         ),
     )
     sieve.drop(is_true(raw["incognito_mode"]), "private session", lambda i: f"{title.iloc[i]} (incognito_mode)")
-    ms = play_ms(raw["ms_played"])
+    ms = numbers(raw["ms_played"])
     play_time_checks(sieve, ms, raw["ms_played"])
     ended = drop_bad_dates(sieve, raw["ts"])
     track_id = uri.copy()

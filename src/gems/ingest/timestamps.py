@@ -1,10 +1,16 @@
 """Timestamps as people's files hold them: ISO 8601 (with or without ``Z``), ``YYYY-MM-DD HH:MM``,
-``DD Mon YYYY HH:MM`` (with or without a comma), and epoch seconds or milliseconds as numbers or strings."""
+``DD Mon YYYY HH:MM`` (with or without a comma), and epoch seconds or milliseconds as numbers or strings.
+
+Digits may be any script's (full-width ``１７００００００００``, Arabic-Indic ``١٧٠٠٠٠٠٠٠٠``, Devanagari...): a value
+that is not ASCII is read after NFKC normalisation (full-width digits and punctuation become ASCII) with every
+remaining decimal digit replaced by its value, so it parses as its ASCII twin does."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from gems.ingest.common import ascii_digits
 
 _TEXT_FORMATS = (
     "ISO8601",
@@ -48,10 +54,13 @@ def classify_timestamps(values: pd.Series) -> tuple[pd.Series, np.ndarray, np.nd
     """
     codes, uniques = pd.factorize(values.astype("string").str.strip())
     text = pd.Series(uniques, dtype="string")
+    wide = ~text.map(str.isascii, na_action="ignore").fillna(True).to_numpy(dtype=bool)
+    if wide.any():
+        text[wide] = text[wide].map(ascii_digits).str.strip()
     ns = np.full(len(text), _NAT, dtype=np.int64)
     bad = np.zeros(len(text), dtype=bool)
 
-    is_number = text.str.fullmatch(r"-?\d+(\.\d+)?").fillna(False).to_numpy(dtype=bool)
+    is_number = text.str.fullmatch(r"-?[0-9]+(\.[0-9]+)?").fillna(False).to_numpy(dtype=bool)
     if is_number.any():
         seconds = pd.to_numeric(text[is_number]).to_numpy(dtype="float64")
         seconds = np.where(np.abs(seconds) < _MS_THRESHOLD, seconds, seconds / 1000.0)
