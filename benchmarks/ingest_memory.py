@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
@@ -275,16 +274,17 @@ else:
 
 
 def measure(command: list[str]) -> tuple[float, float]:
-    """(peak resident MiB, CPU seconds: user + system) of a child process, which must succeed (CPU time, not
-    wall time: the machine is shared, and waiting for a core is not the command's cost)."""
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = usage.ru_utime + usage.ru_stime
-    err = child.stderr.read().decode(errors="replace")
-    child.stderr.close()
-    if status != 0:
+    """(peak resident MiB, CPU seconds: user + system) of a command, which must succeed, as ``/usr/bin/time``
+    reports them (CPU time, not wall time: the machine is shared, and waiting for a core is not the command's
+    cost; and not this process's own wait4, whose peak starts from this process's size on Linux)."""
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%M %U %S", *command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    err = done.stderr.decode(errors="replace")
+    if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{err}")
-    return usage.ru_maxrss / 1024, seconds
+    kib, user, system = err.split()[-3:]
+    return int(kib) / 1024, float(user) + float(system)
 
 
 def input_bytes(path: Path) -> int:

@@ -20,7 +20,7 @@ from gems.ingest.report import MAX_EXAMPLES, IngestReport
 from gems.ingest.schema import finalize_listens
 from gems.ingest.timestamps import classify_timestamps
 
-CHUNK_RECORDS = 50_000  # raw records parsed before they are sieved into kept rows
+CHUNK_RECORDS = 10_000  # raw records parsed before they are sieved into kept rows (~10 MB of them)
 _NAMES_PER_FILE = 2  # user names remembered per file: enough to tell one name from several
 
 

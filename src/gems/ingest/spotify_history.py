@@ -149,7 +149,7 @@ def record_chunks(
     A file whose first records (up to 1,000) have none with both ``keys`` is not of the format: a DataError.
     A record that is not an object, or has neither key, is set aside as ``not a streaming record``.
     """
-    kept: list[dict] = []
+    kept: list[tuple] = []
     file_of: list[int] = []
     numbers: list[int] = []
     for index, file in enumerate(files):
@@ -162,7 +162,7 @@ def record_chunks(
             if not matched and number >= 1000:
                 break
             if is_dict and (keys[0] in record or keys[1] in record):
-                kept.append(record)
+                kept.append(tuple(map(record.get, fields)))  # the fields only: the record itself is let go
                 file_of.append(index)
                 numbers.append(number)
             else:
@@ -176,8 +176,8 @@ def record_chunks(
         yield _frame(kept, fields), np.asarray(file_of), np.asarray(numbers, dtype=np.int64)
 
 
-def _frame(records: list[dict], fields: tuple[str, ...]) -> pd.DataFrame:
-    return pd.DataFrame({field: [r.get(field) for r in records] for field in fields}, dtype=object)
+def _frame(rows: list[tuple], fields: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(rows, columns=list(fields)).astype(object)
 
 
 def play_time_checks(sieve: RowSieve, ms: pd.Series, raw: pd.Series, field: str = "ms_played") -> None:
