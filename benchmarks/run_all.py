@@ -3,7 +3,7 @@
     python benchmarks/run_all.py [--skip NAME ...]
 
 Runs, each as its own process: audio_throughput, cf_fit, export_throughput, recommend_latency, index_search,
-history_foldin, web_latency (the scale fixtures of 150k, 200k and 1M tracks are built first when missing:
+history_foldin, web_latency, soundtrack_classify (the scale fixtures of 150k, 200k and 1M tracks are built first when missing:
 ~3, ~3 and ~5 minutes, up to 4.1 GB peak; set GEMS_BENCH_WORK to keep them elsewhere than benchmarks/work). Every figure stands beside its
 comparison from the same run, as a ratio (>1: gems is faster). Writes results/bench.json and prints the
 table as Markdown, ready for the README.
@@ -27,6 +27,7 @@ BENCHMARKS = (  # recommend_latency builds the 1M-track model that index_search 
     "index_search",
     "history_foldin",
     "web_latency",
+    "soundtrack_classify",
 )
 
 
@@ -118,6 +119,15 @@ def rows_of(results: dict[str, dict]) -> list[tuple[str, str, str, str]]:
                     f"{row['cli_cold_s'] * 1000 / seq['p95_ms']:.2f}",
                 )
             )
+    if classify := results.get("soundtrack_classify"):
+        rows.append(
+            (
+                f"soundtrack detection, the MPD sample's {classify['tracks']:,} tracks",
+                f"{classify['gems_s']:.2f} s",
+                f"the rules before covers and playlist evidence {classify['before_s']:.2f} s",
+                f"{classify['ratio']:.2f}",
+            )
+        )
     return rows
 
 

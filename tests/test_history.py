@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from gems.build import build_model
 from gems.cli import main
 from gems.config import BuildConfig
+from gems.stages import build_model
 from listenskit import write_listens
 
 

@@ -17,10 +17,22 @@ Definitions (``n`` tracks, ``L_i`` = distinct listeners of track ``i`` in the tr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from gems.params import Interval, Params
+
 HEAD_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class PopularityParams(Params):
+    """The ``[popularity]`` section: ``head_share``, the share of interactions the head holds at most."""
+
+    head_share: float = HEAD_SHARE
+
+    constraints: ClassVar = {"head_share": Interval(float, 1e-9, 1 - 1e-9)}
 
 
 @dataclass

@@ -31,10 +31,11 @@ def shown(value: Any) -> str:
     return escape(printable(value))
 
 
-def json_text(obj: Any) -> str:
-    """Indented JSON whose strings keep their data exactly but cannot steer a terminal: json escapes C0
-    characters itself, and DEL, C1 and the Unicode line separators are written as ``\\u`` escapes too."""
-    text = json.dumps(obj, ensure_ascii=False, indent=2)
+def json_text(obj: Any, *, indent: int | None = 2) -> str:
+    """JSON (indented, or on one line with ``indent=None``) whose strings keep their data exactly but cannot
+    steer a terminal: json escapes C0 characters itself, and DEL, C1 and the Unicode line separators are written
+    as ``\\u`` escapes too."""
+    text = json.dumps(obj, ensure_ascii=False, indent=indent)
     return _RAW_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 

@@ -11,16 +11,16 @@ import pandas as pd
 import pytest
 from hostilekit import Paused, assert_one_clear_line
 
-from gems.build import build_model
 from gems.config import BuildConfig
 from gems.model import Model
+from gems.stages import build_model
 from listenskit import write_listens
 
 
 def build_script(model, listens, patch: str) -> str:
     """A child that applies ``patch`` (which may call ``pause()``), then builds ``model`` from ``listens``."""
     return f"""
-from gems.build import build_model
+from gems.stages import build_model
 from gems.config import BuildConfig
 {patch}
 build_model(BuildConfig(model={str(model)!r}, listens={str(listens)!r}))
@@ -78,7 +78,7 @@ def test_sigterm_during_a_build_is_one_line_and_leaves_nothing(model_copy, tmp_p
     listens = write_listens(tmp_path / "listens.csv")
     before = created(model_copy)
     script = f"""
-import gems.build.runner as runner
+import gems.stages.runner as runner
 real_run = runner.StageRunner.run
 def run(self, name, *args, **kwargs):
     if name == "neighbours":

@@ -98,8 +98,8 @@ def test_outputs_follow_the_users_umask(model_copy, tmp_path, gems_cli, umask, m
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask, path
 
-    from gems.build import build_model
     from gems.config import BuildConfig
+    from gems.stages import build_model
     from listenskit import write_listens
 
     model = build_model(BuildConfig(model=tmp_path / "m2", listens=write_listens(tmp_path / "l.csv"))).path

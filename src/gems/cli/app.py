@@ -42,7 +42,8 @@ Scope = Annotated[
     str | None, typer.Option("--scope", help="What may be recommended: soundtrack (soundtrack music only) or all.")
 ]
 DeepCuts = Annotated[
-    bool, typer.Option("--deep-cuts", help="Only the overlooked tracks of the soundtracks you seeded (no themes).")
+    bool | None,
+    typer.Option("--deep-cuts", help="Only the overlooked tracks of the soundtracks you seeded (no themes)."),
 ]
 TailShare = Annotated[
     float | None, typer.Option("--tail-share", help="Share of the list reserved for long-tail tracks (0-1).")

@@ -32,20 +32,6 @@ from gems.errors import ParameterError
 from gems.terminal import json_text, shown
 
 
-def _options(model, k, discount, per_soundtrack, scope=None, deep_cuts=False, tail_share=None):
-    from gems.serve import rank_options
-
-    return rank_options(
-        model,
-        k=k,
-        discount=discount,
-        per_soundtrack=per_soundtrack,
-        scope=scope,
-        deep_cuts=deep_cuts,
-        tail_share=tail_share,
-    )
-
-
 def print_picks(model, seeds, picks, heading: str) -> None:
     """Each pick on one line (◆ marks the long tail), its explanation indented beneath."""
     from gems.serve.explain import percent
@@ -86,7 +72,7 @@ def recommend(
     discount: Discount = None,
     per_soundtrack: PerSoundtrack = None,
     scope: Scope = None,
-    deep_cuts: DeepCuts = False,
+    deep_cuts: DeepCuts = None,
     tail_share: TailShare = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
 ) -> None:
@@ -94,7 +80,9 @@ def recommend(
     from gems.serve import open_model, recommend
 
     loaded = open_model(model)
-    options = _options(loaded, k, discount, per_soundtrack, scope, deep_cuts, tail_share)
+    options = loaded.rank_defaults.with_overrides(
+        k=k, discount=discount, per_soundtrack=per_soundtrack, scope=scope, deep_cuts=deep_cuts, tail_share=tail_share
+    )
     query = {"history": history, "history_format": history_format, "history_user": history_user}
     answer = recommend(loaded, options, like=like, user=user, **query)
     if answer.linked is not None:
@@ -129,16 +117,18 @@ def playlist(
     discount: Discount = None,
     per_soundtrack: PerSoundtrack = None,
     scope: Scope = None,
-    deep_cuts: DeepCuts = False,
+    deep_cuts: DeepCuts = None,
 ) -> None:
     """A playlist of hidden gems, ordered so the sound flows, in a file your player opens."""
     from gems.model import Model
-    from gems.playlist import make_playlist
+    from gems.serve.playlist import make_playlist
 
     if not 1 <= length <= 10_000:
         raise ParameterError(f"--length must be between 1 and 10000 tracks, got {length}")
     loaded = Model(model)
-    options = _options(loaded, length, discount, per_soundtrack, scope, deep_cuts)
+    options = loaded.rank_defaults.with_overrides(
+        k=length, discount=discount, per_soundtrack=per_soundtrack, scope=scope, deep_cuts=deep_cuts
+    )
     query = {"history": history, "history_format": history_format, "history_user": history_user}
     summary = make_playlist(loaded, out, options, arc=arc, like=like, user=user, **query)
     if summary.answer.linked is not None:
@@ -195,7 +185,9 @@ def export(
             "give --out FILE (a recommendations table), --playlists DIR (a playlist per user), or both"
         )
     loaded = Model(model)
-    options = _options(loaded, k, discount, per_soundtrack, scope, tail_share=tail_share)
+    options = loaded.rank_defaults.with_overrides(
+        k=k, discount=discount, per_soundtrack=per_soundtrack, scope=scope, tail_share=tail_share
+    )
     wanted = read_user_ids(users) if users is not None else None
     found = None
     if histories is not None:
@@ -225,12 +217,21 @@ def export(
     epilog="Examples:\n\n"
     "  gems serve --model models/demo\n\n"
     "  gems serve -m models/demo --port 9000\n\n"
-    "  gems serve -m models/mine --host 0.0.0.0   # reachable from other machines of your network"
+    "  gems serve -m models/mine --host 0.0.0.0 --allow-host mybox.local   # your network, by address or by name"
 )
 def serve(
     model: ModelDir,
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 opens it to your network.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8765,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Also answer requests addressed to this host name (repeatable; NAME:PORT for another port, as "
+            "behind a proxy). Without it only localhost, 127.0.0.1, [::1] and the address a request arrives at "
+            "are answered, which stops other web pages reaching the server through DNS rebinding.",
+        ),
+    ] = None,
 ) -> None:
     """A web page over a model: search seeds, listen to the gems, re-rank, build and download playlists."""
     if not 0 <= port <= 65535:
@@ -238,8 +239,10 @@ def serve(
     import gems.web as web  # FastAPI and uvicorn only here: the other commands start without them
 
     verbose = logging.getLogger().isEnabledFor(logging.INFO)
-    application = web.create_app(model)
+    application = web.create_app(model, allow_hosts=allow_host or ())
     sock = web.bind(host, port)
     new_console().print(f"gems serving {shown(model)} at [bold]{shown(web.url_of(sock))}[/]  (Ctrl-C stops)")
+    if host in ("0.0.0.0", "::"):
+        new_console().print("and to your network, at this machine's addresses (by a name: --allow-host NAME)")
     web.serve_forever(application, sock, log_level="info" if verbose else "warning")
     new_console().print("stopped")

@@ -99,8 +99,8 @@ def build(
     """Build a model folder: ingest, audio embeddings, ALS, popularity, indexes. Unchanged stages are reused."""
     from dataclasses import replace
 
-    from gems.build import build_model, load_or_default_config
     from gems.config import ListensSource
+    from gems.stages import build_model, load_or_default_config
 
     columns = parse_columns(listens_columns)
     sources = [ListensSource.parse(text, format=listens_format or "auto", columns=columns) for text in listens or ()]

@@ -18,7 +18,7 @@ from gems.ingest.combine import Ingested, ListensSource, ingest_sources, tracks_
 from gems.ingest.formats import read_listens_source
 from gems.ingest.report import IngestReport
 from gems.ingest.schema import finalize_catalog
-from gems.soundtrack import classify_soundtrack
+from gems.ingest.soundtrack import classify_soundtrack
 
 __all__ = [
     "IngestReport",

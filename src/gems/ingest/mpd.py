@@ -17,7 +17,7 @@ items
     one row per track: ``title`` = ``track_name``, ``artist`` = ``artist_name``, ``soundtrack`` =
     ``album_name`` and ``duration_s`` = ``duration_ms`` / 1000 when present, ``artist_uri``/``album_uri`` when
     present, and ``context``: the track's three most common (lower-cased) playlist names, '; '-joined, most
-    common first (ties alphabetically) — the playlist-name signal used by :mod:`gems.soundtrack`.
+    common first (ties alphabetically) — the playlist-name signal used by :mod:`gems.ingest.soundtrack`.
 
 A playlist's ``num_tracks`` that disagrees with its list (``num_samples`` in the challenge set) is noted and
 the list is trusted; ``collaborative`` and the other playlist fields are not used.

@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from gems.topk import NormOrdered
+
+if TYPE_CHECKING:
+    from gems.cf import FoldIn
+
+
+class Ranker(Protocol):
+    """The learned second stage as ranking uses it (:class:`gems.rank.learned.LearnedRanker`)."""
+
+    def relevance(self, candidates, features: np.ndarray, listed: np.ndarray, relevance: np.ndarray) -> np.ndarray:
+        """The learned relevance of every candidate entry (the blend's ``relevance`` off the shortlist)."""
+
+    def contributions(self, features: np.ndarray) -> dict[str, float]:
+        """What each kind of evidence gave one entry's relevance."""
+
+
+class AudioSpace(Protocol):
+    """An audio space as retrieval searches it (:class:`gems.model.Space`): ``index``, the faiss index of the
+    audio vectors."""
+
+    @property
+    def index(self): ...
 
 
 @dataclass
@@ -26,28 +48,66 @@ class Queries:
         for i, history in enumerate(histories):
             rows = np.asarray(history, dtype=np.int64).ravel()
             given = np.ones(len(rows)) if weights is None else np.asarray(weights[i], dtype=np.float64).ravel()
+            if len(rows) < 2 or bool((rows[1:] > rows[:-1]).all()):  # already sorted and unique (a CSR row)
+                out_histories.append(rows)
+                out_weights.append(given)
+                continue
             unique, inverse = np.unique(rows, return_inverse=True)
             out_histories.append(unique)
             out_weights.append(np.bincount(inverse, weights=given, minlength=len(unique)))
         rows = np.full(len(out_histories), -1, dtype=np.int64) if user_rows is None else np.asarray(user_rows)
         return cls(out_histories, rows.astype(np.int64), out_weights)
 
+    @classmethod
+    def of_listeners(cls, interactions, users) -> Queries:
+        """The queries of listeners ``users`` (rows) of a (users × tracks) CSR matrix of summed listen weights
+        given as its (indptr, indices, weights) arrays."""
+        rows = np.asarray(users, dtype=np.int64)
+        found = [listened(interactions, int(u)) for u in rows]
+        return cls.of([h for h, _ in found], rows, [w for _, w in found])
+
     def __len__(self) -> int:
         return len(self.histories)
 
+    def means(self, values: np.ndarray) -> np.ndarray:
+        """(b,) each query's mean of ``values`` (n,) over its tracks; 0 for a query without tracks."""
+        return history_means(self.histories, values)
 
-@dataclass
+
+def history_means(histories: list[np.ndarray], values: np.ndarray) -> np.ndarray:
+    """(b,) the mean of ``values`` (n,) over each history's tracks; 0 for an empty history."""
+    sizes = np.array([len(h) for h in histories], dtype=np.int64)
+    flat = np.concatenate(histories) if len(histories) else np.zeros(0, dtype=np.int64)
+    query = np.repeat(np.arange(len(sizes)), sizes)
+    sums = np.bincount(query, weights=np.asarray(values, dtype=np.float64)[flat], minlength=len(sizes))
+    return np.divide(sums, sizes, out=np.zeros(len(sizes)), where=sizes > 0)
+
+
+def listened(interactions, user: int) -> tuple[np.ndarray, np.ndarray]:
+    """(track rows, summed weights) of one listener (row ``user``) of a CSR matrix's (indptr, indices, weights)."""
+    indptr, indices, weights = interactions
+    start, stop = int(indptr[user]), int(indptr[user + 1])
+    return np.asarray(indices[start:stop], dtype=np.int64), np.asarray(weights[start:stop], dtype=np.float64)
+
+
+@dataclass(frozen=True)
 class RankingInputs:
-    """Everything ranking reads, per track row (n tracks) — from a model folder or a training split.
+    """Everything ranking reads, per track row (n tracks) — from a model folder or a training split. Made once,
+    with every field at once; what ranking derives from the fields (below) is built on construction, so the
+    inputs are read-only from then on and any number of threads may rank with them.
 
     listeners (n,) distinct listeners; is_tail, is_theme (n,) bool; soundtrack_codes, artist_codes (n,) the
     album/soundtrack and artist as integers, −1 when unknown; is_soundtrack (n,) bool or None; item_factors
     (n × f) and user_factors (n_users × f): ALS, zero rows for tracks without listens; fold: the
-    :class:`gems.cf.FoldIn` of those factors; norm_order: (rows, norms) of the heard tracks by decreasing
-    factor norm, when stored; neighbours: (indptr, indices, data) CSR arrays of the item-kNN similarity;
-    audio_position (n,): row of a track in audio_vectors (m × d, unit rows) or −1; audio_index: the audio
-    space, whose ``.index`` (the faiss index of audio_vectors) large catalogues search; ranker: the learned
-    second stage, or None.
+    :class:`gems.cf.FoldIn` of those factors; norm_order: (rows, norms) of the heard tracks by decreasing factor
+    norm, when stored; neighbours: (indptr, indices, data) CSR arrays of the item-kNN similarity;
+    audio_position (n,): row of a track in audio_vectors (m × d, unit rows) or −1; audio_space: the model's
+    audio :class:`AudioSpace`, whose faiss ``index`` large catalogues search; ranker: the learned second
+    stage, or None; batch: copy the factors in norm order for blocks of many queries (~0.7 s on a million
+    tracks) instead of reading them per chunk (:meth:`for_batch`).
+
+    Derived: ``ordered`` (:class:`gems.topk.NormOrdered`), ``factor_norms`` (n,) float32, ``neighbour_matrix``
+    (n × n CSR), ``memberships`` {"artist"/"album": (n × codes) CSR indicator}, ``kin_codes``.
     """
 
     listeners: np.ndarray
@@ -58,14 +118,51 @@ class RankingInputs:
     is_soundtrack: np.ndarray | None = None
     item_factors: np.ndarray | None = None
     user_factors: np.ndarray | None = None
-    fold: object | None = None
+    fold: FoldIn | None = None
     norm_order: tuple[np.ndarray, np.ndarray] | None = None
     neighbours: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     audio_position: np.ndarray | None = None
     audio_vectors: np.ndarray | None = None
-    audio_index: object | None = None
-    ranker: object | None = None
-    _cache: dict = field(default_factory=dict, repr=False)
+    audio_space: AudioSpace | None = None
+    ranker: Ranker | None = None
+    batch: bool = False
+    ordered: NormOrdered | None = field(init=False, repr=False, compare=False)
+    factor_norms: np.ndarray | None = field(init=False, repr=False, compare=False)
+    neighbour_matrix: object = field(init=False, repr=False, compare=False)
+    kin_codes: dict[str, np.ndarray] = field(init=False, repr=False, compare=False)
+    memberships: dict[str, object] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        derive = {"ordered": None, "factor_norms": None, "neighbour_matrix": None}
+        if self.item_factors is not None:
+            derive["ordered"] = self._norm_ordered()
+            derive["factor_norms"] = self._factor_norms(derive["ordered"])
+        if self.neighbours is not None:
+            import scipy.sparse as sp
+
+            indptr, indices, data = self.neighbours
+            derive["neighbour_matrix"] = sp.csr_matrix((data, indices, indptr), shape=(self.n_items, self.n_items))
+        codes = {"artist": self.artist_codes, "album": self.soundtrack_codes}
+        derive["kin_codes"] = {k: c for k, c in codes.items() if c is not None and bool((np.asarray(c) >= 0).any())}
+        derive["memberships"] = {name: _membership(c) for name, c in derive["kin_codes"].items()}
+        for name, value in derive.items():
+            object.__setattr__(self, name, value)
+
+    def for_batch(self) -> RankingInputs:
+        """These inputs prepared for blocks of many queries (the factors copied in norm order), made before
+        worker processes fork so each starts with them."""
+        return self if self.batch else replace(self, batch=True)
+
+    def factors_of(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows) × f) float32 ALS factors of ``rows``: from the copy in norm order when prepared for a
+        batch (zeros for unheard tracks, as a model stores them), else read from the (memory-mapped) array."""
+        vectors = self.ordered.vectors
+        if not isinstance(vectors, np.ndarray):
+            return np.asarray(self.item_factors[rows], dtype=np.float32)
+        position = self.ordered.position[rows]
+        out = vectors[np.maximum(position, 0)]
+        out[position < 0] = 0.0
+        return out
 
     @property
     def n_items(self) -> int:
@@ -75,76 +172,33 @@ class RankingInputs:
     def heard(self) -> np.ndarray:
         return self.listeners > 0
 
-    def cached(self, key, make):
-        """``make()`` computed once per key for these inputs."""
-        if key not in self._cache:
-            self._cache[key] = make()
-        return self._cache[key]
+    def _norm_ordered(self) -> NormOrdered:
+        if self.norm_order is None:
+            return NormOrdered.of(self.item_factors, self.heard)
+        rows, norms = self.norm_order
+        return NormOrdered.stored(self.item_factors, rows, norms, materialize=self.batch)
 
-    def factor_norms(self) -> np.ndarray:
-        """(n,) float32 length of every track's ALS factors (read once)."""
+    def _factor_norms(self, ordered: NormOrdered) -> np.ndarray:
+        """(n,) float32 length of every track's ALS factors: the stored norms of the heard tracks (computed for
+        the rest, whose factors are zero rows in a model folder)."""
+        from gems.topk import norms_of
 
-        def make() -> np.ndarray:
-            from gems.topk import norms_of
-
+        if self.norm_order is None:
+            chunks = range(0, self.n_items, 65536)
             return np.concatenate(
-                [
-                    norms_of(np.asarray(self.item_factors[i : i + 65536], np.float32))
-                    for i in range(0, self.n_items, 65536)
-                ]
+                [norms_of(np.asarray(self.item_factors[i : i + 65536], np.float32)) for i in chunks]
             ).astype(np.float32)
+        out = np.zeros(self.n_items, dtype=np.float32)
+        out[ordered.rows] = ordered.norms
+        return out
 
-        return self.cached("factor_norms", make)
 
-    def norm_ordered(self, *, materialize: bool) -> NormOrdered:
-        """The heard tracks' factors by decreasing norm for :func:`gems.topk.top_k`; ``materialize`` copies
-        them in that order (batches: ~0.7 s on a million tracks), else single queries read them per chunk."""
+def _membership(codes: np.ndarray):
+    """(n × codes) CSR indicator of each track's artist or album."""
+    import scipy.sparse as sp
 
-        def make() -> NormOrdered:
-            if self.norm_order is None:
-                return NormOrdered.of(self.item_factors, self.heard)
-            rows, norms = self.norm_order
-            return NormOrdered.stored(self.item_factors, rows, norms, materialize=materialize)
-
-        return self.cached(("norms", materialize), make)
-
-    def prepare(self, *, batch: bool) -> None:
-        """Build now what ranking builds on first use (factor order and norms, the neighbour and membership
-        matrices), so worker processes fork with it and a server's first query is as fast as the next."""
-        if self.item_factors is not None:
-            self.norm_ordered(materialize=batch)
-            self.factor_norms()
-        if self.neighbours is not None:
-            self.neighbour_matrix()
-        for name in self.kin_codes:
-            self.membership(name)
-
-    @property
-    def kin_codes(self) -> dict[str, np.ndarray]:
-        """The code arrays kin evidence is read from — ``artist`` and ``album`` (soundtrack) — where known."""
-        codes = {"artist": self.artist_codes, "album": self.soundtrack_codes}
-        return {name: c for name, c in codes.items() if c is not None and bool((np.asarray(c) >= 0).any())}
-
-    def membership(self, name: str):
-        """(n × codes) CSR indicator of each track's artist or album (``name``), built once."""
-
-        def make():
-            import scipy.sparse as sp
-
-            codes = np.asarray(self.kin_codes[name])
-            known = np.flatnonzero(codes >= 0)
-            shape = (len(codes), int(codes.max()) + 1)
-            return sp.csr_matrix((np.ones(len(known), np.float32), (known, codes[known])), shape=shape)
-
-        return self.cached(("membership", name), make)
-
-    def neighbour_matrix(self):
-        """The (n × n) CSR item-kNN similarity."""
-
-        def make():
-            import scipy.sparse as sp
-
-            indptr, indices, data = self.neighbours
-            return sp.csr_matrix((data, indices, indptr), shape=(self.n_items, self.n_items))
-
-        return self.cached("neighbours", make)
+    codes = np.asarray(codes)
+    known = np.flatnonzero(codes >= 0)
+    return sp.csr_matrix(
+        (np.ones(len(known), np.float32), (known, codes[known])), shape=(len(codes), int(codes.max()) + 1)
+    )

@@ -22,6 +22,7 @@ from gems.rank.options import RankOptions
 from gems.topk import top_k
 
 INDEX_FROM = 50_000  # audio vectors from which retrieval searches the faiss index instead of scanning them
+TASTE_MARGIN = 16  # taste candidates retrieved beyond the pool, then cut by exact scores (see _taste_keys)
 
 
 def pool_sizes(k: int) -> dict[str, int]:
@@ -93,14 +94,20 @@ def _lookup(keys: np.ndarray, sorted_keys: np.ndarray, values: np.ndarray, missi
     return out
 
 
-def _pair_dots(vectors, rows: np.ndarray, queries: np.ndarray, query: np.ndarray, chunk: int = 65536) -> np.ndarray:
-    """vectors[rows[e]] · queries[query[e]] for every entry e, in chunks (bounded memory), float32."""
+def _pair_dots(
+    read, rows: np.ndarray, queries: np.ndarray, query: np.ndarray, *, file_order: bool, chunk: int = 65536
+) -> np.ndarray:
+    """read(rows)[e] · queries[query[e]] for every entry e, in chunks (bounded memory), float32. ``read``
+    gives the vectors of an array of rows; ``file_order``: they are memory-mapped, so read in ascending order."""
     out = np.empty(len(rows), dtype=np.float32)
     for start in range(0, len(rows), chunk):
         part = slice(start, start + chunk)
-        order = np.argsort(rows[part])  # read memory-mapped rows in file order
-        block = np.empty((len(order), queries.shape[1]), dtype=np.float32)
-        block[order] = vectors[rows[part][order]]
+        if not file_order:
+            block = np.asarray(read(rows[part]), dtype=np.float32)
+        else:
+            order = np.argsort(rows[part])
+            block = np.empty((len(order), queries.shape[1]), dtype=np.float32)
+            block[order] = read(rows[part][order])
         out[part] = np.einsum("ij,ij->i", block, queries[query[part]])
     return out
 
@@ -185,11 +192,11 @@ def _nearest_audio(inputs, profiles, own_keys, excluded, n_pool: int) -> np.ndar
     own_count = np.bincount(own_keys // n, minlength=len(profiles))
     blocked_in_space = int(excluded[have_rows].sum())
     found = []
-    if inputs.audio_index is not None and len(have_rows) >= INDEX_FROM and blocked_in_space < 4 * n_pool:
+    if inputs.audio_space is not None and len(have_rows) >= INDEX_FROM and blocked_in_space < 4 * n_pool:
         from gems.index import search
 
         depth = min(len(have_rows), n_pool + blocked_in_space + int(own_count[live].max()))
-        positions, _ = search(inputs.audio_index.index, profiles[live] / _row_norms(profiles[live]), depth)
+        positions, _ = search(inputs.audio_space.index, profiles[live] / _row_norms(profiles[live]), depth)
         for query, row_positions in zip(live, positions):
             rows = have_rows[row_positions[row_positions >= 0]]
             keys = query * n + rows
@@ -215,9 +222,10 @@ def _deep_cut_keys(inputs: RankingInputs, queries: Queries, own_keys, excluded) 
     """Keys of every non-theme track of the soundtracks each query loves (its own tracks and excluded ones
     left out): with ``deep_cuts`` these are the candidates."""
     n = inputs.n_items
-    loved = history_matrix(queries.histories, n) @ inputs.membership("album")
+    album = inputs.memberships["album"]
+    loved = history_matrix(queries.histories, n) @ album
     loved.data[:] = 1.0
-    members = (loved @ inputs.membership("album").T).tocsr()
+    members = (loved @ album.T).tocsr()
     keys, _ = _keys_of(members, n)
     return keys[_allowed(keys, own_keys, excluded, n) & ~np.asarray(inputs.is_theme)[keys % n]]
 
@@ -232,12 +240,11 @@ def candidates_for(inputs: RankingInputs, queries: Queries, options: RankOptions
     profiles = audio_profiles(inputs, queries)
     sparse: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if inputs.neighbours is not None:
-        keys, values = _keys_of(own @ inputs.neighbour_matrix(), n)
+        keys, values = _keys_of(own @ inputs.neighbour_matrix, n)
         keep = _allowed(keys, own_keys, excluded, n) & (values > 0)
         sparse["near"] = (keys[keep], values[keep])
     sizes = np.maximum(np.diff(own.indptr), 1).astype(np.float32)
-    for name in inputs.kin_codes:
-        membership = inputs.membership(name)
+    for name, membership in inputs.memberships.items():
         share = (own @ membership).multiply(1.0 / sizes[:, None]).tocsr()
         keys, values = _keys_of(share @ membership.T, n)
         keep = _allowed(keys, own_keys, excluded, n) & (values > 0)
@@ -251,13 +258,7 @@ def candidates_for(inputs: RankingInputs, queries: Queries, options: RankOptions
     else:
         found = [np.zeros(0, dtype=np.int64)]
         if taste is not None:
-            live = np.flatnonzero(np.abs(taste).sum(axis=1) > 0)
-            if len(live):
-                ordered = inputs.norm_ordered(materialize=b > 1)
-                sub = own[live]
-                ids, _ = top_k(ordered, taste[live], min(pools["cf"], n), sub.indptr, sub.indices, excluded)
-                ok = ids >= 0
-                found.append(np.repeat(live, ok.sum(axis=1)) * n + ids[ok])
+            found.append(_taste_keys(inputs, taste, own, excluded, pools["cf"]))
         if "near" in sparse:
             found.append(_strongest(inputs, *sparse["near"], pools["near"], tie_break=False))
         kin = [sparse[name] for name in sparse if name.startswith("kin_")]
@@ -271,6 +272,25 @@ def candidates_for(inputs: RankingInputs, queries: Queries, options: RankOptions
     return _evidence(inputs, keys, b, taste, profiles, sparse)
 
 
+def _taste_keys(inputs: RankingInputs, taste: np.ndarray, own, excluded: np.ndarray, pool: int) -> np.ndarray:
+    """Keys of each query's ``pool`` best tracks by taste. The exact top-k computes its scores in blocks whose
+    rounding depends on the block's size, so it retrieves TASTE_MARGIN more; they are cut by scores computed
+    entry by entry (:func:`_pair_dots`), ties to the smaller row: the same pool alone or in a block."""
+    n = inputs.n_items
+    live = np.flatnonzero(np.abs(taste).sum(axis=1) > 0)
+    if len(live) == 0:
+        return np.zeros(0, dtype=np.int64)
+    sub = own[live]
+    ids, _ = top_k(inputs.ordered, taste[live], min(pool + TASTE_MARGIN, n), sub.indptr, sub.indices, excluded)
+    ok = ids >= 0
+    query, rows = np.repeat(live, ok.sum(axis=1)), ids[ok]
+    exact = _pair_dots(inputs.factors_of, rows, taste, query, file_order=not inputs.batch)
+    order = np.lexsort((rows, -exact, query))
+    first = np.searchsorted(query[order], query[order], side="left")
+    keep = order[np.arange(len(order)) - first < pool]
+    return np.sort(query[keep] * n + rows[keep])
+
+
 def _evidence(inputs: RankingInputs, keys: np.ndarray, b: int, taste, profiles, sparse) -> Candidates:
     """Candidates from sorted unique keys, with every kind computed exactly on every entry."""
     n = inputs.n_items
@@ -279,7 +299,7 @@ def _evidence(inputs: RankingInputs, keys: np.ndarray, b: int, taste, profiles, 
     heard = inputs.heard[rows]
     evidence: dict[str, np.ndarray] = {}
     if taste is not None:
-        cf = _pair_dots(inputs.item_factors, rows, taste, query)
+        cf = _pair_dots(inputs.factors_of, rows, taste, query, file_order=not inputs.batch)
         cf[~heard | (np.abs(taste).sum(axis=1) == 0)[query]] = np.nan
         evidence["cf"] = cf
     if "near" in sparse:
@@ -299,6 +319,7 @@ def _evidence(inputs: RankingInputs, keys: np.ndarray, b: int, taste, profiles, 
         position = inputs.audio_position[rows]
         audio = np.full(len(keys), np.nan, dtype=np.float32)
         have = (position >= 0) & ~np.isnan(profiles[query, 0])
-        audio[have] = _pair_dots(inputs.audio_vectors, position[have], np.nan_to_num(profiles), query[have])
+        vectors, profiles = inputs.audio_vectors, np.nan_to_num(profiles)
+        audio[have] = _pair_dots(vectors.__getitem__, position[have], profiles, query[have], file_order=True)
         evidence["audio"] = audio
     return Candidates(indptr, rows.astype(np.int64), keys, evidence)

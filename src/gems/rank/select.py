@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gems.rank.inputs import RankingInputs
+from gems.rank.inputs import RankingInputs, history_means
 from gems.rank.options import RankOptions
 from gems.rank.retrieve import Candidates
 
@@ -29,7 +29,7 @@ def tail_places(inputs: RankingInputs, options: RankOptions, histories: list[np.
     the tail gets more of it, a mainstream one less; tail_share 0.1 gives f's own share)."""
     if not options.calibrated:
         return np.full(len(histories), options.tail_places, dtype=np.int64)
-    shares = np.array([inputs.is_tail[h].mean() if len(h) else 0.0 for h in histories])
+    shares = history_means(histories, inputs.is_tail)
     return np.round(options.k * np.minimum(1.0, options.tail_share * 10 * shares)).astype(np.int64)
 
 

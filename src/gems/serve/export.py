@@ -8,7 +8,7 @@ hidden folder ``.OUT.parts`` beside the output (:mod:`gems.serve.parts`), so mem
 size and an interrupted export resumes where it stopped (when the model, the users and the options are the
 same). The parts are joined into OUT, in its format, under a temporary name that is renamed when complete: a
 truncated file never appears under the final name. Playlists (``--playlists DIR``) come from the same ranking
-pass, ordered for flow by :mod:`gems.playlist`, each written atomically. One export at a time writes a file or
+pass, ordered for flow by :mod:`gems.serve.playlist`, each written atomically. One export at a time writes a file or
 a playlist folder (:mod:`gems.artifacts.locks`), so two never mix their rows.
 """
 
@@ -101,10 +101,7 @@ def _single_threaded() -> None:
 def rank_users(model, users: np.ndarray, options: RankOptions) -> tuple[np.ndarray, np.ndarray]:
     """Top-k of a block of the model's listeners (rows): (items (b × k), scores), −1 / −inf padding — what
     ``gems export`` writes and ``gems evaluate`` scores."""
-    indptr, indices, weights = model.interactions
-    histories = [np.asarray(indices[indptr[u] : indptr[u + 1]], dtype=np.int64) for u in users]
-    listened = [np.asarray(weights[indptr[u] : indptr[u + 1]], dtype=np.float64) for u in users]
-    ranked = rank(model.inputs, Queries.of(histories, users, listened), options)
+    ranked = rank(model.batch_inputs, Queries.of_listeners(model.interactions, users), options)
     return ranked.items, ranked.scores
 
 
@@ -115,7 +112,7 @@ def rank_block(task: tuple) -> tuple[np.ndarray, np.ndarray]:
     model = _model(path)
     if len(who) == 1:
         return rank_users(model, who[0], options)
-    ranked = rank(model.inputs, Queries.of(who[0], None, who[1]), options)
+    ranked = rank(model.batch_inputs, Queries.of(who[0], None, who[1]), options)
     return ranked.items, ranked.scores
 
 
@@ -143,25 +140,7 @@ class Listeners:
         """The track rows of listener ``i``."""
         if self.histories is not None:
             return self.histories[i]
-        indptr, indices, _ = model.interactions
-        user = self.rows[i]
-        return np.asarray(indices[indptr[user] : indptr[user + 1]], dtype=np.int64)
-
-
-def export_recommendations(
-    model,
-    out: str | Path,
-    options: RankOptions,
-    *,
-    user_ids: list[str] | None = None,
-    show_progress: bool = False,
-    block: int = BLOCK,
-    runner: Runner | None = None,
-) -> ExportSummary:
-    """Write the top ``options.k`` of every requested user (default: every listener of the model) to ``out``."""
-    return export_batch(
-        model, options, out=out, user_ids=user_ids, show_progress=show_progress, block=block, runner=runner
-    )
+        return model.history(int(self.rows[i]))[0]
 
 
 def _requested_rows(model, user_ids: list[str] | None) -> tuple[np.ndarray, list[str], list[str]]:
@@ -193,10 +172,10 @@ def _requested_rows(model, user_ids: list[str] | None) -> tuple[np.ndarray, list
 
 class _PlaylistFolder:
     """Writes one playlist per user into ``folder``: the user's picks ordered for flow (from their history), each
-    annotated with its rank, score and popularity. Files are named by :func:`gems.playlist.safe_filename`."""
+    annotated with its rank, score and popularity. Files are named by :func:`gems.serve.playlist_files.safe_filename`."""
 
     def __init__(self, model, folder: Path, playlist_format: str):
-        from gems.playlist import FORMATS as PLAYLIST_FORMATS
+        from gems.serve.playlist_files import FORMATS as PLAYLIST_FORMATS
 
         self.suffix = "." + str(playlist_format).lower().lstrip(".")
         if self.suffix not in PLAYLIST_FORMATS:
@@ -211,20 +190,16 @@ class _PlaylistFolder:
         return f"pick {place} of {k} for this listener (score {score:.3f}); {popularity_words(self.model, row)}"
 
     def write(self, user_id: str, history: np.ndarray, items: np.ndarray, scores: np.ndarray) -> int:
-        from gems.playlist import Playlist, annotation, entry, safe_filename, write_playlist
-        from gems.serve.flow import flow_order
+        from gems.serve.playlist import assemble
+        from gems.serve.playlist_files import safe_filename, write_playlist
+        from gems.serve.recommend import for_whom
 
         model = self.model
         picks = items[items >= 0]
         notes = [
             self._note(int(row), place, len(picks), float(s)) for place, (row, s) in enumerate(zip(picks, scores), 1)
         ]
-        order = flow_order(model, picks, history)
-        playlist = Playlist(
-            title=f"gems: hidden gems for {user_id}",
-            annotation=annotation(model, f"for listener {user_id}"),
-            entries=[entry(model, int(picks[i]), notes[i]) for i in order],
-        )
+        playlist = assemble(model, picks, for_whom(model, user=user_id), seeds=history, notes=notes)
         write_playlist(playlist, self.folder / (safe_filename(user_id) + self.suffix))
         self.written += 1
         return len(picks)
@@ -250,7 +225,7 @@ def export_batch(
 
     Playlists (``playlist_format`` m3u8, xspf or jspf) are ordered for flow from each user's history like
     ``gems playlist --user``; each is written atomically as it is done (an interrupted export leaves whole files
-    only), named by :func:`gems.playlist.safe_filename` of the user id; other files in the folder are left alone.
+    only), named by :func:`gems.serve.playlist_files.safe_filename` of the user id; other files in the folder are left alone.
     A second export into the same file or folder while this one runs gets a BusyError.
     """
     runner = runner or Runner()
@@ -319,7 +294,7 @@ def _export(model, options, out, folder, user_ids, histories, show_progress, blo
     path = str(model.path)
     _MODELS.setdefault(path, model)  # local workers fork with it already open ...
     if todo:
-        model.inputs.prepare(batch=True)  # ... and with the factors sorted for the top-k, the matrices built
+        model.batch_inputs  # noqa: B018  ... and with the factors sorted for the top-k, the matrices built
     try:
         written = 0
         tasks = [who.task(path, options, blocks[i]) for i in todo]

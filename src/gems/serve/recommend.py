@@ -59,26 +59,13 @@ def open_model(path: str | Path):
     return Model(path)
 
 
-def rank_options(
-    model,
-    *,
-    k: int | None = None,
-    discount: float | None = None,
-    per_soundtrack: int | None = None,
-    scope: str | None = None,
-    deep_cuts: bool = False,
-    tail_share: float | None = None,
-):
-    """The model's ranking defaults with the given overrides (None keeps the default); ParameterError when a
-    value is out of range."""
-    return model.rank_defaults.with_overrides(
-        k=k,
-        discount=discount,
-        per_soundtrack=per_soundtrack,
-        scope=scope,
-        deep_cuts=deep_cuts or None,
-        tail_share=tail_share,
-    )
+def for_whom(model, *, user: str | None = None, seeds=()) -> str:
+    """Whom a list is for, in words: ``for listener u1``, ``like “A” by X (S); “B”``, or ``picked by hand``."""
+    if user is not None:
+        return f"for listener {user}"
+    if len(seeds):
+        return "like " + "; ".join(model.label(int(s)) for s in seeds)
+    return "picked by hand"
 
 
 def recommend(
@@ -90,11 +77,12 @@ def recommend(
     history: str | Path | None = None,
     history_format: str = "auto",
     history_user: str | None = None,
+    match_budget=None,
 ) -> Answer:
     """Hidden gems for seed tracks (``like``: ids, titles, ``Artist - Title`` or ``Title (Soundtrack)``), for a
     listener of the model (``user``), or for a listening history the model never saw (``history``: a file or
     folder in any format gems reads, ``history_user`` choosing one listener of several). Exactly one of the
-    three."""
+    three. ``match_budget``: a :class:`gems.lookup.MatchBudget` the seeds' title matches share."""
     if sum([bool(like), user is not None, history is not None]) != 1:
         raise ParameterError("give one of --like TRACK (one or more), --user ID or --history FILE")
     if history is not None:
@@ -110,13 +98,12 @@ def recommend(
         history, listened = model.history(user_row)
         if len(history) == 0:
             raise DataError(f"user '{user}' has no listens in this model; recommend from seeds with --like instead")
-        answer = Answer(seeds=[], history=history, who=f"for listener {user}", user=user)
+        answer = Answer(seeds=[], history=history, who=for_whom(model, user=user), user=user)
         answer.picks = picks_for(model, [history], options, user_rows=[user_row], weights=[listened], listener=True)[0]
         return answer
-    seeds = [model.lookup.resolve(query) for query in like]
+    seeds = [model.lookup.resolve(query, match_budget) for query in like]
     history = np.unique(np.asarray(seeds, dtype=np.int64))
-    who = "like " + "; ".join(model.label(s) for s in seeds)
-    answer = Answer(seeds=seeds, history=history, who=who)
+    answer = Answer(seeds=seeds, history=history, who=for_whom(model, seeds=seeds))
     answer.picks = picks_for(model, [history], options)[0]
     return answer
 

@@ -10,9 +10,10 @@ import numpy as np
 
 from gems.artifacts import layout
 from gems.artifacts.hashing import InputHasher
-from gems.build.runner import StageRunner, interaction_inputs, load_interactions
+from gems.artifacts.writing import ModelWriter
 from gems.config import BuildConfig
 from gems.errors import ParameterError
+from gems.stages.runner import StageRunner, interaction_inputs, load_interactions
 
 
 def stage_ingest(runner: StageRunner, config: BuildConfig, hasher: InputHasher) -> None:
@@ -49,10 +50,10 @@ def catalogue_arrays(tracks) -> dict[str, np.ndarray]:
     and by folded title, and per artist and per album/soundtrack the codes and the tracks sorted by code."""
     import pandas as pd
 
-    from gems.lookup import fold
+    from gems.lookup import title_key
 
     ids = tracks["track_id"].to_numpy(dtype=str)
-    titles = np.asarray([fold(t if isinstance(t, str) else i) for t, i in zip(tracks["title"], ids)], dtype=str)
+    titles = np.asarray([title_key(t if isinstance(t, str) else i) for t, i in zip(tracks["title"], ids)], dtype=str)
     arrays = {
         layout.ID_ORDER: np.argsort(ids, kind="stable"),
         layout.TITLE_ORDER: np.argsort(titles, kind="stable"),
@@ -70,21 +71,12 @@ DISPLAY_COLUMNS = ("track_id", "title", "artist", "soundtrack", "duration_s", "p
 
 
 def stage_catalogue(runner: StageRunner) -> None:
-    """What serving reads of the catalogue without reading it whole: its display columns as a memory-mappable
-    Arrow file (a million-track query labels ten picks), sort orders that find a track by id or title and a
-    track's artist- and album-mates by binary search (see gems.lookup and RankingInputs.members), and the name
-    keys a history is linked by (gems.ingest.link.catalogue_keys)."""
+    """What serving reads of the catalogue without reading it whole (:func:`write_catalogue`)."""
     inputs = {"tracks": runner.file_hash(layout.TRACKS), "link": LINK_VERSION}
 
     def compute() -> dict[str, Any]:
-        from gems.ingest.link import catalogue_keys
-
-        display = runner.staged.table(layout.TRACKS, list(DISPLAY_COLUMNS))
-        runner.writer.save_arrow(layout.DISPLAY, display)
-        tracks = display.to_pandas()
-        for relpath, array in catalogue_arrays(tracks).items():
-            runner.writer.save_array(relpath, array)
-        runner.writer.save_table(layout.LINK_KEYS, catalogue_keys(tracks))
+        tracks = runner.staged.table(layout.TRACKS, list(DISPLAY_COLUMNS)).to_pandas()
+        write_catalogue(runner.writer, tracks)
         return {
             "tracks": len(tracks),
             "artists": int(tracks["artist"].nunique()),
@@ -92,6 +84,22 @@ def stage_catalogue(runner: StageRunner) -> None:
         }
 
     runner.run("catalogue", inputs, compute)
+
+
+def write_catalogue(writer: ModelWriter, tracks) -> None:
+    """The catalogue's serving files for a tracks frame with :data:`DISPLAY_COLUMNS`: its display columns as a
+    memory-mappable Arrow file (a million-track query labels ten picks), sort orders that find a track by id or
+    title and a track's artist- and album-mates by binary search (:func:`catalogue_arrays`, gems.lookup), and
+    the name keys a history is linked by (gems.ingest.link.catalogue_keys)."""
+    import pyarrow as pa
+
+    from gems.ingest.link import catalogue_keys
+
+    tracks = tracks[list(DISPLAY_COLUMNS)].reset_index(drop=True)
+    writer.save_arrow(layout.DISPLAY, pa.Table.from_pandas(tracks, preserve_index=False))
+    for relpath, array in catalogue_arrays(tracks).items():
+        writer.save_array(relpath, array)
+    writer.save_table(layout.LINK_KEYS, catalogue_keys(tracks))
 
 
 def stage_audio(runner: StageRunner, config: BuildConfig, hasher: InputHasher, show_progress: bool, cache_dir) -> None:
@@ -171,13 +179,20 @@ def stage_interactions(runner: StageRunner) -> None:
         item = pd.Index(track_ids).get_indexer(listens["track_id"])
         users, user_idx = np.unique(listens["user_id"].to_numpy(dtype=str), return_inverse=True)
         matrix = interaction_matrix(user_idx, item, listens["weight"].to_numpy(), (len(users), len(track_ids)))
-        writer = runner.writer
-        writer.save_table(layout.USERS, pd.DataFrame({"user_id": users}))
-        for relpath, array in zip(layout.INTERACTIONS, (matrix.indptr, matrix.indices, matrix.data)):
-            writer.save_array(relpath, array)
+        write_interactions(runner.writer, users, matrix)
         return {"users": len(users), "pairs": int(matrix.nnz)}
 
     runner.run("interactions", inputs, compute)
+
+
+def write_interactions(writer: ModelWriter, user_ids, matrix) -> None:
+    """The listeners' ids (sorted: serving finds one by binary search) and the (users × tracks) CSR matrix of
+    summed listen weights, one row per id."""
+    import pandas as pd
+
+    writer.save_table(layout.USERS, pd.DataFrame({"user_id": np.asarray(user_ids, dtype=str)}))
+    for relpath, array in zip(layout.INTERACTIONS, (matrix.indptr, matrix.indices, matrix.data)):
+        writer.save_array(relpath, array)
 
 
 def stage_popularity(runner: StageRunner, config: BuildConfig) -> None:
@@ -188,7 +203,6 @@ def stage_popularity(runner: StageRunner, config: BuildConfig) -> None:
     }
 
     def compute() -> dict[str, Any]:
-        import pandas as pd
         import scipy.sparse as sp
 
         from gems.popularity import popularity_from_matrix
@@ -199,8 +213,7 @@ def stage_popularity(runner: StageRunner, config: BuildConfig) -> None:
         if matrix is None:
             matrix = sp.csr_matrix((0, len(tracks)), dtype=np.float32)
         popularity = popularity_from_matrix(matrix, codes, head_share=config.popularity.head_share)
-        frame = pd.DataFrame({"track_id": tracks["track_id"], **popularity.to_columns()})
-        runner.writer.save_table(layout.POPULARITY, frame)
+        write_popularity(runner.writer, tracks["track_id"], popularity)
         return {
             "head": popularity.n_head,
             "tail": int(popularity.is_tail.sum()),
@@ -208,3 +221,10 @@ def stage_popularity(runner: StageRunner, config: BuildConfig) -> None:
         }
 
     runner.run("popularity", inputs, compute)
+
+
+def write_popularity(writer: ModelWriter, track_ids, popularity) -> None:
+    """Each track's listeners, percentile, head/tail and theme flags (a :class:`gems.popularity.Popularity`)."""
+    import pandas as pd
+
+    writer.save_table(layout.POPULARITY, pd.DataFrame({"track_id": track_ids, **popularity.to_columns()}))
