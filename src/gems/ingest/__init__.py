@@ -68,11 +68,12 @@ def ingest_listens(
     import pyarrow.parquet as pq
 
     from gems.ingest.formats import ALIASES, detect_format
-    from gems.safe_files import describe_os_error, write_atomic
+    from gems.safe_files import check_output, describe_os_error, write_atomic
 
     out = Path(out)
     if out.suffix.lower() not in (".parquet", ".pq"):
         raise ParameterError(f"--out must be a .parquet file, got {out}")
+    check_output(out)
     name = ALIASES.get(format, format)
     detected = name == "auto"
     if detected:

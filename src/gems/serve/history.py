@@ -135,11 +135,12 @@ def write_links(model, path: str | Path, out: str | Path, *, fmt: str = "auto", 
     Returns the summary."""
     import io
 
-    from gems.safe_files import write_output
+    from gems.safe_files import check_output, write_output
 
     out = Path(out)
     if out.suffix.lower() not in LINK_FORMATS:
         raise ParameterError(f"--out must end in .csv or .parquet, got {out.name}")
+    check_output(out)
     _, links, summary = link_source(model, path, fmt=fmt, columns=columns)
     table = links.drop_duplicates("source_id").reset_index(drop=True)
     buffer = io.BytesIO()
