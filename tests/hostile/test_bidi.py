@@ -8,12 +8,10 @@ import json
 import unicodedata
 import xml.etree.ElementTree as ET
 
-import numpy as np
 import pytest
-from hostilekit import assert_one_clear_line
+from hostilekit import assert_one_clear_line, named_model
 
 from gems.terminal import json_text, printable
-from modelkit import write_model
 
 HIDDEN = [
     "Theme \u202egpj.exe\u202c",  # RIGHT-TO-LEFT OVERRIDE … POP DIRECTIONAL FORMATTING
@@ -32,18 +30,7 @@ def assert_visible(text: str) -> None:
 
 @pytest.fixture(scope="module")
 def bidi_model(tmp_path_factory):
-    n = len(HIDDEN) * 2
-    titles = [HIDDEN[i % len(HIDDEN)] + f" {i}" for i in range(n)]
-    path = write_model(
-        tmp_path_factory.mktemp("bidi") / "m",
-        titles=titles,
-        soundtracks=[f"OST {HIDDEN[i % 2]}" for i in range(n)],
-        artists=[HIDDEN[(i + 1) % len(HIDDEN)] for i in range(n)],
-        paths=[f"/music/{HIDDEN[i % len(HIDDEN)]}.ogg" for i in range(n)],
-        vectors=np.random.default_rng(0).normal(size=(n, 6)),
-        listeners=[n - i for i in range(n)],
-    )
-    return path, titles
+    return named_model(tmp_path_factory.mktemp("bidi") / "m", HIDDEN)
 
 
 def test_printable_and_json_text():
