@@ -55,16 +55,22 @@ def ascii_digits(value: str) -> str:
     return _ANY_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), unicodedata.normalize("NFKC", value))
 
 
-def _numeric(value: Any) -> Any:
+def as_number(value: Any) -> float | None:
+    """A JSON number or numeric text (any script's digits, full-width too) as a float — one too large for a
+    float is ``inf`` — else None (true/false included)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
-    return ascii_digits(value) if isinstance(value, str) and not value.isascii() else value
+    try:
+        return float(ascii_digits(value) if isinstance(value, str) and not value.isascii() else value)
+    except OverflowError:  # an integer of hundreds of digits
+        return float("inf") if value > 0 else float("-inf")
+    except ValueError:
+        return None
 
 
 def numbers(values: pd.Series) -> pd.Series:
-    """Numbers, and numeric text in any script's digits, as float64; anything else (true/false included) is
-    NaN."""
-    return pd.to_numeric(values.map(_numeric), errors="coerce").astype("float64")
+    """:func:`as_number` of each value, as float64 (None: NaN)."""
+    return values.map(as_number).astype("float64")
 
 
 def text_track_id(artist: str | None, title: str | None) -> str | None:

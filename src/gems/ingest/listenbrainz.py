@@ -33,7 +33,15 @@ import pandas as pd
 
 from gems.errors import DataError
 from gems.ingest.archive import SourceFile, source_files, with_sibling
-from gems.ingest.common import SNIFF_ERRORS, clean_names, first_json_record, json_lines, shown, text_track_ids
+from gems.ingest.common import (
+    SNIFF_ERRORS,
+    as_number,
+    clean_names,
+    first_json_record,
+    json_lines,
+    shown,
+    text_track_ids,
+)
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import IngestReport
 from gems.ingest.rows import (
@@ -159,14 +167,8 @@ def _row(record: dict) -> dict:
     meta = _dict(record.get("track_metadata"))
     info = _dict(meta.get("additional_info"))
     mapping = _dict(meta.get("mbid_mapping") or record.get("mbid_mapping"))
-    duration = info.get("duration_ms")
-    seconds = info.get("duration")
-    try:
-        duration_s = (
-            float(duration) / 1000.0 if duration is not None else float(seconds) if seconds is not None else None
-        )
-    except (TypeError, ValueError):
-        duration_s = None
+    milliseconds, seconds = as_number(info.get("duration_ms")), as_number(info.get("duration"))
+    duration_s = milliseconds / 1000.0 if milliseconds is not None else seconds
     return {
         "listened_at": record.get("listened_at"),
         "user_name": record.get("user_name"),

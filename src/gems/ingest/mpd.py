@@ -36,7 +36,7 @@ import pandas as pd
 
 from gems.errors import DataError
 from gems.ingest.archive import SourceFile
-from gems.ingest.common import MISSING_MARKERS, clean_name
+from gems.ingest.common import MISSING_MARKERS, as_number, clean_name
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import MAX_EXAMPLES, IngestReport
 from gems.ingest.safe_read import decode_head, describe_json, read_input
@@ -52,6 +52,7 @@ _SNIFF_BYTES = 4096
 _SNIFF_DEPTH = 3
 _SNIFF_ENTRIES = 5_000
 _NUMBER = re.compile(r"\d+")
+_MAX_POSITION = 1 << 62  # a pos past this cannot be an int64: the track's index in its list is used
 _EXPECTED = 'an object with a "playlists" list (the Million Playlist Dataset\'s {"info": ..., "playlists": [...]})'
 
 
@@ -153,12 +154,12 @@ def _uri(value: Any) -> str | None:
 
 def _track_meta(track: dict) -> tuple:
     """(title, artist, album, duration_s, artist_uri, album_uri) of one MPD track object."""
-    duration = track.get("duration_ms")
+    duration = as_number(track.get("duration_ms")) if isinstance(track.get("duration_ms"), (int, float)) else None
     return (
         _name(track.get("track_name")),
         _name(track.get("artist_name")),
         _name(track.get("album_name")),
-        duration / 1000.0 if isinstance(duration, (int, float)) and not isinstance(duration, bool) else None,
+        duration / 1000.0 if duration is not None else None,
         _uri(track.get("artist_uri")),
         _uri(track.get("album_uri")),
     )
@@ -259,7 +260,7 @@ class _Collector:
             seen[uri] = len(users)
             users.append(user)
             track_ids.append(uri)
-            positions.append(pos if type(pos) is int else number)
+            positions.append(pos if type(pos) is int and 0 <= pos < _MAX_POSITION else number)
             weights.append(1)
             names.append(name)
             if uri not in meta:

@@ -162,6 +162,11 @@ def _delimited_batches(
                 f"{path}: a malformed row holds bytes that are not {encoding} text ({undecodable[0]}); re-save the "
                 "file as UTF-8 and check the row"
             ) from exc
+        if "straddl" in str(exc):  # Arrow's words for one row longer than a block
+            raise DataError(
+                f"{path}: a row longer than {BLOCK_BYTES >> 20} MiB (or a quoted field that never closes) after line "
+                f"{next_line - 1:,}; a table's rows are short — is this the right file?"
+            ) from None
         raise DataError(f"{path} is not a readable delimited table (read as {encoding} text): {exc}") from exc
 
 

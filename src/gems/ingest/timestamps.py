@@ -27,6 +27,7 @@ _MS_THRESHOLD = 1e11
 PLACEHOLDER_BEFORE = pd.Timestamp("1971-01-01", tz="UTC")
 _MAX_SECONDS = 9.2e9  # 2262-04-11, the end of datetime64[ns]
 _NAT = np.iinfo(np.int64).min
+_MAX_DIGITS = 24  # an epoch in milliseconds with microseconds after the point is 20
 _MIN_NS, _MAX_NS = pd.Timestamp.min.value + 1, pd.Timestamp.max.value
 
 
@@ -61,6 +62,9 @@ def classify_timestamps(values: pd.Series) -> tuple[pd.Series, np.ndarray, np.nd
     bad = np.zeros(len(text), dtype=bool)
 
     is_number = text.str.fullmatch(r"-?[0-9]+(\.[0-9]+)?").fillna(False).to_numpy(dtype=bool)
+    too_long = is_number & (text.str.len() > _MAX_DIGITS).fillna(False).to_numpy(dtype=bool)
+    bad |= too_long  # no epoch has that many digits (and a float64 cannot hold some of them)
+    is_number &= ~too_long
     if is_number.any():
         seconds = pd.to_numeric(text[is_number]).to_numpy(dtype="float64")
         seconds = np.where(np.abs(seconds) < _MS_THRESHOLD, seconds, seconds / 1000.0)
