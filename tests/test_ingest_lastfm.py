@@ -12,11 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gems.build import build_model
 from gems.cli import main
 from gems.config import BuildConfig
 from gems.ingest import read_listens, scrobbles
 from gems.ingest.formats import FORMAT_MODULES, detect_format
+from gems.stages import build_model
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LAYOUTS = FIXTURES / "exports" / "lastfm_layouts"
