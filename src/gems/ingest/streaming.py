@@ -69,7 +69,7 @@ def text_chunks(
                 if used is not None:
                     used.append(encoding)
             consumed += len(data)
-            blank = blank and not text.strip()
+            blank = blank and (not text or text.isspace())
             if text:
                 yield text
         try:
@@ -78,7 +78,7 @@ def text_chunks(
             raise invalid_text(file.name, encoding, consumed - 1, exc.reason, expected) from None
         if rest:
             yield rest
-        if blank and not rest.strip():
+        if blank and (not rest or rest.isspace()):
             raise DataError(f"{file.name} is empty; expected {expected}")
 
 
