@@ -116,6 +116,6 @@ def ingest_listens(
         report=source.report,
         users=int(listens["user_id"].nunique()),
         tracks=int(listens["track_id"].nunique()),
-        soundtrack_tracks=int(meta.loc[meta["track_id"].isin(set(listens["track_id"])), "is_soundtrack"].sum()),
+        soundtrack_tracks=int(meta.loc[meta["track_id"].isin(listens["track_id"].unique()), "is_soundtrack"].sum()),
         out=out,
     )
