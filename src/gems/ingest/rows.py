@@ -20,7 +20,7 @@ from gems.ingest.report import MAX_EXAMPLES, IngestReport
 from gems.ingest.schema import finalize_listens
 from gems.ingest.timestamps import classify_timestamps
 
-CHUNK_RECORDS = 10_000  # raw records parsed before they are sieved into kept rows (~10 MB of them)
+CHUNK_RECORDS = 20_000  # raw records parsed before they are sieved into kept rows (~20 MB of them)
 _NAMES_PER_FILE = 2  # user names remembered per file: enough to tell one name from several
 
 
@@ -55,7 +55,7 @@ class TextCodes:
         """The codes of ``values`` (-1 for a missing value)."""
         codes, uniques = pd.factorize(values)
         table = self._tables.setdefault(column, {})
-        mapped = np.array([table.setdefault(u, len(table)) for u in uniques] + [-1], dtype=np.int32)
+        mapped = np.array([table.setdefault(u, len(table)) for u in np.asarray(uniques, dtype=object)] + [-1], np.int32)
         return mapped[codes]
 
     def decode(self, column: str, codes: np.ndarray) -> pd.Categorical:

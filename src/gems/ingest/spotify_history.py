@@ -152,16 +152,17 @@ def record_chunks(
     kept: list[tuple] = []
     file_of: list[int] = []
     numbers: list[int] = []
+    first_key, second_key = keys
     for index, file in enumerate(files):
-        first, matched = None, False
+        first, matched, number = None, False, 0
         for number, record in enumerate(json_array(file, expected=expected), start=1):
-            report.rows_read += 1
-            is_dict = isinstance(record, dict)
-            first = describe_json(record) if first is None else first
-            matched = matched or (is_dict and keys[0] in record and keys[1] in record)
-            if not matched and number >= 1000:
-                break
-            if is_dict and (keys[0] in record or keys[1] in record):
+            is_dict = type(record) is dict
+            if not matched:  # until the file shows a record of the format
+                first = describe_json(record) if first is None else first
+                matched = is_dict and first_key in record and second_key in record
+                if not matched and number >= 1000:
+                    break
+            if is_dict and (first_key in record or second_key in record):
                 kept.append(tuple(map(record.get, fields)))  # the fields only: the record itself is let go
                 file_of.append(index)
                 numbers.append(number)
@@ -170,6 +171,7 @@ def record_chunks(
             if matched and len(kept) >= CHUNK_RECORDS:
                 yield _frame(kept, fields), np.asarray(file_of), np.asarray(numbers, dtype=np.int64)
                 kept, file_of, numbers = [], [], []
+        report.rows_read += number
         if first is not None and not matched:
             raise DataError(f"{file.name} record 1: expected {expected}, found {first}")
     if kept:

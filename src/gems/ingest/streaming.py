@@ -31,6 +31,7 @@ MAX_RECORD_CHARS = 32 << 20
 MAX_LINE_CHARS = 16 << 20
 LINES_PER_BATCH = 50_000
 _WS = re.compile(r"[ \t\r\n]*")
+_DELIMITER = re.compile(r"[ \t\r\n]*([,\]])[ \t\r\n]*")
 _DECODER = json.JSONDecoder()
 _CUT_MARGIN = 16  # a value cut by the end of the buffer fails within this many characters of it
 
@@ -110,12 +111,12 @@ class JsonStream:
     """A cursor over JSON text arriving in pieces: the values it yields are parsed whole, everything between
     them (brackets, keys, commas) one token at a time; errors name ``name:line:column``."""
 
-    def __init__(self, chunks: Iterator[str], name: str):
-        self.chunks, self.name = chunks, name
+    def __init__(self, chunks: Iterator[str], name: str, *, lines: bool = False):
+        self.chunks, self.name, self.lines = chunks, name, lines
         self.buf, self.pos = "", 0
         self.line, self.column = 1, 0  # where buf[0] is: its line, and characters before it on that line
         self.ended = False
-        self.started = 1  # the line where the last value of :meth:`items` started
+        self.started = 1  # the line where the last value of :meth:`items` started (counted when ``lines``)
         self._mark, self._mark_line = 0, 1  # lines counted up to buf[_mark]
 
     def _more(self, want: int = 1) -> bool:
@@ -169,6 +170,10 @@ class JsonStream:
     def value(self) -> Any:
         """The next JSON value, parsed whole (at most :data:`MAX_RECORD_CHARS` long)."""
         self.peek()
+        return self._parse()
+
+    def _parse(self) -> Any:
+        """The JSON value at the cursor (which is on its first character)."""
         while True:
             try:
                 value, end = _DECODER.raw_decode(self.buf, self.pos)
@@ -208,14 +213,22 @@ class JsonStream:
         if self.peek() == "]":
             self.pos += 1
             return
+        self.peek()
         while True:
-            self.peek()
-            self.started = self.line_at()
-            yield self.value()
-            found = self.peek()
-            if found not in (",", "]") or not found:
-                raise self.error("Expecting ',' delimiter")
-            self.pos += 1
+            if self.lines:
+                self.started = self.line_at()
+            yield self._parse()
+            # the usual case in one step: the delimiter, and the whitespace up to the next value, all in the buffer
+            after = _DELIMITER.match(self.buf, self.pos)
+            if after is not None and after.end() < len(self.buf):
+                found, self.pos = after.group(1), after.end()
+            else:
+                found = self.peek()
+                if found not in (",", "]") or not found:
+                    raise self.error("Expecting ',' delimiter")
+                self.pos += 1
+                if found == ",":
+                    self.peek()
             if found == "]":
                 return
 
@@ -228,12 +241,15 @@ class JsonStream:
 def json_array(file: SourceFile, *, expected: str, key: str | None = None) -> Iterator[Any]:
     """The records of the JSON array ``file`` holds (``key``: the array under that key of the object it holds),
     one by one. Anything else is a DataError saying ``expected`` and what was found."""
-    return (value for _, value in json_array_lines(file, expected=expected, key=key))
+    return (value for _, value in json_array_lines(file, expected=expected, key=key, lines=False))
 
 
-def json_array_lines(file: SourceFile, *, expected: str, key: str | None = None) -> Iterator[tuple[int, Any]]:
-    """:func:`json_array` with the line where each record starts: ``(line, record)``."""
-    stream = JsonStream(text_chunks(file, expected=expected), file.name)
+def json_array_lines(
+    file: SourceFile, *, expected: str, key: str | None = None, lines: bool = True
+) -> Iterator[tuple[int, Any]]:
+    """:func:`json_array` with the line where each record starts: ``(line, record)`` (1 for every record when
+    not ``lines``)."""
+    stream = JsonStream(text_chunks(file, expected=expected), file.name, lines=lines)
     if key is None:
         if stream.peek() != "[":
             found = describe_json(stream.value())
