@@ -139,3 +139,11 @@ def test_a_bom_does_not_hide_the_array(tmp_path, tiny_pieces):
     path = tmp_path / "b.json"
     path.write_bytes(codecs.BOM_UTF8 + b'[{"a": 1}]')
     assert list(json_array(source(path), expected="records")) == [{"a": 1}]
+
+
+def test_numbers_cut_by_a_piece_read_whole(tmp_path, tiny_pieces):
+    """``0.`` of ``0.5`` or ``1e`` of ``1e-9`` at the end of a piece is not a number yet."""
+    values = [0.0, 0.5, 1e-9, -12.5e3, 123456789, -7, 2.5e-300, [1.25, {"n": -0.0}]]
+    path = tmp_path / "n.json"
+    path.write_text(json.dumps(values))
+    assert list(json_array(source(path), expected="records")) == values

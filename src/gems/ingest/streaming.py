@@ -184,7 +184,9 @@ class JsonStream:
                 raise self.error(exc.msg, exc.pos) from None
             except RecursionError:
                 raise too_deep(self.name) from None
-            if end == len(self.buf) and self._grow():  # a number may go on in the next piece
+            # a number near the end of the buffer may go on in the next piece ("0." of "0.5", "1e" of "1e9")
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if (end == len(self.buf) or number and end + _CUT_MARGIN >= len(self.buf)) and self._grow():
                 continue
             self.pos = end
             return value
