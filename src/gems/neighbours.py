@@ -9,7 +9,6 @@ which is why it reaches far deeper into the long tail than ALS does.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -45,16 +44,34 @@ class ItemNeighbours:
         self.k = self.params.k
 
     def fit(self, user_items) -> ItemNeighbours:
-        """Fit on a (users × items) CSR matrix of listens (binarised: co-listening counts, not plays)."""
-        from implicit.nearest_neighbours import CosineRecommender
+        """Fit on a (users × items) CSR matrix of listens (binarised: co-listening counts, not plays).
 
-        model = CosineRecommender(K=self.k, num_threads=1)
-        with warnings.catch_warnings():  # CosineRecommender hands its own normalised COO to fit and warns
-            warnings.filterwarnings("ignore", message="Method expects CSR input")
-            model.fit(binarize(user_items), show_progress=False)
-        similarity = model.similarity.tocsr().astype(np.float32)
-        similarity.setdiag(0.0)
-        similarity.eliminate_zeros()
+        implicit's k-nearest-neighbour search (what its CosineRecommender runs, on columns scaled to unit
+        length) returns n × k (row, column, float64) triples, unused ones zero; they are packed here into
+        float32 CSR a block of rows at a time — implicit's own conversion would hold a second full copy, the
+        memory peak of a million-track build."""
+        import scipy.sparse as sp
+        from implicit._nearest_neighbours import all_pairs_knn
+
+        weighted = binarize(user_items).astype(np.float64)
+        weighted.data /= np.sqrt(np.bincount(weighted.indices, minlength=weighted.shape[1]))[weighted.indices]
+        pairs = all_pairs_knn(weighted, self.k, num_threads=1, show_progress=False)
+        del weighted
+        n = pairs.shape[0]
+        rows, columns, values = pairs.row, pairs.col, pairs.data
+        del pairs
+        counts, kept_columns, kept_values = np.zeros(n, dtype=np.int64), [], []
+        step = max(1, (1 << 22) // self.k)  # rows per block: ~4M triples
+        for first in range(0, n, step):
+            block = slice(first * self.k, min(n, first + step) * self.k)
+            keep = (values[block] != 0) & (columns[block] != rows[block])  # unused slots, the track itself
+            counts[first : first + step] = keep.reshape(-1, self.k).sum(axis=1)
+            kept_columns.append(columns[block][keep])
+            kept_values.append(values[block][keep].astype(np.float32))
+        del rows, columns, values
+        indptr = np.r_[0, np.cumsum(counts)]
+        similarity = sp.csr_matrix((np.concatenate(kept_values), np.concatenate(kept_columns), indptr), shape=(n, n))
+        similarity.sort_indices()
         self.similarity_ = similarity
         return self
 

@@ -87,6 +87,8 @@ def recommend(
     answer = recommend(loaded, options, like=like, user=user, **query)
     if answer.linked is not None:
         new_console(stderr=as_json).print(f"history: {shown(answer.linked)}")
+    if answer.note is not None:
+        new_console(stderr=as_json).print(f"[yellow]{shown(answer.note)}[/]")
     if as_json:
         sys.stdout.write(json_text([p.to_dict() for p in answer.picks]) + "\n")
         return
@@ -133,6 +135,8 @@ def playlist(
     summary = make_playlist(loaded, out, options, arc=arc, like=like, user=user, **query)
     if summary.answer.linked is not None:
         new_console().print(f"history: {shown(summary.answer.linked)}")
+    if summary.answer.note is not None:
+        new_console().print(f"[yellow]{shown(summary.answer.note)}[/]")
     note = f" ({summary.without_file} without a local audio file, listed by track URI)" if summary.without_file else ""
     new_console().print(f"{summary.tracks} tracks -> {shown(summary.path)}{note}")
 
@@ -194,7 +198,7 @@ def export(
         from gems.serve.history import read_histories
 
         found = read_histories(loaded, histories, fmt=histories_format).only(wanted)
-        new_console().print(f"histories: {shown(found.summary)}; {len(found.users):,} listeners")
+        new_console().print(f"histories: {shown(found.summary)}; {shown(found)}")
     summary = export_batch(
         loaded,
         options,
@@ -207,10 +211,20 @@ def export(
         runner=Runner(workers=default_workers() if workers is None else workers, scheduler=scheduler or None),
     )
     console = new_console()
+    fell_back = (
+        f" ({summary.fallback:,} of them the fallback: nothing of their listening led to a pick)"
+        if found is not None
+        else ""
+    )
     if out is not None:
-        console.print(f"{summary.rows:,} recommendations for {summary.users:,} users -> {shown(summary.out)}")
+        console.print(
+            f"{summary.rows:,} recommendations for {summary.users:,} users{fell_back} -> {shown(summary.out)}"
+        )
     if playlists is not None:
-        console.print(f"{summary.playlists:,} playlists ({summary.rows:,} tracks) -> {shown(summary.playlist_folder)}")
+        fell_back = fell_back if out is None else ""  # said once
+        console.print(
+            f"{summary.playlists:,} playlists ({summary.rows:,} tracks){fell_back} -> {shown(summary.playlist_folder)}"
+        )
 
 
 @app.command(

@@ -192,7 +192,8 @@ def link(
     listens_format: ListensFormat = "auto",
     listens_columns: ListensColumns = None,
 ) -> None:
-    """Which of a source's tracks the model holds: linked by a shared id, by name, ambiguous, or not there."""
+    """Which of a source's tracks the model holds: linked by a shared id or by name, else to their album or
+    artist in the model, ambiguous, or not there."""
     from gems.serve import open_model
     from gems.serve.history import write_links
 

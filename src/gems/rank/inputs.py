@@ -35,15 +35,25 @@ class AudioSpace(Protocol):
 class Queries:
     """b queries. ``histories[i]``: the track rows query i is made of (sorted, unique); ``user_rows[i]``: its
     row among the model's listeners, −1 for seeds or a history the model never saw (its taste is then folded
-    in); ``weights[i]``: the summed listen weights of its tracks (1 each for seeds)."""
+    in); ``weights[i]``: the summed listen weights of its tracks (1 each for seeds).
+
+    A history the model never saw may also hold tracks the model links only to their artist or album
+    (:mod:`gems.ingest.coarse`): ``coarse_counts[i]`` how many, ``coarse_codes["artist"][i]`` and
+    ``coarse_codes["album"][i]`` their artist and album codes (one entry per such track and code: a name that
+    fits two spellings of one artist lists both). They count only as kin: the share of a query by an artist
+    is (its tracks by that artist + its coarse links to it) / (its tracks + its coarse links)."""
 
     histories: list[np.ndarray]
     user_rows: np.ndarray
     weights: list[np.ndarray]
+    coarse_counts: np.ndarray | None = None
+    coarse_codes: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, histories, user_rows=None, weights=None) -> Queries:
-        """Queries from track rows (repeats add their weights up); ``user_rows`` default −1, ``weights`` 1."""
+    def of(cls, histories, user_rows=None, weights=None, *, coarse_counts=None, coarse_codes=None) -> Queries:
+        """Queries from track rows (repeats add their weights up); ``user_rows`` default −1, ``weights`` 1;
+        ``coarse_counts``, ``coarse_codes``: a history's artist and album links (class docstring), none by
+        default."""
         out_histories, out_weights = [], []
         for i, history in enumerate(histories):
             rows = np.asarray(history, dtype=np.int64).ravel()
@@ -56,7 +66,9 @@ class Queries:
             out_histories.append(unique)
             out_weights.append(np.bincount(inverse, weights=given, minlength=len(unique)))
         rows = np.full(len(out_histories), -1, dtype=np.int64) if user_rows is None else np.asarray(user_rows)
-        return cls(out_histories, rows.astype(np.int64), out_weights)
+        counts = None if coarse_counts is None else np.asarray(coarse_counts, dtype=np.int64)
+        codes = {name: [np.asarray(c, dtype=np.int64) for c in lists] for name, lists in (coarse_codes or {}).items()}
+        return cls(out_histories, rows.astype(np.int64), out_weights, counts, codes)
 
     @classmethod
     def of_listeners(cls, interactions, users) -> Queries:
@@ -65,6 +77,28 @@ class Queries:
         rows = np.asarray(users, dtype=np.int64)
         found = [listened(interactions, int(u)) for u in rows]
         return cls.of([h for h, _ in found], rows, [w for _, w in found])
+
+    def take(self, part) -> Queries:
+        """The queries at ``part`` (a slice or positions), their coarse links with them."""
+        pick = (lambda items: items[part]) if isinstance(part, slice) else (lambda items: [items[i] for i in part])
+        return Queries(
+            pick(self.histories),
+            self.user_rows[part],
+            pick(self.weights),
+            None if self.coarse_counts is None else self.coarse_counts[part],
+            {name: pick(lists) for name, lists in self.coarse_codes.items()},
+        )
+
+    def kin_sizes(self) -> np.ndarray:
+        """(b,) what kin shares divide by: each query's tracks and coarse links."""
+        sizes = np.array([len(h) for h in self.histories], dtype=np.int64)
+        return sizes if self.coarse_counts is None else sizes + self.coarse_counts
+
+    def coarse_pairs(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(query, code) of every ``name`` (artist/album) code the queries' coarse links point to."""
+        lists = self.coarse_codes.get(name) or []
+        query = np.repeat(np.arange(len(lists)), [len(c) for c in lists]).astype(np.int64)
+        return query, np.concatenate(lists).astype(np.int64) if lists else np.zeros(0, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.histories)
@@ -106,8 +140,8 @@ class RankingInputs:
     stage, or None; batch: copy the factors in norm order for blocks of many queries (~0.7 s on a million
     tracks) instead of reading them per chunk (:meth:`for_batch`).
 
-    Derived: ``ordered`` (:class:`gems.topk.NormOrdered`), ``factor_norms`` (n,) float32, ``neighbour_matrix``
-    (n × n CSR), ``memberships`` {"artist"/"album": (n × codes) CSR indicator}, ``kin_codes``.
+    Derived: ``ordered`` (:class:`gems.topk.NormOrdered`), ``factor_norms`` (n,) float32, ``kin_codes`` {"artist"/"album": (n,) codes, where any is known}, ``kin_members`` {kind:
+    (tracks sorted by code, (codes + 1,) bounds: code c's tracks are members[bounds[c]:bounds[c + 1]])}.
     """
 
     listeners: np.ndarray
@@ -128,23 +162,17 @@ class RankingInputs:
     batch: bool = False
     ordered: NormOrdered | None = field(init=False, repr=False, compare=False)
     factor_norms: np.ndarray | None = field(init=False, repr=False, compare=False)
-    neighbour_matrix: object = field(init=False, repr=False, compare=False)
     kin_codes: dict[str, np.ndarray] = field(init=False, repr=False, compare=False)
-    memberships: dict[str, object] = field(init=False, repr=False, compare=False)
+    kin_members: dict[str, tuple[np.ndarray, np.ndarray]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        derive = {"ordered": None, "factor_norms": None, "neighbour_matrix": None}
+        derive = {"ordered": None, "factor_norms": None}
         if self.item_factors is not None:
             derive["ordered"] = self._norm_ordered()
             derive["factor_norms"] = self._factor_norms(derive["ordered"])
-        if self.neighbours is not None:
-            import scipy.sparse as sp
-
-            indptr, indices, data = self.neighbours
-            derive["neighbour_matrix"] = sp.csr_matrix((data, indices, indptr), shape=(self.n_items, self.n_items))
         codes = {"artist": self.artist_codes, "album": self.soundtrack_codes}
         derive["kin_codes"] = {k: c for k, c in codes.items() if c is not None and bool((np.asarray(c) >= 0).any())}
-        derive["memberships"] = {name: _membership(c) for name, c in derive["kin_codes"].items()}
+        derive["kin_members"] = {name: _members(c) for name, c in derive["kin_codes"].items()}
         for name, value in derive.items():
             object.__setattr__(self, name, value)
 
@@ -193,12 +221,9 @@ class RankingInputs:
         return out
 
 
-def _membership(codes: np.ndarray):
-    """(n × codes) CSR indicator of each track's artist or album."""
-    import scipy.sparse as sp
-
+def _members(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the tracks with a known code sorted by code, bounds) for one kin kind."""
     codes = np.asarray(codes)
     known = np.flatnonzero(codes >= 0)
-    return sp.csr_matrix(
-        (np.ones(len(known), np.float32), (known, codes[known])), shape=(len(codes), int(codes.max()) + 1)
-    )
+    members = known[np.argsort(codes[known], kind="stable")]
+    return members, np.searchsorted(codes[members], np.arange(int(codes.max()) + 2))

@@ -51,6 +51,7 @@ class ExportSummary:
     out: Path | None
     playlists: int = 0  # playlist files written (export_batch with ``playlists``)
     playlist_folder: Path | None = None
+    fallback: int = 0  # listeners of ``histories`` answered by the fallback (gems.rank.fallback)
 
 
 def read_user_ids(path: str | Path) -> list[str]:
@@ -113,40 +114,54 @@ def rank_users(model, users: np.ndarray, options: RankOptions) -> tuple[np.ndarr
 
 def rank_block(task: tuple) -> tuple[np.ndarray, np.ndarray]:
     """One block of listeners -> (items (b × k), scores). ``task``: (model path, options, user rows) for the
-    model's own listeners, or (model path, options, histories, weights) for histories folded in."""
-    path, options, *who = task
+    model's own listeners, or (model path, options, :class:`gems.rank.Queries`) for histories folded in."""
+    path, options, who = task
     model = _model(path)
-    if len(who) == 1:
-        return rank_users(model, who[0], options)
-    ranked = rank(model.batch_inputs, Queries.of(who[0], None, who[1]), options)
+    if not isinstance(who, Queries):
+        return rank_users(model, who, options)
+    ranked = rank(model.batch_inputs, who, options)
     return ranked.items, ranked.scores
 
 
 @dataclass
 class Listeners:
     """Who an export ranks: ``names`` (the user_id column, Arrow strings) and either ``rows``, the model's own
-    listeners, or ``histories`` (track rows) and ``weights`` of listeners the model never saw (folded in).
-    ``identity``: what an interrupted export must find unchanged to resume."""
+    listeners, or the ``queries`` of listeners the model never saw (folded in). ``identity``: what an
+    interrupted export must find unchanged to resume."""
 
     names: object
     identity: str
     rows: np.ndarray | None = None
-    histories: list[np.ndarray] | None = None
-    weights: list[np.ndarray] | None = None
+    queries: Queries | None = None
 
     def __len__(self) -> int:
         return len(self.names)
 
     def task(self, path: str, options: RankOptions, part: slice) -> tuple:
-        if self.rows is not None:
-            return (path, options, self.rows[part])
-        return (path, options, self.histories[part], self.weights[part])
+        return (path, options, self.rows[part] if self.rows is not None else self.queries.take(part))
 
     def history(self, model, i: int) -> np.ndarray:
         """The track rows of listener ``i``."""
-        if self.histories is not None:
-            return self.histories[i]
+        if self.queries is not None:
+            return self.queries.histories[i]
         return model.history(int(self.rows[i]))[0]
+
+
+class _Fallback:
+    """Fills the empty lists of listeners folded in with the fallback (:mod:`gems.rank.fallback`), made once."""
+
+    def __init__(self, model, options: RankOptions):
+        self.model, self.options, self.given, self.list = model, options, 0, None
+
+    def fill(self, items: np.ndarray, scores: np.ndarray) -> None:
+        empty = ~(items >= 0).any(axis=1)
+        if empty.any():
+            if self.list is None:
+                from gems.rank.fallback import fallback_list
+
+                self.list = fallback_list(self.model.inputs, self.options)
+            items[empty], scores[empty] = self.list
+            self.given += int(empty.sum())
 
 
 def _requested_rows(model, user_ids: list[str] | None) -> tuple[np.ndarray, list[str], list[str]]:
@@ -227,7 +242,9 @@ def export_batch(
     """Rank the top ``options.k`` of every requested user (default: every listener), or of every listener of
     ``histories`` (:class:`gems.serve.history.Histories`, folded in), once, in blocks run by ``runner``
     (default: this process), and write them to the table ``out`` and/or as one playlist per user into the folder
-    ``playlists``.
+    ``playlists``. Every listener of ``histories`` is answered: one whose list comes out empty (nothing of their
+    listening links, or what links leads to no pick) gets the fallback (:mod:`gems.rank.fallback`), counted in
+    the summary's ``fallback`` (of the blocks ranked by this run: a resumed export counts its new blocks).
 
     Playlists (``playlist_format`` m3u8, xspf or jspf) are ordered for flow from each user's history like
     ``gems playlist --user``; each is written atomically as it is done (an interrupted export leaves whole files
@@ -271,15 +288,12 @@ def _export(model, options, out, folder, user_ids, histories, show_progress, blo
         except OSError as exc:
             raise DataError(f"{folder.folder}: {describe_write_error(exc, folder.folder)}") from None
     unknown, empty = [], []
+    fallback = None
     if histories is not None:
-        names = pa.array(histories.users, type=pa.string())
-        who = Listeners(
-            names,
-            hash_json([histories.users, [h.tolist() for h in histories.rows]]),
-            None,
-            histories.rows,
-            histories.weights,
-        )
+        names, queries = pa.array(histories.users, type=pa.string()), histories.queries
+        coarse = {name: [c.tolist() for c in codes] for name, codes in queries.coarse_codes.items()}
+        identity = hash_json([histories.users, [h.tolist() for h in queries.histories], coarse])
+        who, fallback = Listeners(names, identity, queries=queries), _Fallback(model, options)
     else:
         rows, unknown, empty = _requested_rows(model, user_ids)
         # Arrow string arrays: each block's ids are one ``take``, not a million Python strings
@@ -312,6 +326,8 @@ def _export(model, options, out, folder, user_ids, histories, show_progress, blo
         ):
             advance(sum(blocks[i].stop - blocks[i].start for i in range(len(blocks)) if i not in todo))
             for i, (items, scores) in zip(todo, ranked):
+                if fallback is not None:
+                    fallback.fill(items, scores)
                 valid = items >= 0
                 written += int(valid.sum())
                 members = np.arange(blocks[i].start, blocks[i].stop)
@@ -347,4 +363,5 @@ def _export(model, options, out, folder, user_ids, histories, show_progress, blo
         out=out,
         playlists=0 if folder is None else folder.written,
         playlist_folder=None if folder is None else folder.folder,
+        fallback=0 if fallback is None else fallback.given,
     )

@@ -50,6 +50,7 @@ class Answer:
     who: str = ""
     user: str | None = None
     linked: object | None = None  # for a history: how its tracks linked (gems.ingest.link.LinkSummary)
+    note: str | None = None  # said beside the picks: that they are the fallback (gems.rank.fallback)
 
 
 def open_model(path: str | Path):
@@ -89,9 +90,12 @@ def recommend(
         from gems.serve.history import read_histories
 
         found = read_histories(model, history, fmt=history_format)
-        who, rows, weights = found.one(history_user)
+        who, queries = found.one(history_user)
+        rows = queries.histories[0]
         answer = Answer(seeds=[], history=rows, who=f"for {who}'s listening history", user=who, linked=found.summary)
-        answer.picks = picks_for(model, [rows], options, weights=[weights], listener=True)[0]
+        answer.picks = picks_for(model, queries, options, listener=True)[0]
+        if not answer.picks:
+            answer.picks, answer.note = fallback_picks(model, options, found=bool(found.only([who]).linked()[0]))
         return answer
     if user is not None:
         user_row = model.user_row(user)
@@ -111,36 +115,62 @@ def recommend(
 def picks_for(
     model, histories, options, *, user_rows=None, weights=None, listener: bool = False
 ) -> list[list[Recommendation]]:
-    """Ranked and explained picks of a few queries (``histories``: track rows each; ``user_rows``: their
-    model listener rows, −1 or None for seeds and histories the model never saw; ``weights``: listen weights;
-    ``listener``: the queries are listening histories, not seeds — their taste is named as theirs)."""
+    """Ranked and explained picks of a few queries (``histories``: track rows each, or a
+    :class:`gems.rank.Queries`; ``user_rows``: their model listener rows, −1 or None for seeds and histories the
+    model never saw; ``weights``: listen weights; ``listener``: the queries are listening histories, not seeds —
+    their taste is named as theirs)."""
     from gems.rank import Queries, rank
     from gems.serve.explain import QueryEvidence, explain
 
-    queries = Queries.of(histories, user_rows, weights)
+    queries = histories if isinstance(histories, Queries) else Queries.of(histories, user_rows, weights)
     ranked = rank(model.inputs, queries, options)
     out = []
     for i in range(len(queries)):
-        evidence = QueryEvidence(model, queries.histories[i])
+        coarse = {name: codes[i] for name, codes in queries.coarse_codes.items()}
+        evidence = QueryEvidence(model, queries.histories[i], coarse)
         rows, positions = ranked.items[i], ranked.positions[i]
         picks = []
         for row, entry, score in zip(rows[rows >= 0], positions[rows >= 0], ranked.scores[i][rows >= 0]):
             why, seed = explain(model, ranked, evidence, int(entry), listener=listener)
-            picks.append(
-                Recommendation(
-                    track_id=model.track_ids[row],
-                    title=model.titles[row],
-                    artist=model.artists[row],
-                    soundtrack=model.soundtracks[row],
-                    score=float(score),
-                    similarity=float(ranked.relevance[entry]),
-                    popularity=int(model.listeners[row]),
-                    popularity_percentile=round(float(model.percentile[row]), 2),
-                    is_tail=bool(model.is_tail[row]),
-                    why=why,
-                    seed=None if seed is None else model.track_ids[seed],
-                    row=int(row),
-                )
-            )
+            picks.append(_pick(model, row, score, float(ranked.relevance[entry]), why, seed))
         out.append(picks)
     return out
+
+
+def fallback_picks(model, options, *, found: bool) -> tuple[list[Recommendation], str]:
+    """The fallback's picks (:mod:`gems.rank.fallback`) and the note said beside them; ``found``: something of
+    the listening links to the model (it led to no pick), else nothing does."""
+    from gems.rank.fallback import fallback_list
+    from gems.serve.explain import fallback_why, fallback_words
+
+    items, scores = fallback_list(model.inputs, options)
+    rows, scores = items[items >= 0], scores[items >= 0]
+    picks = [_pick(model, r, s, float(s), fallback_why(model, int(r), found=found), None) for r, s in zip(rows, scores)]
+    what = (
+        "what the model holds of this listening led to no pick"
+        if found
+        else "nothing of this listening is in the model"
+    )
+    instead = (
+        f"; instead, {fallback_words(model, int(rows[0]))}"
+        if len(rows)
+        else ", and the model has no long tail to offer"
+    )
+    return picks, what + instead
+
+
+def _pick(model, row, score, similarity: float, why: str, seed) -> Recommendation:
+    return Recommendation(
+        track_id=model.track_ids[row],
+        title=model.titles[row],
+        artist=model.artists[row],
+        soundtrack=model.soundtracks[row],
+        score=float(score),
+        similarity=similarity,
+        popularity=int(model.listeners[row]),
+        popularity_percentile=round(float(model.percentile[row]), 2),
+        is_tail=bool(model.is_tail[row]),
+        why=why,
+        seed=None if seed is None else model.track_ids[seed],
+        row=int(row),
+    )
