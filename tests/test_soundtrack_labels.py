@@ -57,10 +57,34 @@ def test_the_estimate_weights_a_stratum_by_its_population_over_its_sample():
     assert 0 <= low <= estimate.recall <= high <= 1
 
 
+def test_pooled_parts_weigh_each_track_by_the_stratum_over_all_its_labelled_tracks():
+    # stratum A (100 tracks) labelled 1 + 1 times across two parts, B (1,000 tracks) 2 + 0 times: weights 50, 500
+    labels = pd.DataFrame(
+        {
+            "part": ["dev", "dev", "dev", "dev2", "heldout"],
+            "stratum": ["A", "B", "B", "A", "B"],
+            "is_soundtrack": [True, True, False, True, True],
+            "flagged": [True, False, True, False, True],
+        }
+    )
+    sizes = pd.DataFrame(
+        {
+            "part": ["dev", "dev", "dev2", "dev2", "heldout"],
+            "stratum": ["A", "B", "A", "B", "B"],
+            "population": [100, 1000, 99, 998, 997],
+            "sampled": [1, 2, 1, 0, 1],
+        }
+    )
+    estimate = SL.pooled(labels, sizes, parts=("dev", "dev2"))  # the held-out row is left out
+    assert estimate.labelled == 4 and estimate.soundtracks == 3 and estimate.flagged == 2
+    assert estimate.precision == pytest.approx(50 / (50 + 500))
+    assert estimate.recall == pytest.approx(50 / (50 + 50 + 500))
+
+
 def test_the_committed_labels_are_complete_and_hold_no_licensed_text():
     labels = SL.read_labels()
     sizes = pd.read_csv(SL.STRATA)
-    assert set(labels["part"]) == {"dev", "dev2", "heldout"}
+    assert set(labels["part"]) == {"dev", "dev2", "dev3", "heldout"}
     assert labels["track_id"].is_unique
     assert labels["track_id"].map(lambda uri: re.fullmatch(r"spotify:track:[0-9A-Za-z]{22}", uri) is not None).all()
     assert labels["reason"].str.len().between(3, 120).all()
@@ -69,14 +93,16 @@ def test_the_committed_labels_are_complete_and_hold_no_licensed_text():
     assert (sizes["sampled"] <= sizes["population"]).all()
     first = sizes[sizes["part"] == "dev"].set_index("stratum")["population"]
     assert first.sum() == 146_459  # every track of the MPD sample, in exactly one stratum
-    # the held-out draw comes from the tracks the first draw (dev + dev2) left
-    left = first - labels[labels["part"] != "heldout"].groupby("stratum").size()
-    assert sizes[sizes["part"] == "heldout"].set_index("stratum")["population"].to_dict() == left.to_dict()
+    # each later draw comes from the tracks the draws before it left: dev3 from dev + dev2, heldout from all three
+    for part, before in (("dev3", ["dev", "dev2"]), ("heldout", ["dev", "dev2", "dev3"])):
+        left = first - labels[labels["part"].isin(before)].groupby("stratum").size()
+        assert sizes[sizes["part"] == part].set_index("stratum")["population"].to_dict() == left.to_dict()
 
 
-# precision and recall as measured when the rules were frozen (commit message and README), rounded down: a change
-# of the rules that loses ground on any part fails here and must be measured again
-FLOORS = {"dev": (0.91, 0.91), "dev2": (0.94, 0.79), "heldout": (0.89, 0.84)}
+# precision and recall as measured with the rules frozen at 9373256 (commit messages and README), rounded down: a
+# change of the rules that loses ground on any part fails here and must be measured again. The held-out part
+# (labelled after the rules were frozen, looked at once) is below the recall aim of 0.8: a floor, not a target.
+FLOORS = {"dev": (0.93, 0.93), "dev2": (0.95, 0.93), "dev3": (0.93, 0.87), "heldout": (0.91, 0.75)}
 
 
 @pytest.mark.slow

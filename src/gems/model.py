@@ -65,6 +65,24 @@ class TrackColumn:
         return iter(self._values)
 
 
+@dataclass(frozen=True)
+class TrackTags:
+    """``position`` (n_tracks,): each track's row in ``probs``, −1 without analysed audio; ``probs`` (m × W)
+    float32 tag probabilities; ``words`` (W,) the column names (the MTT vocabulary)."""
+
+    position: np.ndarray
+    probs: np.ndarray
+    words: tuple[str, ...]
+
+    def of(self, row: int) -> list[tuple[str, float]]:
+        """A track's (word, probability) pairs, most probable first (ties in vocabulary order); [] without audio."""
+        at = int(self.position[row])
+        if at < 0:
+            return []
+        values = np.asarray(self.probs[at], dtype=np.float64)
+        return [(self.words[j], float(values[j])) for j in np.argsort(-values, kind="stable")]
+
+
 class Model:
     """Read view of a model folder built by ``gems build``."""
 
@@ -238,6 +256,20 @@ class Model:
         if isinstance(regularization, bool) or not isinstance(regularization, int | float):
             raise damaged(self.folder.path / layout.MANIFEST, "its [cf] regularization is not a number")
         return FoldIn(item_factors, self.folder.array(layout.GRAM), regularization, weighting)
+
+    @cached_property
+    def tags(self) -> TrackTags | None:
+        """The words each track with analysed audio sounds like (:class:`TrackTags`), or None for a model without
+        audio. ``probs`` row ``position[track]`` holds the track's 50 MTT tag probabilities: MTT_musicnn's sigmoid
+        outputs averaged over the track's 3-s patches (gems.audio.musicnn.describe), columns named by ``words``."""
+        if not self.folder.has(layout.AUDIO_TAGS):
+            return None
+        words = tuple(self.folder.json(layout.AUDIO_TAG_WORDS))
+        probs = self.folder.array(layout.AUDIO_TAGS)
+        rows = int((self._audio_position >= 0).sum())
+        if probs.ndim != 2 or probs.shape != (rows, len(words)) or not all(isinstance(w, str) for w in words):
+            raise damaged(self.folder.path / layout.AUDIO_TAGS, f"not {rows:,} rows of {len(words)} word probabilities")
+        return TrackTags(self._audio_position, probs, words)
 
     @cached_property
     def audio_features(self) -> tuple[np.ndarray, np.ndarray, list[str]] | None:

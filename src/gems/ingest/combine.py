@@ -67,7 +67,8 @@ def _listened(tables: list[pd.DataFrame], tracks: pd.DataFrame):
 def _link(tracks: pd.DataFrame, source: pd.DataFrame, popularity, report: IngestReport):
     """(the link table of ``source`` against ``tracks``, source id -> catalogue id of the linked tracks),
     the summary recorded on ``report``."""
-    from gems.ingest.link import Linker, summarise_links
+    from gems.ingest.link import Linker
+    from gems.ingest.link_summary import summarise_links
 
     links = Linker(tracks, popularity=popularity).link(source)
     linked = links.dropna(subset=["track_id"]).drop_duplicates("source_id")
@@ -78,7 +79,7 @@ def _link(tracks: pd.DataFrame, source: pd.DataFrame, popularity, report: Ingest
 
 def _add_listens(tracks, tables, source: ListensSource, seen_users: set[str], reports) -> pd.DataFrame:
     """Read one listens source, link its tracks into ``tracks``; returns the grown catalogue."""
-    from gems.ingest.link import source_tracks
+    from gems.ingest.link_summary import source_tracks
 
     read = read_listens_source(source.path, format=source.format, columns=source.columns or None)
     table, report = read.listens, read.report

@@ -56,7 +56,7 @@ PHRASES = "|".join(
         r"\bmain (?:titles?|theme)\b",
         r"\bend (?:credits?|titles?)\b",
         r"\bopening credits\b",
-        r"\b(?:suite|theme|title theme) from\b",
+        r"\b(?:suite|theme|title theme|theme music) from\b",
         r"\b(?:series |show |tv |official |full )?theme song(?: (?:to|from|for|of)\b| version\b|\)|$)",
         r"\b(?:original |\d{4} )?(?:film|movie) version\b",
         r"\b(?:film|movie|original) score\b",
@@ -66,8 +66,21 @@ PHRASES = "|".join(
         r"\btrilha sonora\b",
         r"\bcolonna sonora\b",
         r"\bfilmmusik\b",
-        r"サウンドトラック|サントラ|原声",
     ]
+)
+# The same in other scripts (read only in names that are not plain ASCII): soundtrack; the theme, opening,
+# ending and insert songs of a drama or a film in Chinese, Japanese and Korean; Thai "song accompanying (a drama)".
+NATIVE_PHRASES = (
+    r"サウンドトラック|サントラ|原声|主[題题]曲|片[頭头尾]曲|插曲|[電电]視劇|电视剧|[電电]影\s*[《\"“「]|主題歌|挿入歌"
+    r"|劇場版|オープニングテーマ|エンディングテーマ|삽입곡|เพลงประกอบ"
+)
+# A source named without quotes after a dash, capitalised, as Spotify credits ride music and some film songs:
+# "The Cleaner - From Toy Story Midway Mania!", "Yellow Flicker Beat - From The Hunger Games: Mockingjay Part 1"
+# (case-sensitive). Not a live recording, a session, a concert or a classical work named that way.
+FROM_NAMED = r" [-–—] [Ff]rom (?:[Tt]he )?[A-Z0-9]"
+FROM_NAMED_EXCLUDED = (
+    r" [-–—] from .*\b(?:live|sessions?|presents|concert|tour|festival|center|centre|album|ep|vault|opera|ballet"
+    r"|oratorio|symphony|concerto|cantata)\b"
 )
 OST = r"\bOST\b|\bO\.S\.T\.?(?:$|[\s)\],-])"  # case-sensitive: "Ghost", "most" and German "Ost" stay out
 WORD = r"\b(?:(?:movie|film|original|tv|game|anime|motion picture) )?sound ?tracks?\b"
@@ -84,7 +97,8 @@ ARTIST = (
     r"^(?:the )?sound ?tracks?\b|\bsound ?tracks?\W*$|^osts?\b|\bosts?\W*$|\bcast\W*$|\bcast of\b|\bcast recording\b"
     r"|^cast\s*[-–:]|\boriginal (?:[a-z]+ )?cast\b|\b(?:broadway|musical|film|movie|tv|revival|london) cast\b"
     r"|^(?:hannah montana|troy and gabriella|sharpay evans|sharpay & ryan|phineas and ferb|spongebob squarepants"
-    r"|steven universe|the muppets|sesame street|family guy|my little pony|league of legends)$"
+    r"|steven universe|the muppets|sesame street|family guy|my little pony|league of legends|austin moon"
+    r"|the barden bellas|the treblemakers|sex bob-omb|(?:metalocalypse: )?dethklok)$"
 )
 ARTIST_EXCLUDED = (
     WORD_EXCLUDED
@@ -108,12 +122,13 @@ COVER_ARTIST = (
     r"\b(?:soundtrack|studio|pops|hollywood|movie|film|films|cinema|cinematique|screen|tv|television|theme|themes"
     r"|anime|game|gaming|video ?game|halloween|holiday)s? (?:\w+ )?(?:orchestra|philharmonic|symphony|ensemble"
     r"|singers|players|band|strings|all[- ]?stars|sound machine|factory|tunesters|crew|project|pianos?)\b"
-    r"|\bpianos?\b|\bpianist\b|\blullab|\bmusic box\b|\b8-bit\b|\bchiptune|\bkaraoke\b|\btribute\b|\bcovers?\b"
+    r"|\bpianos?\b|\bpianist\b|\blullab|\bmusic box\b|\borgel\b|\b8-bit\b|\bchiptune|\bkaraoke\b|\btribute\b|\bcovers?\b"
     r"|\bplayers$|^(?:the )?(?:city of prague philharmonic(?: orchestra)?|101 strings(?: orchestra)?"
     r"|london music works|eminence symphony orchestra|aun j-classic orchestra|vitamin string quartet"
     r"|the piano guys|kidz bop kids|the hit crew|video games live|l'orchestra (?:numerique|cinematique)"
     r"|natewantstobattle|amalee|rmaster|tpr|matt fuss|jonathan young|caleb hyles|anime kei|harajuku nation"
-    r"|kyle landry|the kidz band|one little choir|giant woman|andr[ée] rieu|the redfeld ensemble)\b"
+    r"|kyle landry|the kidz band|one little choir|giant woman|andr[ée] rieu|the redfeld ensemble"
+    r"|jim brickman)\b"
 )
 # Classical composers whose works films borrow (Mendelssohn's "Elijah", Orff's "Carmina Burana"): credited to
 # them, a track is the concert work, not a soundtrack.
@@ -134,17 +149,25 @@ PLAYLIST_EXPLICIT = (
 )
 # Playlist names about screen or stage music. A name only counts where the tracks filed under it bear it out
 # (see the classifier's playlist rule), so "soundtracks" of one listener's favourite indie songs does not fire.
+# Studio Ghibli is not in it: playlists named for it hold mostly covers (music-box, piano, wind-band), and Joe
+# Hisaishi's own recordings are found by the composer list. Disneyland playlists hold the films' songs and the
+# rides' music; Hindi and Telugu ones hold film songs (those industries' songs are film songs, mostly), but
+# "bollywood", "indian" and "tamil" ones in MPD are mostly Punjabi pop, a cappella and Tamil rap.
 PLAYLIST = "|".join(
     [
         r"^(?:the |my |best |epic |favou?rite )*(?:original )?(?:soundtracks?|osts?|scores?)$",
         r"\b(?:movie|movies|film|films|cinema|cinematic|tv|television|tv show|series|anime|disney|pixar"
-        r"|dreamworks|ghibli|k-?drama|drama|musical)s? ?(?:soundtracks?|osts?|scores?|music|songs|themes?"
+        r"|dreamworks|k-?drama|drama|musical)s? ?(?:soundtracks?|osts?|scores?|music|songs|themes?"
         r"|theme songs)\b",
         r"\b(?:video ?games?|videogames?|game) ?(?:soundtracks?|osts?|scores?|themes?)\b",
         r"\bvideo ?games?\b|\bvideogames?\b|\bvgm\b",
-        r"\b(?:disney|pixar|ghibli|anime|k-?drama|broadway|musicals?|show ?tunes|star wars|harry potter"
-        r"|lord of the rings|lotr|zelda|final fantasy|kingdom hearts|pok[eé]mon|undertale)\b",
+        r"\b(?:disney|disneyland|disney world|pixar|anime|k-?drama|broadway|musicals?|show ?tunes|star wars"
+        r"|harry potter|lord of the rings|lotr|zelda|final fantasy|kingdom hearts|pok[eé]mon|undertale)\b",
+        r"\b(?:hindi|telugu|tollywood)\b",
         r"\bosts?\b|\bmotion picture\b",
         WORD,
     ]
 )
+# Names about an era of pop rather than the productions: "disney throwback", "old disney", "disney jams" hold
+# the Disney Channel stars' pop singles far more often than their films' songs.
+PLAYLIST_EXCLUDED = r"\bthrowbacks?\b|\bjams\b|\bold\b|\btbt\b"

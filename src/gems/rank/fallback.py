@@ -18,7 +18,7 @@ import numpy as np
 
 from gems.rank.inputs import RankingInputs
 from gems.rank.options import RankOptions
-from gems.rank.retrieve import Candidates, _excluded
+from gems.rank.retrieve import Candidates, out_of_scope
 from gems.rank.select import final_lists
 
 CAP = 2  # picks of one soundtrack when the options set no cap: the fallback shows the breadth of the model
@@ -34,7 +34,7 @@ def fallback_rows(inputs: RankingInputs) -> np.ndarray:
 
 def fallback_list(inputs: RankingInputs, options: RankOptions) -> tuple[np.ndarray, np.ndarray]:
     """(k,) track rows of the fallback, best first (−1 padding), and their (k,) float32 scores (−inf padding)."""
-    rows = np.flatnonzero(fallback_rows(inputs) & ~_excluded(inputs, options))
+    rows = np.flatnonzero(fallback_rows(inputs) & ~out_of_scope(inputs, options))
     listeners = np.asarray(inputs.listeners, dtype=np.float64)[rows]
     scores = ((1.0 + listeners) / (1.0 + listeners.max(initial=0.0))).astype(np.float32)
     candidates = Candidates(np.array([0, len(rows)], dtype=np.int64), rows, rows.astype(np.int64), {})

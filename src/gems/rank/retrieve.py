@@ -82,7 +82,7 @@ def _pair_dots(
     return out
 
 
-def _excluded(inputs: RankingInputs, options: RankOptions) -> np.ndarray:
+def out_of_scope(inputs: RankingInputs, options: RankOptions) -> np.ndarray:
     """(n,) tracks no query may get: outside ``options.scope``."""
     if options.scope == "soundtrack" and inputs.is_soundtrack is not None:
         return ~np.asarray(inputs.is_soundtrack, dtype=bool)
@@ -174,7 +174,7 @@ def candidates_for(inputs: RankingInputs, queries: Queries, options: RankOptions
     """The candidates of every query and the exact evidence of every kind on them (module docstring)."""
     n, b, pools = inputs.n_items, len(queries), pool_sizes(options.k)
     own = own_keys(queries.histories, n)
-    excluded = _excluded(inputs, options)
+    excluded = out_of_scope(inputs, options)
     taste = taste_vectors(inputs, queries)
     profiles = audio_profiles(inputs, queries)
     sparse: dict[str, tuple[np.ndarray, np.ndarray]] = {}

@@ -101,7 +101,7 @@ def link_source(model, path: str | Path, *, fmt: str = "auto", columns=None):
     """(the source read, its link table, the summary): every distinct track of ``path`` linked to the model's
     catalogue, down to its artist or album when not as a track."""
     from gems.ingest import read_listens_source
-    from gems.ingest.link import source_tracks, summarise_links
+    from gems.ingest.link_summary import source_tracks, summarise_links
 
     read = read_listens_source(path, format=fmt, columns=columns)
     links = linker(model).link(source_tracks(read.listens, read.items), coarse=True)

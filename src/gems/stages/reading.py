@@ -90,10 +90,10 @@ def write_catalogue(writer: ModelWriter, tracks) -> None:
     """The catalogue's serving files for a tracks frame with :data:`DISPLAY_COLUMNS`: its display columns as a
     memory-mappable Arrow file (a million-track query labels ten picks), sort orders that find a track by id or
     title and a track's artist- and album-mates by binary search (:func:`catalogue_arrays`, gems.lookup), and
-    the name keys a history is linked by (gems.ingest.link.catalogue_keys)."""
+    the name keys a history is linked by (gems.ingest.link_keys.catalogue_keys)."""
     import pyarrow as pa
 
-    from gems.ingest.link import catalogue_keys
+    from gems.ingest.link_keys import catalogue_keys
 
     tracks = tracks[list(DISPLAY_COLUMNS)].reset_index(drop=True)
     writer.save_arrow(layout.DISPLAY, pa.Table.from_pandas(tracks, preserve_index=False))
@@ -115,19 +115,18 @@ def stage_audio(runner: StageRunner, config: BuildConfig, hasher: InputHasher, s
         "files": list(zip(with_audio["track_id"], hashed.fingerprint_items())),
         "excerpt_s": params.excerpt_s,
         "min_duration_s": params.min_duration_s,
-        "dims": params.dims,
         "features": _feature_fingerprint(params),
     }
 
     def compute() -> dict[str, Any]:
         from gems.audio.features import FEATURE_GROUPS, FEATURE_NAMES
+        from gems.audio.musicnn import TAG_WORDS
         from gems.audio.stage import embed_audio_files
 
         embedding = embed_audio_files(
             hashed,
             excerpt_s=params.excerpt_s,
             min_duration_s=params.min_duration_s,
-            dims=params.dims,
             workers=params.workers,
             scheduler=config.dask.scheduler or None,
             cache_dir=cache_dir,
@@ -138,12 +137,14 @@ def stage_audio(runner: StageRunner, config: BuildConfig, hasher: InputHasher, s
         files.insert(1, "track_id", with_audio["track_id"].to_numpy())
         writer = runner.writer
         writer.save_table(layout.AUDIO_FILES, files)
-        if embedding.embedder is not None:
+        if embedding.scaler is not None:
             writer.save_array(layout.AUDIO_ROWS, files["track_row"].to_numpy()[embedding.ok_positions])
             writer.save_array(layout.AUDIO_FEATURES, embedding.features)
             writer.save_array(layout.AUDIO_STANDARDIZED, embedding.standardized)
             writer.save_array(layout.AUDIO_VECTORS, embedding.vectors)
-            writer.save_arrays(layout.AUDIO_EMBEDDER, embedding.embedder.to_arrays())
+            writer.save_array(layout.AUDIO_TAGS, embedding.tags)
+            writer.save_json(layout.AUDIO_TAG_WORDS, list(TAG_WORDS))
+            writer.save_arrays(layout.AUDIO_EMBEDDER, embedding.scaler.to_arrays())
             writer.save_json(layout.AUDIO_GROUPS, {k: [g.start, g.stop] for k, g in FEATURE_GROUPS.items()})
             writer.save_json(layout.AUDIO_FEATURE_NAMES, list(FEATURE_NAMES))
         return {
@@ -152,7 +153,7 @@ def stage_audio(runner: StageRunner, config: BuildConfig, hasher: InputHasher, s
             "failed": int(len(files) - len(embedding.ok_positions)),
             "cache_hits": embedding.cache_hits,
             "extracted": embedding.extracted,
-            "dims": int(embedding.vectors.shape[1]) if embedding.embedder is not None else 0,
+            "dims": int(embedding.vectors.shape[1]) if embedding.scaler is not None else 0,
         }
 
     runner.run("audio", inputs, compute)
