@@ -59,11 +59,12 @@ def extract_folder(
     import pyarrow.parquet as pq
 
     from gems.audio.stage import embed_audio_files, hash_audio_files
-    from gems.safe_files import describe_os_error, write_atomic
+    from gems.safe_files import check_output, describe_os_error, write_atomic
 
     out = Path(out)
     if out.suffix.lower() not in (".parquet", ".pq"):
         raise ParameterError(f"--out must be a .parquet file, got {out}")
+    check_output(out)
     started = time.perf_counter()
     files = list_files(Path(folder))
     hashed = hash_audio_files([str(p) for p in files], InputHasher())
