@@ -13,7 +13,9 @@ import pytest
 
 from gems.errors import DataError, ParameterError
 from gems.ingest.common import text_track_ids
-from gems.ingest.link import Linker, LinkSummary, catalogue_keys, link_tracks, source_tracks, summarise_links
+from gems.ingest.link import Linker, link_tracks
+from gems.ingest.link_keys import catalogue_keys
+from gems.ingest.link_summary import LinkSummary, source_tracks, summarise_links
 from gems.ingest.names import TitleKey, artist_keys, normalise_artist, normalise_title, title_keys
 
 URI = "spotify:track:6ZFbXIJkuI1dVNWvzJzown"

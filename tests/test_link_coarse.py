@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gems.ingest.link import Linker, LinkSummary, link_tracks, summarise_links
+from gems.ingest.link import Linker, link_tracks
+from gems.ingest.link_summary import LinkSummary, summarise_links
 
 CATALOGUE = pd.DataFrame(
     [

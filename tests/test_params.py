@@ -6,8 +6,9 @@ from dataclasses import fields
 
 import pytest
 
+from gems.audio.params import AudioParams
 from gems.cf import ALSModel, CFParams
-from gems.config import AudioParams, DaskParams
+from gems.config import DaskParams
 from gems.errors import ParameterError
 from gems.index import IndexParams
 from gems.neighbours import ItemNeighbours, NeighbourParams

@@ -35,33 +35,17 @@ from __future__ import annotations
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
+from gems.audio.params import AudioParams
 from gems.cf import CFParams
 from gems.errors import ParameterError
 from gems.index import IndexParams
 from gems.neighbours import NeighbourParams
-from gems.parallel import default_workers
-from gems.params import Interval, Params
+from gems.params import Params
 from gems.popularity import PopularityParams
 from gems.rank.learned import RankerParams
 from gems.rank.options import RankOptions
-
-
-@dataclass(frozen=True)
-class AudioParams(Params):
-    """The ``[audio]`` section: seconds analysed per file (0: the whole file), the shortest file analysed, worker
-    processes."""
-
-    excerpt_s: float = 30.0
-    min_duration_s: float = 2.0
-    workers: int = field(default_factory=default_workers)
-
-    constraints: ClassVar = {
-        "excerpt_s": Interval(float, 0.0, 3600.0),
-        "min_duration_s": Interval(float, 0.0, 3600.0),
-        "workers": Interval(int, 1, 256),
-    }
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gems.artifacts.hashing import InputHasher
+from gems.audio.params import AudioParams
 from gems.errors import DataError, ParameterError
 from gems.parallel import default_workers
 
@@ -47,8 +48,8 @@ def extract_folder(
     *,
     workers: int | None = None,
     scheduler: str | None = None,
-    excerpt_s: float = 30.0,
-    min_duration_s: float = 2.0,
+    excerpt_s: float = AudioParams.excerpt_s,
+    min_duration_s: float = AudioParams.min_duration_s,
     show_progress: bool = False,
 ) -> ExtractSummary:
     """Embed every file of ``folder`` and write ``out`` (Parquet): path, status, reason, source_duration_s,
@@ -58,11 +59,12 @@ def extract_folder(
     import pyarrow.parquet as pq
 
     from gems.audio.stage import embed_audio_files, hash_audio_files
-    from gems.safe_files import describe_os_error, write_atomic
+    from gems.safe_files import check_output, describe_os_error, write_atomic
 
     out = Path(out)
     if out.suffix.lower() not in (".parquet", ".pq"):
         raise ParameterError(f"--out must be a .parquet file, got {out}")
+    check_output(out)
     started = time.perf_counter()
     files = list_files(Path(folder))
     hashed = hash_audio_files([str(p) for p in files], InputHasher())

@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from gems.audio.params import AudioParams
 from gems.errors import DataError
 from gems.safe_files import NotRegularFile, describe_os_error, open_regular
 
@@ -171,7 +172,11 @@ def downmix(x: np.ndarray) -> np.ndarray:
 
 
 def load_excerpt(
-    path: str | os.PathLike, *, sr: int = 16000, excerpt_s: float = 30.0, min_duration_s: float = 2.0
+    path: str | os.PathLike,
+    *,
+    sr: int = 16000,
+    excerpt_s: float = AudioParams.excerpt_s,
+    min_duration_s: float = AudioParams.min_duration_s,
 ) -> tuple[np.ndarray, float]:
     """Decode the middle ``excerpt_s`` seconds of ``path`` (the whole file when shorter, or when excerpt_s=0).
 

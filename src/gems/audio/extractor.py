@@ -40,6 +40,7 @@ from gems.audio.decode import (
 )
 from gems.audio.features import FEATURE_NAMES, feature_vector
 from gems.audio.musicnn import SOUND_DIMS, SOUND_MODELS, SR, TAG_WORDS, Musicnn, describe, weights_fingerprint
+from gems.audio.params import AudioParams
 from gems.errors import ParameterError
 from gems.parallel import Runner
 from gems.progress import progress_bar
@@ -168,10 +169,10 @@ class FeatureExtractor:
     def __init__(
         self,
         *,
-        excerpt_s: float = 30.0,
+        excerpt_s: float = AudioParams.excerpt_s,
         n_fft: int = 2048,
         hop_length: int = 512,
-        min_duration_s: float = 2.0,
+        min_duration_s: float = AudioParams.min_duration_s,
         workers: int = 1,
         scheduler: str | None = None,
         cache_dir: str | os.PathLike | None = None,

@@ -18,6 +18,7 @@ from gems.cli.app import (
 from gems.cli.serving import print_picks
 from gems.cli.sources import print_build
 from gems.errors import ParameterError
+from gems.safe_files import check_output
 from gems.terminal import json_text, shown
 
 
@@ -48,6 +49,7 @@ def evaluate(
     """Offline evaluation: accuracy and long-tail reach of gems against baselines, or of any system's --recs."""
     if out is None:
         raise ParameterError("give --out DIR for metrics.json, report.md and the plots")
+    check_output(out, folder=True)
     ks = tuple(k) if k else (10, 50)
     if not all(1 <= cut <= 10_000 for cut in ks):
         raise ParameterError(f"-k must be between 1 and 10000, got {', '.join(map(str, ks))}")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from gems.audio.params import AudioParams
 from gems.cli.app import (
     ListensColumns,
     ListensFormat,
@@ -126,7 +127,7 @@ def extract(
     scheduler: Scheduler = None,
     excerpt: Annotated[
         float, typer.Option(help="Seconds analysed from the middle of each file (0 = whole file).")
-    ] = 30.0,
+    ] = AudioParams.excerpt_s,
     strict: Annotated[bool, typer.Option(help="Exit with code 1 if any file fails.")] = False,
     no_progress: NoProgress = False,
 ) -> None:

@@ -59,14 +59,14 @@ names an artist links to the model's ARTIST, and to its ALBUM where the source n
 ================================  ======================================================================================
 
 Build a :class:`Linker` once per catalogue and call :meth:`Linker.link` for each source (``link_tracks`` does
-both); :meth:`Linker.kin_members` gives the catalogue rows of artist and album links; :func:`summarise_links`
-counts the outcome; :func:`source_tracks` makes the source table of a listens
-read; :func:`catalogue_keys` are the catalogue's name keys, which a model may store to start a linker faster.
+both); :meth:`Linker.kin_members` gives the catalogue rows of artist and album links. Beside this module:
+:mod:`gems.ingest.link_keys` (the catalogue's name keys, which a model stores to start a linker faster),
+:mod:`gems.ingest.link_summary` (a listens read's source table, the summary line), :mod:`gems.ingest.coarse`
+(artist and album links).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -75,11 +75,11 @@ import pandas as pd
 from gems.errors import DataError, ParameterError
 from gems.ingest.common import text_track_ids
 from gems.ingest.keyed import STRING, Codes, Groups, listing, pair_codes
+from gems.ingest.link_keys import catalogue_keys, checked_keys, column
 from gems.ingest.names import ID_COLUMNS, artist_keys, canonical_ids, title_keys
 
 DURATION_TOLERANCE_S = 10.0
 HOW = ("id", "name", "album", "artist", "ambiguous", "none")
-KEY_COLUMNS = ("artist_key", "first_artist_key", "title_key", "notes", "album_key")
 TITLE_ONLY_LIMIT = 50  # more tracks than this share a title: ambiguous, without reading them all
 GENERIC_TITLES = frozenset(
     """intro outro interlude introduction prelude prologue epilogue overture finale theme maintheme maintitle
@@ -95,13 +95,9 @@ def _minutes(seconds: np.ndarray) -> np.ndarray:
     return np.array([f"{int(s) // 60}:{int(s) % 60:02d}" if s == s else "?" for s in seconds], dtype=object)
 
 
-def _column(frame: pd.DataFrame, name: str) -> pd.Series:
-    return frame[name] if name in frame else pd.Series(pd.NA, index=frame.index, dtype=STRING)
-
-
 def _durations(frame: pd.DataFrame) -> np.ndarray:
     """``duration_s`` as floats; missing, unreadable and non-positive values NaN."""
-    seconds = pd.to_numeric(_column(frame, "duration_s"), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    seconds = pd.to_numeric(column(frame, "duration_s"), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     return np.where(seconds > 0, seconds, np.nan)
 
 
@@ -124,33 +120,6 @@ def _ids(frame: pd.DataFrame, first: str) -> pd.Series:
     """The canonical ids of ``frame``'s rows, column ``first`` then the id columns it has, stacked."""
     columns = [(first, None)] + [(c, kind) for c, kind in ID_COLUMNS.items() if c in frame and c != first]
     return pd.concat([pd.Series(canonical_ids(frame[c], kind), dtype=STRING) for c, kind in columns], ignore_index=True)
-
-
-def catalogue_keys(catalogue: pd.DataFrame) -> pd.DataFrame:
-    """The name keys a :class:`Linker` indexes, one row per catalogue row: ``artist_key``,
-    ``first_artist_key``, ``title_key``, ``notes``, ``album_key``. A build may store them beside the model's
-    tracks so that linking against the model later starts from them (``Linker(..., keys=...)``)."""
-    artists = artist_keys(_column(catalogue, "artist").reset_index(drop=True))
-    titles = title_keys(catalogue["title"].reset_index(drop=True))
-    return pd.DataFrame(
-        {
-            "artist_key": artists["key"],
-            "first_artist_key": artists["first"],
-            "title_key": titles["key"],
-            "notes": titles["notes"],
-            "album_key": title_keys(_column(catalogue, "soundtrack").reset_index(drop=True))["key"],
-        }
-    )
-
-
-def _checked(keys: pd.DataFrame, n: int) -> pd.DataFrame:
-    missing = [c for c in KEY_COLUMNS if c not in keys]
-    if missing or len(keys) != n:
-        raise DataError(
-            f"the stored link keys do not fit the catalogue (expected {n} rows with {', '.join(KEY_COLUMNS)}; found "
-            f"{len(keys)} rows, missing {', '.join(missing) or 'nothing'}); rebuild the model to refresh them"
-        )
-    return keys.reset_index(drop=True)
 
 
 class Linker:
@@ -193,11 +162,11 @@ class Linker:
             )
         self.tolerance = float(duration_tolerance_s)
         self.titles = catalogue["title"].astype(STRING)
-        self.artists = _column(catalogue, "artist").astype(STRING)
-        self.albums = _column(catalogue, "soundtrack").astype(STRING)
+        self.artists = column(catalogue, "artist").astype(STRING)
+        self.albums = column(catalogue, "soundtrack").astype(STRING)
         self.popularity = _popularity(popularity, self.track_ids)
         self.duration = _durations(catalogue)
-        keys = catalogue_keys(catalogue) if keys is None else _checked(keys, n)
+        keys = catalogue_keys(catalogue) if keys is None else checked_keys(keys, n)
         self.artist, self.first_artist = Codes(keys["artist_key"]), Codes(keys["first_artist_key"])
         self.title, self.notes, self.album = Codes(keys["title_key"]), Codes(keys["notes"]), Codes(keys["album_key"])
         self.by_name = Groups(self._name_codes(self.artist.codes, self.title.codes))
@@ -232,7 +201,7 @@ class Linker:
                 "give one row per track with at least artist and title"
             )
         src = source.reset_index(drop=True)
-        artist, title = _column(src, "artist"), src["title"]
+        artist, title = column(src, "artist"), src["title"]
         if "source_id" not in src:
             src = src.assign(source_id=text_track_ids(artist, title))
         n, size = len(src), len(self.track_ids)
@@ -341,7 +310,7 @@ class _Query:
         self.notes = linker.notes.of(self.titles["notes"])
         self.plain = (self.titles["notes"] == "").to_numpy(dtype=bool, na_value=True)
         self.duration = _durations(src)
-        self.album = linker.album.of(title_keys(_column(src, "album"))["key"])
+        self.album = linker.album.of(title_keys(column(src, "album"))["key"])
         self.id_columns = 1 + sum(c in src and c != "source_id" for c in ID_COLUMNS)
 
 
@@ -416,50 +385,3 @@ def link_tracks(
     """Link ``source`` to ``catalogue`` once (see :meth:`Linker.link`); build a :class:`Linker` to link many."""
     linker = Linker(catalogue, popularity=popularity, duration_tolerance_s=duration_tolerance_s)
     return linker.link(source, coarse=coarse)
-
-
-def source_tracks(listens: pd.DataFrame, items: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The source table of a listens read (``ListensRead.listens``/``.items``): one row per listened track id,
-    as ``source_id``, with the ``artist``, ``title``, ``album``, ``duration_s`` and id columns its items (else
-    its listens' own metadata) give."""
-    meta = items if items is not None else listens.drop_duplicates("track_id")
-    meta = meta.rename(columns={"soundtrack": "album"}).drop_duplicates("track_id")
-    tracks = pd.DataFrame({"track_id": listens["track_id"].drop_duplicates()}).merge(meta, on="track_id", how="left")
-    keep = ["artist", "title", "album", "duration_s", *ID_COLUMNS]
-    if "title" not in tracks:  # ids only (a catalogue's own listens): they can link by id alone
-        tracks["title"] = pd.NA
-    return tracks.rename(columns={"track_id": "source_id"})[["source_id", *[c for c in keep if c in tracks]]]
-
-
-@dataclass(frozen=True)
-class LinkSummary:
-    """How a source met a catalogue: listens rows, distinct tracks, and the tracks by outcome (``by_album`` and
-    ``by_artist``: linked to a model album or artist only, when linked with ``coarse``)."""
-
-    rows: int
-    tracks: int
-    by_id: int
-    by_name: int
-    ambiguous: int
-    none: int
-    by_album: int = 0
-    by_artist: int = 0
-
-    def __str__(self) -> str:
-        return (
-            f"{self.rows:,} rows, {self.tracks:,} distinct tracks: {self.by_id:,} linked by id, {self.by_name:,} by "
-            f"name, {self.by_album:,} to their album, {self.by_artist:,} to their artist, {self.ambiguous:,} "
-            f"ambiguous, {self.none:,} not in the model"
-        )
-
-
-def summarise_links(links: pd.DataFrame, *, rows: int | None = None) -> LinkSummary:
-    """Count :meth:`Linker.link`'s answer per distinct ``source_id``; ``rows``: the source's listens rows (the
-    link table's own length when not given)."""
-    counts = links.drop_duplicates("source_id")["how"].value_counts()
-    names = {"id": "by_id", "name": "by_name", "album": "by_album", "artist": "by_artist"}
-    return LinkSummary(
-        rows=len(links) if rows is None else int(rows),
-        tracks=int(links["source_id"].nunique(dropna=False)),
-        **{names.get(how, how): int(counts.get(how, 0)) for how in HOW},
-    )

@@ -27,7 +27,13 @@ from gems.errors import DataError, ParameterError
 from gems.parallel import Runner
 from gems.progress import progress_bar
 from gems.rank import Queries, RankOptions, rank
-from gems.safe_files import atomic_temporaries, describe_os_error, describe_write_error, read_regular
+from gems.safe_files import (
+    atomic_temporaries,
+    check_output,
+    describe_os_error,
+    describe_write_error,
+    read_regular,
+)
 from gems.serve.parts import Parts
 
 log = logging.getLogger(__name__)
@@ -254,8 +260,10 @@ def export_batch(
         out = Path(out)
         if out.suffix.lower() not in FORMATS:
             raise ParameterError(f"--out must end in {', '.join(FORMATS)}; got {out.name}")
+        check_output(out)
     folder = None
     if playlists is not None:
+        check_output(playlists, folder=True)
         folder = _PlaylistFolder(model, Path(playlists), playlist_format)
     with ExitStack() as held:  # one export at a time into a file or folder: never a mix of two
         for target in (out, None if folder is None else folder.folder):

@@ -101,7 +101,7 @@ def link_source(model, path: str | Path, *, fmt: str = "auto", columns=None):
     """(the source read, its link table, the summary): every distinct track of ``path`` linked to the model's
     catalogue, down to its artist or album when not as a track."""
     from gems.ingest import read_listens_source
-    from gems.ingest.link import source_tracks, summarise_links
+    from gems.ingest.link_summary import source_tracks, summarise_links
 
     read = read_listens_source(path, format=fmt, columns=columns)
     links = linker(model).link(source_tracks(read.listens, read.items), coarse=True)
@@ -177,16 +177,19 @@ def write_links(model, path: str | Path, out: str | Path, *, fmt: str = "auto", 
     ``linked_artist``, ``linked_title``, ``linked_album``. Returns the summary."""
     import io
 
-    from gems.safe_files import write_output
+    from gems.safe_files import check_output, write_output
 
     out = Path(out)
     if out.suffix.lower() not in LINK_FORMATS:
         raise ParameterError(f"--out must end in .csv or .parquet, got {out.name}")
+    check_output(out)
     _, links, summary = link_source(model, path, fmt=fmt, columns=columns)
     table = links.drop_duplicates("source_id").reset_index(drop=True)
     buffer = io.BytesIO()
-    if out.suffix.lower() == ".csv":
-        table.to_csv(buffer, index=False)
+    if out.suffix.lower() == ".csv":  # text cells a spreadsheet cannot run: see gems.spreadsheet
+        from gems.spreadsheet import write_csv
+
+        write_csv(table.astype({c: "string" for c in table.columns if table[c].dtype == object}), buffer)
     else:
         table.to_parquet(buffer, index=False)
     write_output(out, buffer.getvalue())

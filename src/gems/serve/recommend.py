@@ -62,7 +62,7 @@ class Answer:
     picks: list[Recommendation] = field(default_factory=list)
     who: str = ""
     user: str | None = None
-    linked: object | None = None  # for a history: how its tracks linked (gems.ingest.link.LinkSummary)
+    linked: object | None = None  # for a history: how its tracks linked (gems.ingest.link_summary.LinkSummary)
     note: str | None = None  # said beside the picks: that they are the fallback (gems.rank.fallback)
     words: tuple[str, ...] = ()
 

@@ -48,7 +48,7 @@ def write_cf(writer: ModelWriter, item_factors, user_factors, heard, weighting) 
     items = np.asarray(item_factors, dtype=np.float32)
     writer.save_array(layout.USER_FACTORS, np.asarray(user_factors, dtype=np.float32))
     writer.save_array(layout.ITEM_FACTORS, items)
-    writer.save_array(layout.GRAM, items.T.astype(np.float64) @ items.astype(np.float64))
+    writer.save_array(layout.GRAM, gram_of(items))
     heard = np.asarray(heard, dtype=np.int64)
     norms = norms_of(items[heard])
     order = np.argsort(-norms, kind="stable")
@@ -57,6 +57,17 @@ def write_cf(writer: ModelWriter, item_factors, user_factors, heard, weighting) 
     writer.save_json(layout.WEIGHTING, weighting.to_json())
     if weighting.idf is not None:
         writer.save_array(layout.IDF, weighting.idf)
+
+
+def gram_of(factors: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """YᵀY (f × f, float64) of (n × f) factors, summed over row chunks: a float64 copy of a million tracks'
+    factors would be the cf stage's memory peak."""
+    f = factors.shape[1]
+    gram = np.zeros((f, f), dtype=np.float64)
+    for start in range(0, len(factors), chunk):
+        block = np.asarray(factors[start : start + chunk], dtype=np.float64)
+        gram += block.T @ block
+    return gram
 
 
 def fit_neighbours(runner: StageRunner, config: BuildConfig) -> None:

@@ -90,10 +90,10 @@ def write_catalogue(writer: ModelWriter, tracks) -> None:
     """The catalogue's serving files for a tracks frame with :data:`DISPLAY_COLUMNS`: its display columns as a
     memory-mappable Arrow file (a million-track query labels ten picks), sort orders that find a track by id or
     title and a track's artist- and album-mates by binary search (:func:`catalogue_arrays`, gems.lookup), and
-    the name keys a history is linked by (gems.ingest.link.catalogue_keys)."""
+    the name keys a history is linked by (gems.ingest.link_keys.catalogue_keys)."""
     import pyarrow as pa
 
-    from gems.ingest.link import catalogue_keys
+    from gems.ingest.link_keys import catalogue_keys
 
     tracks = tracks[list(DISPLAY_COLUMNS)].reset_index(drop=True)
     writer.save_arrow(layout.DISPLAY, pa.Table.from_pandas(tracks, preserve_index=False))
