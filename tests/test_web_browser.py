@@ -336,3 +336,34 @@ def test_the_page_follows_the_models_default_scope(browser, demo_model, tmp_path
         wait_for(lambda: any("scope=all" in u for u in asked()), what="the listener's scope sent")
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert errors == []
+
+
+def test_the_page_searches_by_sound_and_shows_only_confident_words(browser, url):
+    """Words typed into "sounding like" alone give /api/recommend?sounds=...'s gems; each gem shows the words it
+    holds from the stated confidence, and none below it; with a seed, the words and the seed ask together."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    css = lambda selector: browser.find_elements(By.CSS_SELECTOR, selector)  # noqa: E731
+    browser.get(url)
+    wait_for(lambda: css("#model-info")[0].text, what="the model summary")
+    assert css("#sounds-box")[0].is_displayed() and "ambient" in css("#sound-words")[0].get_attribute("textContent")
+    css("#sounds")[0].send_keys("ambient")
+    expected = json.loads(get(url, "/api/recommend", sounds="ambient")[2])
+    ids = lambda: browser.execute_script(  # noqa: E731
+        "return [...document.querySelectorAll('[data-track-id]')].map(e => e.dataset.trackId)"
+    )
+    wait_for(lambda: ids() == [p["track_id"] for p in expected], what="the gems of a sound")
+    confident = json.loads(get(url, "/api/info")[2])["sounds"]["confident"]
+    for pick, gem in zip(expected, css("#gems > li")):
+        said = [t["word"] for t in pick["tags"] if t["p"] >= confident]
+        words = gem.find_elements(By.CSS_SELECTOR, ".words")
+        assert [w.text for w in words] == ([f"sounds {' · '.join(said)}"] if said else [])
+    assert any(gem.find_elements(By.CSS_SELECTOR, ".words") for gem in css("#gems > li"))
+    css("input[type=search]")[0].send_keys("Main Theme")
+    wait_for(lambda: css("[data-suggestion-id]"), what="suggestions")
+    css("input[type=search]")[0].send_keys(Keys.ENTER)
+    both = json.loads(get(url, "/api/recommend", like="wesnoth-main-theme", sounds="ambient")[2])
+    wait_for(lambda: ids() == [p["track_id"] for p in both], what="the gems of a seed and a sound")
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == []

@@ -103,7 +103,7 @@ def test_playlist_sounds_writes_the_picks_of_the_words(capsys, model_path, tmp_p
     assert "sounding ambient" in text  # the playlist's title says for what
 
 
-def test_info_tracks_shows_each_tracks_confident_words(capsys, model_path):
+def test_info_tracks_shows_each_tracks_confident_words(capsys, model_path, wordless_path):
     code, out, err = run(capsys, "info", "-m", model_path, "--tracks", "--json")
     assert code == 0, err
     records = {r["track_id"]: r for r in json.loads(out)}
@@ -113,6 +113,9 @@ def test_info_tracks_shows_each_tracks_confident_words(capsys, model_path):
     assert "sounds" in out and f"p ≥ {CONFIDENT:g}" in out
     row_of = {line.split()[0]: line for line in out.splitlines() if line.startswith("t") and line[1:2].isdigit()}
     assert "ambient" in row_of["t1"] and "ambient" not in row_of["t3"]  # .3: below the confidence
+    code, out, err = run(capsys, "info", "-m", wordless_path, "--tracks")
+    header = next(line for line in out.splitlines() if line.startswith("track_id"))
+    assert code == 0 and "theme" in header and "sounds" not in out  # no words: no column
 
 
 # --------------------------------------------------------------------------------------------- the API

@@ -129,10 +129,11 @@ def info(
         from rich.table import Table
 
         table = Table(box=None, pad_edge=False)
-        for column in ("track_id", "title", "soundtrack", "listeners", "pct", "tail", "theme", "sounds"):
+        worded = loaded.tags is not None  # a model without sound words has no sounds column
+        for column in ("track_id", "title", "soundtrack", "listeners", "pct", "tail", "theme", "sounds")[: 7 + worded]:
             table.add_column(column)
         for record in _track_records(loaded):
-            words = confident((tag["word"], tag["p"]) for tag in record["tags"])
+            words = [", ".join(confident((tag["word"], tag["p"]) for tag in record["tags"]))] if worded else []
             table.add_row(
                 shown(record["track_id"]),
                 shown(record["title"]),
@@ -141,10 +142,10 @@ def info(
                 f"{record['popularity_percentile']:.0f}",
                 "◆" if record["is_tail"] else "",
                 "theme" if record["is_theme"] else "",
-                shown(", ".join(words)),
+                *map(shown, words),
             )
         console.print(table)
-        if loaded.tags is not None:
+        if worded:
             console.print(f"[dim]sounds: the words a track's audio holds with p ≥ {CONFIDENT:g} (--json: its tags)[/]")
 
 

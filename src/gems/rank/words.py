@@ -90,7 +90,9 @@ def word_keys(inputs, words: list[np.ndarray], own: np.ndarray, excluded: np.nda
         values = match(inputs.tag_probs, words[q])
         keys = q * n + have
         keep = np.flatnonzero(allowed(keys, own, excluded, n) & (values > 0))
-        if len(keep) > pool:
+        if len(keep) > pool:  # the pool-th best value, then the few at or above it sorted exactly
+            cut = np.partition(values[keep], len(keep) - pool)[len(keep) - pool]
+            keep = keep[values[keep] >= cut]
             keep = keep[np.lexsort((have[keep], -values[keep]))[:pool]]
         found.append(np.sort(keys[keep]))
     return np.concatenate(found)
