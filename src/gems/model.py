@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -42,6 +43,27 @@ class Space:
 
     def has(self, rows: np.ndarray) -> np.ndarray:
         return self.position[rows] >= 0
+
+
+class Spaces(Mapping):
+    """A model's vector spaces by name, each read (rows, vectors, inverse map) when first asked for: a query
+    that compares tracks in one space never reads the others."""
+
+    def __init__(self, model: Model, names: tuple[str, ...]):
+        self._model, self._names, self._read = model, names, {}
+
+    def __getitem__(self, name: str) -> Space:
+        if name not in self._names:
+            raise KeyError(name)
+        if name not in self._read:
+            self._read[name] = self._model._space(name)
+        return self._read[name]
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 class TrackColumn:
@@ -153,15 +175,16 @@ class Model:
     # ------------------------------------------------------------------ vector spaces
 
     @cached_property
-    def spaces(self) -> dict[str, Space]:
-        spaces = {}
-        for name in self.manifest["spaces"]:
-            vectors = self.folder.array(layout.space_vectors(name))
-            rows, position = self._positions(layout.space_rows(name), len(vectors))
-            spaces[name] = Space(name, rows, vectors, position, self.folder)
-        if not spaces:
+    def spaces(self) -> Spaces:
+        """The model's vector spaces by name (each read on first use)."""
+        if not self.manifest["spaces"]:
             raise ModelError(f"{self.path} has no audio embeddings and no listening data to compare tracks by")
-        return spaces
+        return Spaces(self, tuple(self.manifest["spaces"]))
+
+    def _space(self, name: str) -> Space:
+        vectors = self.folder.array(layout.space_vectors(name))
+        rows, position = self._positions(layout.space_rows(name), len(vectors))
+        return Space(name, rows, vectors, position, self.folder)
 
     @cached_property
     def audio_standardized(self) -> tuple[np.ndarray, np.ndarray, dict[str, slice]] | None:
@@ -221,7 +244,8 @@ class Model:
             parts["item_factors"] = item_factors
             parts["user_factors"] = folder.array(layout.USER_FACTORS)
             parts["fold"] = self._fold_in(item_factors)
-            parts["norm_order"] = (folder.array(layout.NORM_ORDER), folder.array(layout.NORM_SORTED))
+            stored = folder.array(layout.NORM_VECTORS) if folder.has(layout.NORM_VECTORS) else None  # older models
+            parts["norm_order"] = (folder.array(layout.NORM_ORDER), folder.array(layout.NORM_SORTED), stored)
         if folder.has(layout.NEIGHBOURS[0]):
             parts["neighbours"] = tuple(folder.array(relpath) for relpath in layout.NEIGHBOURS)
         if "audio" in self.spaces:
@@ -239,6 +263,10 @@ class Model:
             is_theme=self.is_theme,
             soundtrack_codes=folder.array(layout.codes("soundtrack")),
             artist_codes=folder.array(layout.codes("artist")),
+            member_order={
+                "artist": folder.array(layout.members("artist")),
+                "album": folder.array(layout.members("soundtrack")),
+            },
             **parts,
         )
 

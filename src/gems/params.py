@@ -83,15 +83,17 @@ class Params:
         if unknown:
             raise ParameterError(f"{where}: unknown key(s) {', '.join(unknown)}; known keys are {', '.join(known)}")
         try:
-            return cls(**{key: coerce(cls, key, value) for key, value in section.items()})
+            defaults = cls()
+            return cls(**{key: coerce(defaults, key, value) for key, value in section.items()})
         except ParameterError as exc:
             raise ParameterError(f"{where}: {exc}") from None
 
 
-def coerce(cls, key: str, value: Any) -> Any:
-    """``value`` for field ``key`` of ``cls``: an int where a float is expected becomes a float; any other type
-    than the default's is a ParameterError (ranges are the class's to check)."""
-    default = getattr(cls(), key)
+def coerce(defaults: Params, key: str, value: Any) -> Any:
+    """``value`` for field ``key`` of a parameter class (``defaults``: an instance with the defaults): an int
+    where a float is expected becomes a float; any other type than the default's is a ParameterError (ranges
+    are the class's to check)."""
+    default = getattr(defaults, key)
     expected = type(default)
     if default is None or isinstance(default, tuple):
         return value

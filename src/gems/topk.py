@@ -56,13 +56,15 @@ class NormOrdered:
         return cls.stored(items, rows[order], norms[order], materialize=True)
 
     @classmethod
-    def stored(cls, items, rows: np.ndarray, norms: np.ndarray, *, materialize: bool) -> NormOrdered:
-        """From an order computed earlier (a model folder's); ``materialize`` copies the vectors in that order
-        (batches), else they are read chunk by chunk (single queries)."""
+    def stored(cls, items, rows: np.ndarray, norms: np.ndarray, *, vectors=None, materialize: bool) -> NormOrdered:
+        """From an order computed earlier (a model folder's), with the ``vectors`` in that order when stored
+        (memory-mapped: a chunk is one contiguous read); else ``materialize`` copies them in that order
+        (batches), or they are gathered chunk by chunk (single queries)."""
         rows = np.asarray(rows, dtype=np.int64)
         position = np.full(len(items), -1, dtype=np.int64)
         position[rows] = np.arange(len(rows))
-        vectors = np.ascontiguousarray(items[rows], dtype=np.float32) if materialize else Gathered(items, rows)
+        if vectors is None:
+            vectors = np.ascontiguousarray(items[rows], dtype=np.float32) if materialize else Gathered(items, rows)
         return cls(rows, vectors, np.asarray(norms, dtype=np.float64), position)
 
 

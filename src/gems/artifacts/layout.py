@@ -56,6 +56,7 @@ USER_FACTORS = "cf/user_factors.npy"
 GRAM = "cf/gram.npy"
 NORM_ORDER = "cf/norm_order.npy"
 NORM_SORTED = "cf/norm_sorted.npy"
+NORM_VECTORS = "cf/norm_vectors.npy"  # the heard tracks' factors in that order, read as one block by the top-k
 WEIGHTING = "cf/weighting.json"
 IDF = "cf/idf.npy"
 
@@ -86,7 +87,18 @@ FILES = frozenset(
     | {f(name) for f in (codes, members) for name in KIN}
     | {AUDIO_FILES, AUDIO_ROWS, AUDIO_FEATURES, AUDIO_STANDARDIZED, AUDIO_VECTORS, AUDIO_EMBEDDER, AUDIO_GROUPS}
     | {AUDIO_FEATURE_NAMES, AUDIO_TAGS, AUDIO_TAG_WORDS, USERS, POPULARITY, *INTERACTIONS, *NEIGHBOURS}
-    | {ITEM_FACTORS, USER_FACTORS, GRAM, NORM_ORDER, NORM_SORTED, WEIGHTING, IDF, RANKER_MODEL, RANKER_INFO}
+    | {
+        ITEM_FACTORS,
+        USER_FACTORS,
+        GRAM,
+        NORM_ORDER,
+        NORM_SORTED,
+        NORM_VECTORS,
+        WEIGHTING,
+        IDF,
+        RANKER_MODEL,
+        RANKER_INFO,
+    }
     | {f(space) for f in (space_rows, space_vectors, space_index) for space in SPACES}
 )
 """Every file a model folder may hold: a name a manifest lists that is not here is refused, never opened."""

@@ -157,13 +157,13 @@ class RankingInputs:
     listeners (n,) distinct listeners; is_tail, is_theme (n,) bool; soundtrack_codes, artist_codes (n,) the
     album/soundtrack and artist as integers, −1 when unknown; is_soundtrack (n,) bool or None; item_factors
     (n × f) and user_factors (n_users × f): ALS, zero rows for tracks without listens; fold: the
-    :class:`gems.cf.FoldIn` of those factors; norm_order: (rows, norms) of the heard tracks by decreasing factor
-    norm, when stored; neighbours: (indptr, indices, data) CSR arrays of the item-kNN similarity;
+    :class:`gems.cf.FoldIn` of those factors; norm_order: (rows, norms, their factors or None) of the heard
+    tracks by decreasing factor norm, when stored; neighbours: (indptr, indices, data) CSR arrays of the item-kNN similarity;
     audio_position (n,): row of a track in audio_vectors (m × d, unit rows) or −1; audio_space: the model's
     audio :class:`AudioSpace`, whose faiss ``index`` large catalogues search; tag_position (n,): row of a track
     in tag_probs (t × W float32, its sound words' probabilities: :mod:`gems.rank.words`) or −1; ranker: the
-    learned second stage, or None; batch: copy the factors in norm order for blocks of many queries (~0.7 s on a million
-    tracks) instead of reading them per chunk (:meth:`for_batch`).
+    learned second stage, or None; member_order: per kin kind ("artist", "album"), the tracks sorted by code
+    when the model stores them; batch: prepared for blocks of many queries (:meth:`for_batch`).
 
     Derived: ``ordered`` (:class:`gems.topk.NormOrdered`), ``factor_norms`` (n,) float32, ``kin_codes`` {"artist"/"album": (n,) codes, where any is known}, ``kin_members`` {kind:
     (tracks sorted by code, (codes + 1,) bounds: code c's tracks are members[bounds[c]:bounds[c + 1]])}.
@@ -178,7 +178,7 @@ class RankingInputs:
     item_factors: np.ndarray | None = None
     user_factors: np.ndarray | None = None
     fold: FoldIn | None = None
-    norm_order: tuple[np.ndarray, np.ndarray] | None = None
+    norm_order: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
     neighbours: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     audio_position: np.ndarray | None = None
     audio_vectors: np.ndarray | None = None
@@ -191,6 +191,7 @@ class RankingInputs:
     factor_norms: np.ndarray | None = field(init=False, repr=False, compare=False)
     kin_codes: dict[str, np.ndarray] = field(init=False, repr=False, compare=False)
     kin_members: dict[str, tuple[np.ndarray, np.ndarray]] = field(init=False, repr=False, compare=False)
+    member_order: dict[str, np.ndarray] | None = None
 
     def __post_init__(self):
         derive = {"ordered": None, "factor_norms": None}
@@ -199,13 +200,14 @@ class RankingInputs:
             derive["factor_norms"] = self._factor_norms(derive["ordered"])
         codes = {"artist": self.artist_codes, "album": self.soundtrack_codes}
         derive["kin_codes"] = {k: c for k, c in codes.items() if c is not None and bool((np.asarray(c) >= 0).any())}
-        derive["kin_members"] = {name: _members(c) for name, c in derive["kin_codes"].items()}
+        stored = self.member_order or {}
+        derive["kin_members"] = {name: _members(c, stored.get(name)) for name, c in derive["kin_codes"].items()}
         for name, value in derive.items():
             object.__setattr__(self, name, value)
 
     def for_batch(self) -> RankingInputs:
-        """These inputs prepared for blocks of many queries (the factors copied in norm order), made before
-        worker processes fork so each starts with them."""
+        """These inputs prepared for blocks of many queries (the factors in norm order as one array: the stored
+        one mapped, else a copy), made before worker processes fork so each starts with them."""
         return self if self.batch else replace(self, batch=True)
 
     def factors_of(self, rows: np.ndarray) -> np.ndarray:
@@ -230,8 +232,8 @@ class RankingInputs:
     def _norm_ordered(self) -> NormOrdered:
         if self.norm_order is None:
             return NormOrdered.of(self.item_factors, self.heard)
-        rows, norms = self.norm_order
-        return NormOrdered.stored(self.item_factors, rows, norms, materialize=self.batch)
+        rows, norms, vectors = self.norm_order
+        return NormOrdered.stored(self.item_factors, rows, norms, vectors=vectors, materialize=self.batch)
 
     def _factor_norms(self, ordered: NormOrdered) -> np.ndarray:
         """(n,) float32 length of every track's ALS factors: the stored norms of the heard tracks (computed for
@@ -248,9 +250,12 @@ class RankingInputs:
         return out
 
 
-def _members(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the tracks with a known code sorted by code, bounds) for one kin kind."""
+def _members(codes: np.ndarray, members: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(the tracks with a known code sorted by code, bounds) for one kin kind; ``members``: that order when a
+    model folder stores it (its catalogue stage's)."""
     codes = np.asarray(codes)
-    known = np.flatnonzero(codes >= 0)
-    members = known[np.argsort(codes[known], kind="stable")]
+    if members is None:
+        known = np.flatnonzero(codes >= 0)
+        members = known[np.argsort(codes[known], kind="stable")]
+    members = np.asarray(members, dtype=np.int64)
     return members, np.searchsorted(codes[members], np.arange(int(codes.max()) + 2))

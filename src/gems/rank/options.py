@@ -97,7 +97,7 @@ class RankOptions(Params):
         defaults = cls()
         values = {}
         try:
-            values = {key: coerce(cls, key, section[key]) for key in plain if key in section}
+            values = {key: coerce(defaults, key, section[key]) for key in plain if key in section}
             for name, prefix in (("weights", "weight_"), ("tail_weights", "tail_weight_")):
                 if any(f"{prefix}{kind}" in section for kind in KINDS):
                     base = getattr(defaults, name) or defaults.weights

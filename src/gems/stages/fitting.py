@@ -42,7 +42,8 @@ def fit_cf(runner: StageRunner, config: BuildConfig, show_progress: bool) -> Non
 def write_cf(writer: ModelWriter, item_factors, user_factors, heard, weighting) -> None:
     """ALS factors (n × f, u × f) and what serving derives from them once: YᵀY (f × f, float64) for fold-in,
     the heard tracks' rows by decreasing factor norm (for the exact top-k of :mod:`gems.topk`) and the fitted
-    confidence weighting (:class:`gems.cf.Weighting`)."""
+    confidence weighting (:class:`gems.cf.Weighting`); and those factors in that order, so a query reads the
+    first chunks of the exact top-k as one block and a batch maps them instead of copying them."""
     from gems.topk import norms_of
 
     items = np.asarray(item_factors, dtype=np.float32)
@@ -54,6 +55,7 @@ def write_cf(writer: ModelWriter, item_factors, user_factors, heard, weighting) 
     order = np.argsort(-norms, kind="stable")
     writer.save_array(layout.NORM_ORDER, heard[order])
     writer.save_array(layout.NORM_SORTED, norms[order])
+    writer.save_array(layout.NORM_VECTORS, items[heard[order]])
     writer.save_json(layout.WEIGHTING, weighting.to_json())
     if weighting.idf is not None:
         writer.save_array(layout.IDF, weighting.idf)

@@ -22,7 +22,7 @@ STAGE_VERSIONS = {
     "audio": 2,
     "interactions": 1,
     "popularity": 4,
-    "cf": 2,
+    "cf": 3,
     "neighbours": 1,
     "index": 3,
     "ranker": 3,
