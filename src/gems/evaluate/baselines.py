@@ -186,6 +186,8 @@ class ALS(_Baseline):
         return self.model.params()
 
     def fit(self, train: TrainData) -> ALS:
+        if getattr(self, "train_", None) is train:  # fitted already (by a re-ranker's tuning)
+            return self
         self.model.fit(train.user_items)
         self.train_ = train
         return self
