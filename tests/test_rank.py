@@ -65,6 +65,16 @@ def test_seeds_are_never_recommended_and_explanations_name_the_nearest_seed(near
     assert "long-tail" in obscure.why and "2 listeners" in obscure.why
 
 
+def test_explanations_say_how_lesser_known_a_pick_is(near_duplicates):
+    picks = {p.title: p.why for p in rank(near_duplicates, [0], plain(k=3, discount=0.0, weights=AUDIO_ONLY))}
+    # listeners 40 (the seed), 100, 2, 1: percentiles 75, 100, 50, 25
+    assert "A hit, among the 1% most played: 100 listeners, percentile 100" in picks["Famous Twin"]
+    assert (
+        "A rarely played long-tail track: 2 listeners, percentile 50 (50% of the catalogue is more popular)"
+        in picks["Obscure Cousin"]
+    )
+
+
 def test_per_soundtrack_cap(tmp_path):
     vectors = np.array([[1.0, 0.0], [0.99, 0.1], [0.98, 0.15], [0.97, 0.2], [0.5, 0.5]])
     model = Model(
