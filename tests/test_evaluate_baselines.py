@@ -180,8 +180,8 @@ class TestALSOverPopularity(RecommenderContract, ScoresBestFirst):
 
 class TestGems(RecommenderContract):
     """gems as ``gems evaluate`` runs it: a model built by ``gems build`` from a split's training listens, ranked
-    by the function ``gems export`` runs. Its lists keep reserved long-tail places last, so they are not sorted
-    by score."""
+    by the function ``gems export`` runs. Its lists may keep reserved long-tail places last and a loved
+    soundtrack's theme behind its deep cuts, so they need not be sorted by score."""
 
     @pytest.fixture(scope="class")
     @classmethod

@@ -21,8 +21,8 @@ def rank(model, seeds, options):
 
 
 def plain(**kwargs) -> RankOptions:
-    """Options without reserved long-tail places, so each rule is tested on its own."""
-    return RankOptions(**{"tail_share": 0.0, "calibrated": False, "tail_weights": None, **kwargs})
+    """Options without reserved long-tail places or a popularity discount, so each rule is tested on its own."""
+    return RankOptions(**{"discount": 0.0, "tail_share": 0.0, "calibrated": False, "tail_weights": None, **kwargs})
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from gems.rank import KINDS, RankOptions
 log = logging.getLogger(__name__)
 
 PROTOCOLS = ("auto", "random", "temporal", "playlist")
-FRONTIER = ((0.0, 0.0), (0.25, 0.1), (0.5, 0.3), (1.0, 0.3))  # (discount, tail share) points drawn beside the default
+FRONTIER = ((0.0, 0.0), (0.5, 0.0), (1.0, 0.0), (1.5, 0.0), (0.5, 0.3))  # (discount, tail share) beside the default
 
 
 def choose_protocol(listens: pd.DataFrame, protocol: str) -> str:
@@ -61,8 +61,8 @@ def make_split(listens: pd.DataFrame, protocol: str, *, seed: int, items=None) -
 def gems_methods(model: GemsModel, config: BuildConfig, frontier=FRONTIER) -> dict[str, GemsRanker]:
     """gems with the pipeline's rank defaults (what ``gems export`` runs on the model); the hand-set blend
     instead of the learned stage, and the blend with each kind of evidence switched off in turn (the ablation);
-    the default without reserved tail places and without calibration; and the default at each (discount, tail
-    share) point of ``frontier`` (the accuracy/long-tail frontier). One model for all of them."""
+    and the default at each (discount, tail share) point of ``frontier`` (the accuracy / lesser-known frontier).
+    One model for all of them."""
     default = config.rank
     blend = replace(default, learned=False)
 
@@ -74,10 +74,7 @@ def gems_methods(model: GemsModel, config: BuildConfig, frontier=FRONTIER) -> di
 
     variants = {
         "gems": default,
-        "gems − tail places": replace(default, tail_share=0.0),
-        "gems − calibration": replace(default, calibrated=False),
         "gems (hand-set blend)": blend,
-        "blend − own tail blend": replace(blend, tail_weights=None),
         "blend − taste (ALS)": without("cf"),
         "blend − co-listening": without("near"),
         "blend − audio": without("audio"),

@@ -28,9 +28,9 @@ class RankOptions:
     """
 
     k: int = 10
-    discount: float = 0.0
+    discount: float = 1.0
     per_soundtrack: int = 0
-    tail_share: float = 0.05
+    tail_share: float = 0.0
     calibrated: bool = True
     weights: tuple[float, ...] = (0.7, 0.3, 0.5, 0.2)
     tail_weights: tuple[float, ...] | None = (0.3, 0.7, 0.5, 1.0)
