@@ -79,9 +79,8 @@ def gems(*args) -> None:
 def run_gems(work: Path, points) -> dict[str, Path]:
     """The builds and exports of one seed; returns the recommendation files by method name."""
     out = {}
-    for name in ("inmodel", "rest"):
-        if not (work / f"{name}_model" / "manifest.json").exists():
-            gems("build", "--listens", f"{work / name}:mpd", "--model", work / f"{name}_model", "--no-progress")
+    for name in ("inmodel", "rest"):  # a build reuses every stage whose inputs and code version are unchanged
+        gems("build", "--listens", f"{work / name}:mpd", "--model", work / f"{name}_model", "--no-progress")
     common = ["-k", K, "--scope", "all", "--no-progress"]
     runs = {"gems (defaults)": [], "gems --discount 0 --tail-share 0": ["--discount", 0, "--tail-share", 0]}
     runs.update({f"gems --discount {d:g} --tail-share {t:g}": ["--discount", d, "--tail-share", t] for d, t in points})
@@ -109,7 +108,12 @@ def run_gems(work: Path, points) -> dict[str, Path]:
 
 
 def run_anchors(work: Path, held: list[str], train_listens: pd.DataFrame, seed: int) -> tuple[dict[str, Path], dict]:
-    """The anchors' recommendation files (tuned on these playlists for PSR@50 and NDCG@50) and their tuning."""
+    """The anchors' recommendation files (tuned on these playlists for PSR@50 and NDCG@50) and their tuning;
+    read back from WORK/anchors.json when a run of the same draw wrote them."""
+    done = work / "anchors.json"
+    if done.exists():
+        saved = json.loads(done.read_text())
+        return {name: Path(path) for name, path in saved["files"].items()}, saved["tuning"]
     from dataclasses import asdict
 
     from gems.config import CFParams
@@ -158,6 +162,7 @@ def run_anchors(work: Path, held: list[str], train_listens: pd.DataFrame, seed: 
         path = work / f"anchor_{i}.csv"
         pd.DataFrame(rows, columns=["user_id", "rank", "track_id"]).to_csv(path, index=False)
         out[name] = path
+    done.write_text(json.dumps({"files": {name: str(path) for name, path in out.items()}, "tuning": tuning}))
     return out, tuning
 
 

@@ -225,6 +225,11 @@ def test_several_seeds_give_means_and_t_intervals(tmp_path):
     half = t.ppf(0.975, 2) * per_seed.std(ddof=1) / np.sqrt(3)
     assert als.interval["psr@10"] == pytest.approx((per_seed.mean() - half, per_seed.mean() + half))
     assert len(als.per_user["ndcg@10"]) == 60 and combined.seeds == (1, 2, 3)
+    first, second = results[0].methods["ALS"].recs, results[1].methods["ALS"].recs
+    shift = len(results[0].listeners)
+    np.testing.assert_array_equal(als.recs[20:40], np.where(second >= 0, second + shift, -1))
+    picked = first[first >= 0]
+    np.testing.assert_array_equal(combined.listeners[als.recs[:20][first >= 0]], results[0].listeners[picked])
     paths = write_report(combined, tmp_path / "seeds", title="toy")
     doc = json.loads(paths["metrics"].read_text())
     assert doc["seeds"] == [1, 2, 3]

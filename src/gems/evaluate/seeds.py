@@ -32,7 +32,8 @@ def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float
 
 def combine(results: Sequence[EvaluationResult], *, n_resamples: int = N_RESAMPLES) -> EvaluationResult:
     """One EvaluationResult of several seeds' results of the same methods: metrics are the means over seeds,
-    ``interval`` their 95% t intervals, ``per_seed`` each seed's means; per-user values and lists pooled."""
+    ``interval`` their 95% t intervals, ``per_seed`` each seed's means; per-user values and lists pooled (each
+    seed's item rows shifted past the previous seeds' catalogues, whose listener counts follow one another)."""
     if not results:
         raise ParameterError("no results to combine")
     first = results[0]
@@ -42,6 +43,8 @@ def combine(results: Sequence[EvaluationResult], *, n_resamples: int = N_RESAMPL
     for result in results[1:]:
         if list(result.methods) != names:
             raise ParameterError("results of different methods cannot be combined; run the same methods per seed")
+    # each seed's item rows are its own training catalogue's: pooled, they follow one another
+    offsets = np.cumsum([0] + [len(result.listeners) for result in results[:-1]])
     methods = {}
     for name in names:
         runs = [result.methods[name] for result in results]
@@ -58,7 +61,7 @@ def combine(results: Sequence[EvaluationResult], *, n_resamples: int = N_RESAMPL
             per_user=per_user,
             fit_seconds=float(np.mean([run.fit_seconds for run in runs])),
             recommend_seconds=float(np.sum([run.recommend_seconds for run in runs])),
-            recs=np.concatenate([run.recs for run in runs]),
+            recs=np.concatenate([np.where(run.recs >= 0, run.recs + at, -1) for run, at in zip(runs, offsets)]),
             interval=interval,
             per_seed=per_seed,
         )
@@ -72,8 +75,8 @@ def combine(results: Sequence[EvaluationResult], *, n_resamples: int = N_RESAMPL
         seed=first.seed,
         seeds=tuple(result.seed for result in results),
         methods=methods,
-        listeners=first.listeners,
-        truth_listeners=first.truth_listeners,
+        listeners=np.concatenate([result.listeners for result in results]),
+        truth_listeners=np.concatenate([result.truth_listeners for result in results]),
         has_soundtracks=first.has_soundtracks,
         depth=first.depth,
     )
