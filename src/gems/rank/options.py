@@ -24,7 +24,9 @@ class RankOptions:
     long-tail tracks · calibrated: reserved places follow the query's own long-tail share · weights /
     tail_weights: the blend of the evidence kinds for the list / for the reserved places (None: ``weights``) ·
     scope: ``all`` or ``soundtrack`` (soundtrack music only) · deep_cuts: only the non-theme tracks of the
-    soundtracks the query loves · learned: rank with the model's learned second stage when it has one.
+    soundtracks the query loves · learned: rank with the model's learned second stage when it has one ·
+    hit_spacing: with a discount, the first j · hit_spacing places hold at most j hits (popularity percentile
+    ≥ 99; 0 = no spacing).
     """
 
     k: int = 10
@@ -37,12 +39,14 @@ class RankOptions:
     scope: str = "all"
     deep_cuts: bool = False
     learned: bool = True
+    hit_spacing: int = 10
 
     def __post_init__(self):
         _check_int("k", self.k, 1, 10_000)
         _check_number("discount", self.discount, 0.0, 10.0)
         _check_int("per_soundtrack", self.per_soundtrack, 0, 10_000)
         _check_number("tail_share", self.tail_share, 0.0, 1.0)
+        _check_int("hit_spacing", self.hit_spacing, 0, 10_000)
         for name in ("calibrated", "deep_cuts", "learned"):
             if not isinstance(getattr(self, name), bool):
                 raise ParameterError(f"{name} must be true or false, got {getattr(self, name)!r}")
