@@ -26,8 +26,8 @@ def rss_mb() -> float:
 def main() -> None:
     import pyarrow.parquet as pq
 
-    from gems.build import build_model
     from gems.config import BuildConfig
+    from gems.stages import build_model
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tracks", type=int, default=1_000_000)

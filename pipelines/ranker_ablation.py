@@ -70,13 +70,13 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True)
     args = parser.parse_args()
     from gems.audio.decode import AUDIO_EXTENSIONS
-    from gems.build.fit import held_out_inputs
     from gems.config import BuildConfig, ListensSource
     from gems.evaluate.experiment import choose_protocol, make_split
     from gems.evaluate.gems_method import GemsModel, GemsRanker
     from gems.evaluate.metrics import list_metrics
     from gems.ingest import ingest_sources
     from gems.rank.training import training_rows
+    from gems.stages.fitting import held_out_inputs
 
     source = ListensSource(args.listens, args.listens_format)
     config = BuildConfig(model=args.work / "unused", listens=(source,))

@@ -1,4 +1,7 @@
-"""Hand-made model folders for ranking tests: vectors and popularity chosen so the right answer is known."""
+"""Hand-made model folders for ranking tests: vectors and popularity chosen so the right answer is known.
+
+The files are written by the build's own stage writers (gems.stages.reading / fitting), so a format change
+reaches the kit without a second writer to keep in step."""
 
 from __future__ import annotations
 
@@ -7,17 +10,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from gems.artifacts import layout
 from gems.artifacts.integrity import record
 from gems.artifacts.writing import ModelWriter
-from gems.build import DISPLAY_COLUMNS, catalogue_arrays, write_spaces
 from gems.cf import Weighting
 from gems.index import l2_normalize
 from gems.ingest.schema import finalize_catalog
 from gems.popularity import compute_popularity
-from gems.topk import NormOrdered
+from gems.stages.fitting import write_cf, write_spaces
+from gems.stages.reading import catalogue_arrays, write_catalogue, write_interactions, write_popularity, write_tags
 
 
 def write_model(
@@ -34,9 +36,11 @@ def write_model(
     item_factors: np.ndarray | None = None,
     is_soundtrack: list[bool] | None = None,
     artists: list[str | None] | None = None,
+    tags: np.ndarray | None = None,
 ) -> Path:
     """A model whose tracks t0..tn have the given audio ``vectors`` (or ``space``) and listener counts, and
-    optionally ALS ``item_factors`` (tracks with no listeners must have zero rows).
+    optionally ALS ``item_factors`` (tracks with no listeners must have zero rows) and sound words ``tags``
+    (n × 50 probabilities, columns ``TAG_WORDS``; a NaN row: a track without analysed audio).
 
     Listener u_j listens to every track with more than j listeners, so track i has exactly listeners[i].
     """
@@ -58,42 +62,30 @@ def write_model(
         tracks["is_soundtrack"] = is_soundtrack
     users = [j for i, count in enumerate(listeners) for j in range(count)]
     items = [i for i, count in enumerate(listeners) for _ in range(count)]
-    catalogue = catalogue_arrays(tracks)
+    codes = catalogue_arrays(tracks)[layout.codes("soundtrack")]
     popularity = compute_popularity(
-        np.array(users, dtype=np.int64),
-        np.array(items, dtype=np.int64),
-        np.ones(len(items)),
-        catalogue["catalogue/soundtrack_codes.npy"],
+        np.array(users, dtype=np.int64), np.array(items, dtype=np.int64), np.ones(len(items)), codes
     )
     n_users = max(listeners) if len(listeners) else 0
     with ModelWriter(path) as writer:
-        writer.save_table("tracks.parquet", tracks)
+        writer.save_table(layout.TRACKS, tracks)
+        write_catalogue(writer, tracks)
         if n_users:
             import scipy.sparse as sp
 
             matrix = sp.csr_matrix((np.ones(len(items), np.float32), (users, items)), shape=(n_users, n))
-            writer.save_table(layout.USERS, pd.DataFrame({"user_id": [f"u{j:03d}" for j in range(n_users)]}))
-            for relpath, array in zip(layout.INTERACTIONS, (matrix.indptr, matrix.indices, matrix.data)):
-                writer.save_array(relpath, array)
-        writer.save_table("popularity.parquet", pd.DataFrame({"track_id": track_ids, **popularity.to_columns()}))
-        for relpath, array in catalogue.items():
-            writer.save_array(relpath, array)
-        writer.save_arrow(
-            "catalogue/tracks.arrow", pa.Table.from_pandas(tracks[list(DISPLAY_COLUMNS)], preserve_index=False)
-        )
+            write_interactions(writer, [f"u{j:03d}" for j in range(n_users)], matrix)
+        write_popularity(writer, track_ids, popularity)
         spaces = {space: (np.arange(n), l2_normalize(vectors))}
         if item_factors is not None:
             heard = np.flatnonzero(np.asarray(listeners) > 0)
-            factors = np.asarray(item_factors, dtype=np.float32)
-            writer.save_array(layout.ITEM_FACTORS, factors)
-            writer.save_array(layout.USER_FACTORS, np.zeros((max(listeners), item_factors.shape[1]), np.float32))
-            writer.save_array(layout.GRAM, factors.T.astype(np.float64) @ factors.astype(np.float64))
-            ordered = NormOrdered.of(factors, np.asarray(listeners) > 0)
-            writer.save_array(layout.NORM_ORDER, ordered.rows)
-            writer.save_array(layout.NORM_SORTED, ordered.norms)
-            writer.save_json(layout.WEIGHTING, Weighting("log", 1.0).to_json())
+            user_factors = np.zeros((n_users, item_factors.shape[1]), np.float32)
+            write_cf(writer, item_factors, user_factors, heard, Weighting("log", 1.0))
             spaces["cf"] = (heard, l2_normalize(item_factors[heard]))
         write_spaces(writer, spaces)
+        if tags is not None:
+            analysed = np.flatnonzero(~np.isnan(tags).any(axis=1))
+            write_tags(writer, analysed, tags[analysed])
         writer.commit(
             {
                 "spaces": list(spaces),

@@ -12,8 +12,9 @@ import soundfile as sf
 
 from gems.audio import extractor as extractor_module
 from gems.audio.decode import AudioFileError, load_excerpt, sniff
-from gems.audio.extractor import ExtractionResult, FeatureExtractor, default_cache_dir
-from gems.audio.features import FEATURE_NAMES
+from gems.audio.extractor import COLUMNS, ExtractionResult, FeatureExtractor, analyse_excerpt, default_cache_dir
+from gems.audio.features import FEATURE_NAMES, feature_vector
+from gems.audio.musicnn import SOUND_DIMS, TAG_WORDS, describe, weights_fingerprint
 from gems.errors import DataError, ParameterError
 
 SR = 44100
@@ -65,8 +66,10 @@ def test_each_failure_gets_its_own_code_and_the_good_files_succeed(library, firs
     result, _ = first_run
     assert result.status == ["ok" if key.startswith("ok_") else key for key in library]
     assert result.ok.tolist() == [True, True] + [False] * (len(library) - 2)
-    assert np.isfinite(result.features[:2]).all() and np.isnan(result.features[2:]).all()
+    assert np.isfinite(result.analysis[:2]).all() and np.isnan(result.analysis[2:]).all()
     assert result.features.shape == (len(library), len(FEATURE_NAMES)) and result.features.dtype == np.float32
+    assert result.sound.shape == (len(library), SOUND_DIMS) and result.tags.shape == (len(library), len(TAG_WORDS))
+    assert ((result.tags[:2] > 0) & (result.tags[:2] < 1)).all()
     np.testing.assert_allclose(result.source_duration_s[:2], [3.0, 4.0], atol=0.01)
     assert np.isnan(result.source_duration_s[2:]).all()
 
@@ -104,14 +107,14 @@ def test_second_run_is_all_cache_hits_and_decodes_nothing(library, first_run, mo
     assert again.extracted == 0
     assert again.cache_hits == 8  # every file with content: all but the unsupported and the missing one
     assert again.status == result.status and again.reasons == result.reasons
-    np.testing.assert_array_equal(again.features, result.features)
+    np.testing.assert_array_equal(again.analysis, result.analysis)
 
 
 def test_a_renamed_copy_is_a_cache_hit(library, first_run, tmp_path):
     copy = shutil.copy(library["ok_ogg"], tmp_path / "renamed.ogg")
     again = FeatureExtractor(cache_dir=first_run[1]).extract([copy])
     assert (again.cache_hits, again.extracted) == (1, 0)
-    np.testing.assert_array_equal(again.features[0], first_run[0].features[1])
+    np.testing.assert_array_equal(again.analysis[0], first_run[0].analysis[1])
 
 
 def test_unsupported_name_is_not_cached_by_content(library, first_run, tmp_path):
@@ -129,20 +132,50 @@ def test_a_corrupt_cache_entry_is_recomputed(library, first_run, tmp_path):
     entry.write_bytes(b"\x93NUMPY garbage")
     again = fresh.extract([library["ok_wav"]])
     assert (again.cache_hits, again.extracted) == (0, 1)
-    np.testing.assert_array_equal(again.features[0], first_run[0].features[0])
+    np.testing.assert_array_equal(again.analysis[0], first_run[0].analysis[0])
+
+
+def test_an_entry_of_the_old_layout_is_never_read_as_a_new_one(library, first_run, tmp_path):
+    """A version-1 entry ([duration, features]) placed where a current one belongs is recomputed, so old
+    one-STFT vectors never stand in for sound vectors; and the current layout lives under its own fingerprint."""
+    cache = tmp_path / "cache"
+    fresh = FeatureExtractor(cache_dir=cache)
+    fresh.extract([library["ok_wav"]])
+    (entry,) = cache.rglob("*.npy")
+    np.save(entry, np.concatenate([[3.0], first_run[0].features[0]]).astype(np.float64))
+    again = fresh.extract([library["ok_wav"]])
+    assert (again.cache_hits, again.extracted) == (0, 1)
+    np.testing.assert_array_equal(again.analysis[0], first_run[0].analysis[0])
+
+
+def test_the_fingerprint_follows_the_network_weights(monkeypatch):
+    base = FeatureExtractor().config_fingerprint
+    changed = {**weights_fingerprint(), "weights": {"MTT_musicnn": "0" * 64, "MSD_musicnn": "1" * 64}}
+    monkeypatch.setattr(extractor_module, "weights_fingerprint", lambda: changed)
+    assert FeatureExtractor().config_fingerprint != base
+
+
+def test_the_analysis_row_is_features_then_describe(library):
+    """The extractor's row is exactly feature_vector and musicnn.describe of the decoded excerpt."""
+    y, _ = load_excerpt(library["ok_ogg"])
+    row = analyse_excerpt(y)
+    sound, tags = describe(y)
+    np.testing.assert_array_equal(row[COLUMNS["features"]], feature_vector(y, sr=16000))
+    np.testing.assert_array_equal(row[COLUMNS["sound"]], sound)
+    np.testing.assert_array_equal(row[COLUMNS["tags"]], tags)
 
 
 def test_same_content_twice_in_one_batch_is_decoded_once(library, tmp_path):
     copy = shutil.copy(library["ok_wav"], tmp_path / "again.wav")
     result = FeatureExtractor(cache_dir=tmp_path / "cache").extract([library["ok_wav"], copy])
     assert result.extracted == 1 and result.status == ["ok", "ok"]
-    np.testing.assert_array_equal(result.features[0], result.features[1])
+    np.testing.assert_array_equal(result.analysis[0], result.analysis[1])
 
 
 def test_two_workers_give_the_same_features_as_one(library, first_run, tmp_path):
     result = FeatureExtractor(workers=2, cache_dir=tmp_path).extract(list(library.values()))
     assert result.status == first_run[0].status and result.extracted == 8
-    np.testing.assert_allclose(result.features, first_run[0].features, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(result.analysis, first_run[0].analysis, rtol=1e-5, atol=1e-5)
 
 
 def test_a_dask_cluster_gives_the_same_features_as_one_process(library, first_run, tmp_path):
@@ -152,7 +185,7 @@ def test_a_dask_cluster_gives_the_same_features_as_one_process(library, first_ru
         result = extractor.extract(list(library.values()))
     assert result.status == first_run[0].status and result.reasons == first_run[0].reasons
     assert result.extracted == 8
-    np.testing.assert_array_equal(result.features, first_run[0].features)
+    np.testing.assert_array_equal(result.analysis, first_run[0].analysis)
 
 
 def test_fingerprint_changes_with_the_output_parameters_only(tmp_path):
@@ -173,7 +206,7 @@ def test_to_frame_and_given_content_hashes(library, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"workers": 0}, {"sr": 22050.0}, {"min_duration_s": 0.01}, {"excerpt_s": 0.01}, {"n_fft": 64}]
+    "kwargs", [{"workers": 0}, {"hop_length": 512.0}, {"min_duration_s": 0.01}, {"excerpt_s": 0.01}, {"n_fft": 64}]
 )
 def test_bad_parameters_raise_parameter_error(kwargs, library, tmp_path):
     with pytest.raises(ParameterError):

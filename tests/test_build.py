@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import gems.build
-from gems.build import build_model
-from gems.config import BuildConfig, CFParams, load_pipeline
+import gems.stages
+from gems.cf import CFParams
+from gems.config import BuildConfig, load_pipeline
 from gems.errors import ModelError, ParameterError
 from gems.model import Model
+from gems.stages import build_model
 from listenskit import write_listens
 
 
@@ -42,7 +43,7 @@ def test_listens_only_build(listens_config):
 def test_unchanged_rebuild_reuses_every_stage_without_heavy_imports(listens_config):
     build_model(listens_config)
     script = (
-        "import sys, json; from gems.build import build_model; from gems.config import BuildConfig; "
+        "import sys, json; from gems.stages import build_model; from gems.config import BuildConfig; "
         f"r = build_model(BuildConfig(model={str(listens_config.model)!r}, listens={str(listens_config.listens[0].path)!r})); "
         "print(json.dumps({'reused': [s['reused'] for s in r.manifest['stages'].values()], "
         "'heavy': [m for m in ('implicit', 'sklearn', 'librosa') if m in sys.modules]}))"
@@ -75,7 +76,7 @@ def test_a_failing_build_leaves_the_old_model_and_no_temporary_folder(listens_co
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(gems.build, "fit_index", broken)
+    monkeypatch.setattr(gems.stages, "fit_index", broken)
     with pytest.raises(RuntimeError):
         build_model(replace(listens_config, cf=CFParams(factors=4)))
     assert (first.path / "manifest.json").read_text() == before
@@ -104,7 +105,7 @@ def test_pipeline_files_are_checked(tmp_path):
     with pytest.raises(ParameterError, match=r"bad.toml \[cf\]: unknown key\(s\) factorz; known keys are factors"):
         load_pipeline(bad)
     bad.write_text('[cf]\nfactors = "many"\n')
-    with pytest.raises(ParameterError, match="factors must be a int"):
+    with pytest.raises(ParameterError, match="factors must be an int"):
         load_pipeline(bad)
     bad.write_text("[sauces]\n")
     with pytest.raises(ParameterError, match="unknown section"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import statistics
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -90,13 +91,21 @@ def test_extract_writes_a_row_per_file_with_its_status(audio_folder, tmp_path, c
     assert code == 1
 
 
+@pytest.fixture(scope="module")
+def demo_model(demo_dir, tmp_path_factory) -> Path:
+    """models/demo as `make demo` builds it, in a temporary folder with its own feature cache."""
+    root = tmp_path_factory.mktemp("demo")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GEMS_CACHE_DIR", str(root / "cache"))
+        patch.chdir(demo_dir.parents[1])
+        assert main(["build", "pipelines/demo.toml", "--model", str(root / "demo"), "--no-progress"]) == 0
+    return root / "demo"
+
+
 @pytest.mark.slow
-def test_the_demo_discount_lowers_the_median_popularity(demo_dir, tmp_path, capsys, monkeypatch):
+def test_the_demo_discount_lowers_the_median_popularity(demo_model, capsys):
     """The issue's check: k tracks, no seeds, lower median popularity percentile than with --discount 0."""
-    monkeypatch.chdir(demo_dir.parents[1])
-    model = tmp_path / "demo"
-    code, _, err = run(capsys, "build", "pipelines/demo.toml", "--model", str(model), "--no-progress")
-    assert code == 0, err
+    model = demo_model
 
     def picks(*extra):
         code, out, err = run(
@@ -112,3 +121,24 @@ def test_the_demo_discount_lowers_the_median_popularity(demo_dir, tmp_path, caps
         p["popularity_percentile"] for p in plain
     )
     assert all("simulated" in p["why"] for p in gems)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("word", ["ambient", "electronic"])
+def test_searching_the_demo_by_a_word_finds_tracks_that_carry_it(demo_model, capsys, word):
+    """Issue 17's check, literally: 5 picks, at least 4 with the word among the first 5 of their tags."""
+    args = ("recommend", "-m", str(demo_model), "--sounds", word, "--discount", "0", "-k", "5", "--json")
+    code, out, err = run(capsys, *args)
+    assert code == 0, err
+    picks = json.loads(out)
+    assert len(picks) == 5
+    assert sum(word in [tag["word"] for tag in pick["tags"][:5]] for pick in picks) >= 4
+
+
+@pytest.mark.slow
+def test_demo_seed_picks_carry_tags_and_an_unknown_word_names_the_vocabulary(demo_model, capsys):
+    code, out, err = run(capsys, "recommend", "-m", str(demo_model), "--like", "Main Theme", "-k", "5", "--json")
+    assert code == 0, err
+    assert all(len(pick["tags"]) >= 5 for pick in json.loads(out))
+    code, out, err = run(capsys, "recommend", "-m", str(demo_model), "--sounds", "zzqx")
+    assert code == 1 and out == "" and len(err.strip().splitlines()) == 1 and "vocabulary" in err

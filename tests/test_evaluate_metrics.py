@@ -23,7 +23,7 @@ from gems.evaluate.metrics import (
     relevant_counts,
     tail_recall_at_k,
 )
-from gems.popularity import hit_mask
+from gems.popularity import hit_mask, popularity_percentile
 
 A, B, X, Y, C, D, E = range(7)
 LOG3 = math.log2(3)
@@ -146,6 +146,10 @@ def test_hits_are_the_tracks_at_percentile_99_or_more_ties_included():
     recs = np.array([[298, 0, 1, 299], [2, 3, -1, -1]])
     assert hits_at_k(recs, is_hit, 4).tolist() == [0.5, 0.0]
     assert hits_at_k(recs, is_hit, 1).tolist() == [1.0, 0.0]
+    rng = np.random.default_rng(0)
+    for n in (1, 7, 99, 100, 101, 1234):  # the partial sort's cut equals the percentile's definition
+        counts = rng.integers(0, 30, n) ** 2
+        np.testing.assert_array_equal(hit_mask(counts), popularity_percentile(counts) >= 99)
     m = list_metrics(
         recs, [np.array([5]), np.array([6])], listeners=listeners, is_tail=listeners < 50, n_train_users=600, ks=[4]
     )

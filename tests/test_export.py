@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 
 import gems.serve.export
-from gems.build import build_model
 from gems.config import BuildConfig
 from gems.model import Model
 from gems.parallel import Runner
 from gems.rank import RankOptions
-from gems.serve.export import export_recommendations
+from gems.serve.export import export_batch
+from gems.stages import build_model
 from listenskit import write_listens
 
 
@@ -27,7 +27,7 @@ class Interrupted(Exception):
 
 
 def export(model, out, runner=None, **options):
-    return export_recommendations(model, out, RankOptions(k=5, **options), block=16, runner=runner)
+    return export_batch(model, RankOptions(k=5, **options), out=out, block=16, runner=runner)
 
 
 def test_worker_processes_give_the_same_rows(model, tmp_path):

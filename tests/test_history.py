@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from gems.build import build_model
 from gems.cli import main
 from gems.config import BuildConfig
+from gems.stages import build_model
 from listenskit import write_listens
 
 
@@ -38,7 +38,7 @@ def test_a_history_is_folded_in_and_its_taste_is_kept(model_dir, tmp_path, capsy
     assert "3 linked by id" in err  # the link summary goes to stderr beside --json
 
 
-def test_one_listener_of_several_must_be_chosen_and_unknown_music_is_one_line(model_dir, tmp_path, capsys):
+def test_one_listener_of_several_must_be_chosen_and_unknown_music_gets_the_fallback(model_dir, tmp_path, capsys):
     shared = tmp_path / "two.csv"
     shared.write_text("user,track\nann,g0-t1\nbob,g2-t2\n")
     code, _, err = run(capsys, "recommend", "-m", str(model_dir), "--history", str(shared))
@@ -47,8 +47,10 @@ def test_one_listener_of_several_must_be_chosen_and_unknown_music_is_one_line(mo
     assert code == 0 and "Hidden gems for bob" in out
     stranger = tmp_path / "stranger.csv"
     stranger.write_text("user,track,title,artist\nme,x1,Song Nobody Has,Nobody\n")
-    code, _, err = run(capsys, "recommend", "-m", str(model_dir), "--history", str(stranger))
-    assert code == 1 and "none of the 1 tracks" in err and err.count("\n") == 1
+    code, out, err = run(capsys, "recommend", "-m", str(model_dir), "--history", str(stranger), "--json")
+    picks = json.loads(out)
+    assert code == 0 and "nothing of this listening is in the model; instead," in err and picks
+    assert all(p["why"].startswith("Nothing of your listening is in this model") for p in picks)
 
 
 def test_export_histories_gives_each_listener_what_recommend_gives(model_dir, tmp_path, capsys):
@@ -104,8 +106,8 @@ def test_a_playlist_from_a_history(model_dir, tmp_path, capsys):
     ],
 )
 def test_every_export_format_folds_in_or_says_in_one_line_why_not(export, tmp_path, capsys):
-    """Real export layouts against a model of soundtrack playlists: picks when the model holds some of the
-    music, else one clear line — never a traceback."""
+    """Real export layouts against a model of soundtrack playlists: picks (from what links, else the fallback)
+    when the export holds music, else one clear line — never a traceback."""
     from pathlib import Path
 
     fixtures = Path(__file__).parent / "fixtures"
@@ -121,4 +123,4 @@ def test_every_export_format_folds_in_or_says_in_one_line_why_not(export, tmp_pa
     if code == 0:
         assert 1 <= len(json.loads(out)) <= 3
     else:
-        assert code == 1 and err.count("\n") == 1 and "none of the" in err
+        assert code == 1 and err.count("\n") == 1 and "holds no listens" in err

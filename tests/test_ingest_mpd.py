@@ -224,7 +224,8 @@ def test_detection_and_the_format_registry():
     assert detect_format(SLICES) == "mpd" and detect_format(FULL) == "mpd"
     result = read_listens_source(REDUCED)
     assert result.report.format == "mpd" and result.report.rows_kept == 5
-    assert read_listens_source(FULL, format="mpd").items is not None
+    full = read_listens_source(FULL, format="mpd")
+    assert len(full.items) == 5 and full.items["track_id"].str.startswith("spotify:track:").all()
 
 
 @pytest.mark.slow

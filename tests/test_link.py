@@ -13,7 +13,9 @@ import pytest
 
 from gems.errors import DataError, ParameterError
 from gems.ingest.common import text_track_ids
-from gems.ingest.link import Linker, LinkSummary, catalogue_keys, link_tracks, source_tracks, summarise_links
+from gems.ingest.link import Linker, link_tracks
+from gems.ingest.link_keys import catalogue_keys
+from gems.ingest.link_summary import LinkSummary, source_tracks, summarise_links
 from gems.ingest.names import TitleKey, artist_keys, normalise_artist, normalise_title, title_keys
 
 URI = "spotify:track:6ZFbXIJkuI1dVNWvzJzown"
@@ -341,6 +343,7 @@ def test_output_frame_empty_fields_and_duplicates():
         "candidates",
         "linked_artist",
         "linked_title",
+        "linked_album",
     ]
     assert out.index.tolist() == [0, 1, 2, 3, 4]  # one row per source row, in order
     assert out["track_id"].tolist()[:2] == ["t1", "t1"] and out["how"].tolist()[:2] == ["name", "name"]
@@ -348,7 +351,8 @@ def test_output_frame_empty_fields_and_duplicates():
     assert out.loc[4, "track_id"] == "t2"  # an artist placeholder is no artist: the title alone is unique
     assert summarise_links(out, rows=100) == LinkSummary(rows=100, tracks=4, by_id=0, by_name=2, ambiguous=0, none=2)
     assert str(summarise_links(out)) == (
-        "5 rows, 4 distinct tracks: 0 linked by id, 2 by name, 0 ambiguous, 2 not in the model"
+        "5 rows, 4 distinct tracks: 0 linked by id, 2 by name, 0 to their album, 0 to their artist, 0 ambiguous, "
+        "2 not in the model"
     )
     empty = Linker(cat).link(pd.DataFrame({"artist": [], "title": []}))
     assert empty.empty and list(empty.columns) == list(out.columns)

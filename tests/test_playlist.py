@@ -15,8 +15,8 @@ import gems.serve.flow as flow_module
 from gems.cli import main
 from gems.errors import ParameterError
 from gems.model import Model
-from gems.playlist import Entry, Playlist, is_uri, safe_filename, track_uri, write_playlist
 from gems.serve.flow import _rank01, arc_target, energies, flow_order
+from gems.serve.playlist_files import Entry, Playlist, is_uri, safe_filename, track_uri, write_playlist
 from listenskit import write_listens
 from modelkit import record_files, write_model
 

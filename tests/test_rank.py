@@ -7,7 +7,7 @@ import pytest
 
 from gems.errors import ParameterError, UnknownTrackError
 from gems.model import Model
-from gems.rank import RankOptions
+from gems.rank import Queries, RankOptions
 from gems.serve import recommend
 from gems.serve.recommend import picks_for
 from modelkit import write_model
@@ -280,3 +280,53 @@ def test_seeds_by_artist_and_title_and_twins_of_one_song(tmp_path):
     assert lookup.resolve("The Band - Uptown Funk") == 3
     assert lookup.resolve("Uptown Funk (Covers)") == 3
     assert model.label(1) == "“Uptown Funk” by Mark Ronson feat. Bruno Mars"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_kin_pool_is_the_best_of_every_member_of_every_loved_code(seed):
+    """Retrieval expands only the codes that can hold a query's kin pool; the oracle expands them all."""
+    from gems.rank.keys import allowed, own_keys, sorted_unique, strongest
+    from gems.rank.kin import expand, kin_pool, kin_values, shares_of
+    from test_rank_parity import synthetic_inputs
+
+    inputs, histories = synthetic_inputs(seed, n=3000, users=40)
+    n = inputs.n_items
+    excluded = np.random.default_rng(seed).random(n) < 0.2
+    own = own_keys(histories, n)
+    shares = shares_of(inputs, Queries.of(histories))
+    for pool in (5, 40, 400):
+        every = []
+        for name, s in shares.items():
+            every.append(expand(inputs, s.keys // s.width, name, s.keys % s.width))
+        keys = sorted_unique(np.concatenate(every))
+        keys = keys[allowed(keys, own, excluded, n)]
+        expected = strongest(inputs, keys, kin_values(inputs, shares, keys // n, keys % n)["kin"], pool, tie_break=True)
+        got = kin_pool(inputs, shares, own, excluded, pool)
+        assert got.tolist() == expected.tolist(), pool
+
+
+def test_row_sums_are_the_sparse_product_of_the_queries_with_the_matrix():
+    """The numpy product that co-listening uses against scipy's, over query blocks split to fit the keys."""
+    import scipy.sparse as sp
+
+    from gems.rank import keys as keys_module
+
+    rng = np.random.default_rng(1)
+    n = 500
+    similarity = sp.random(n, n, density=0.03, random_state=2, dtype=np.float32, format="csr")
+    histories = [np.sort(rng.choice(n, size=int(rng.integers(0, 30)), replace=False)) for _ in range(70)]
+    own = keys_module.own_keys(histories, n)
+    expected = (
+        sp.csr_matrix(
+            (np.ones(len(own), np.float32), own % n, np.r_[0, np.cumsum([len(h) for h in histories])]), shape=(70, n)
+        )
+        @ similarity
+    )
+    expected.sum_duplicates()
+    expected.sort_indices()
+    expected_keys = np.repeat(np.arange(70) * n, np.diff(expected.indptr)) + expected.indices
+    arrays = (similarity.indptr, similarity.indices, similarity.data)
+    for shift in (keys_module.SHIFT, 64 - 11):  # keys of 10 bits: blocks of 2 queries at a time
+        keys, values = keys_module.row_sums(arrays, own, n, shift=shift)
+        assert keys.tolist() == expected_keys.tolist()
+        np.testing.assert_allclose(values, expected.data, rtol=1e-5)

@@ -186,9 +186,9 @@ def test_vectorised_selection_equals_the_greedy_loop(seed):
 
 def test_recommend_for_a_listener_gives_the_rows_export_writes(tmp_path):
     """`gems recommend --user U --json` and `gems export` give the same tracks in the same order."""
-    from gems.build import build_model
     from gems.cli import main
     from gems.config import BuildConfig
+    from gems.stages import build_model
     from listenskit import write_listens
 
     config = BuildConfig(model=tmp_path / "m", listens=write_listens(tmp_path / "listens.csv", users=60))

@@ -70,3 +70,28 @@ def test_a_stored_order_read_chunk_by_chunk_gives_the_same_answer(catalogue):
     for i in range(len(queries)):  # one query at a time, as gems recommend asks
         rows, _ = top_k(lazy, queries[i : i + 1], 30, *csr([histories[i]]))
         assert set(rows[0].tolist()) == set(expected[i].tolist())
+
+
+def test_ties_go_to_the_smaller_row_alone_or_in_a_block():
+    """Tracks heard by the same few listeners get identical ALS factors, so their scores tie exactly; which of
+    them make the cut must not depend on the block a query is ranked in (gemm rounds differently by size)."""
+    rng = np.random.default_rng(3)
+    groups, size, f, k = 400, 20, 32, 90  # k cuts through a group of 20 twins
+    items = np.repeat(rng.standard_normal((groups, f)).astype(np.float32), size, axis=0)
+    order = rng.permutation(len(items))
+    items = items[order]  # twins scattered over the rows
+    ordered = NormOrdered.of(items, np.ones(len(items), dtype=bool))
+    queries = rng.standard_normal((64, f)).astype(np.float32)
+    block, _ = top_k(ordered, queries, k, *csr([np.zeros(0, np.int64)] * len(queries)))
+    cut_inside_a_tie = 0
+    for i, query in enumerate(queries):
+        alone, _ = top_k(ordered, query[None, :], k, *csr([np.zeros(0, np.int64)]))
+        assert sorted(alone[0].tolist()) == sorted(block[i].tolist()), f"query {i}"
+        exact = items.astype(np.float64) @ query.astype(np.float64)
+        kth = exact[block[i]].min()
+        tied = np.flatnonzero(np.isclose(exact, kth, rtol=0, atol=1e-9))
+        chosen = np.intersect1d(tied, block[i])
+        if len(chosen) < len(tied):
+            cut_inside_a_tie += 1
+            assert chosen.tolist() == sorted(tied.tolist())[: len(chosen)], f"query {i}: not the smaller rows"
+    assert cut_inside_a_tie > 20  # the case this test is about happened

@@ -1,12 +1,16 @@
 """``gems serve`` on the real demo model, served by uvicorn: the issue's HTTP checks (raw paths, byte ranges,
 20 concurrent clients), then the page in headless Chromium — type a seed, pick a suggestion, see the gems,
-load a preview, re-rank, edit and download a playlist, fit a phone, and no console errors."""
+load a preview, re-rank, edit and download a playlist, fit a phone, and no console errors; text typed at once
+on a freshly started server; an upload through the page; a model whose default scope is soundtracks only."""
 
 from __future__ import annotations
 
 import http.client
 import json
+import re
 import shutil
+import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -18,11 +22,10 @@ import pytest
 pytest.importorskip("fastapi", reason="gems serve needs fastapi (pip install -e '.[test]')")
 from gems.cli import main  # noqa: E402
 from gems.web import create_app, running  # noqa: E402
+from webkit import CLI_KEYS, TOKEN_HEADER, ask, multipart  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), Path("/usr/bin/chromedriver")
-CLI_KEYS = {"track_id", "title", "artist", "soundtrack", "score", "similarity", "popularity"}
-CLI_KEYS |= {"popularity_percentile", "is_tail", "why", "seed"}
 
 pytestmark = pytest.mark.slow
 
@@ -211,5 +214,156 @@ def test_the_page_finds_plays_reranks_and_downloads(browser, url):
     assert browser.execute_script("return window.innerWidth") == 375
     assert browser.execute_script("return document.documentElement.scrollWidth") <= 375  # nothing sticks out
     browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == []
+
+
+def start_serving(model: Path) -> tuple[subprocess.Popen, str]:
+    """A freshly started ``gems serve --port 0`` on ``model`` and its URL."""
+    command = [sys.executable, "-m", "gems.cli", "serve", "--model", str(model), "--port", "0"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    found = re.search(r"http://127\.0\.0\.1:\d+/", process.stdout.readline())
+    if not found:
+        process.kill()
+        raise AssertionError(f"gems serve did not start: {process.communicate()}")
+    return process, found.group(0)
+
+
+def slow_network(browser, latency_ms: int) -> None:
+    """Every request of the page takes ``latency_ms`` longer (0: as fast as it is)."""
+    conditions = {"offline": False, "latency": latency_ms, "downloadThroughput": -1, "uploadThroughput": -1}
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.emulateNetworkConditions", conditions)
+
+
+def test_text_typed_at_once_on_a_fresh_server_is_searched_and_its_gems_play(browser, demo_model):
+    """The issue's check: on a freshly started `gems serve`, a title typed into the search box at once — before
+    the page has heard from /api/info (each request takes a second longer here, so it has not) — shows
+    suggestions within 10 s; Enter shows gems with playable previews."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    css = lambda selector: browser.find_elements(By.CSS_SELECTOR, selector)  # noqa: E731
+    process, url = start_serving(demo_model)
+    try:
+        slow_network(browser, 1000)
+        browser.get(url)
+        css("input[type=search]")[0].send_keys("Main Theme")
+        assert css("#model-info")[0].text == ""  # typed before /api/info answered
+        suggestions = wait_for(lambda: css("[data-suggestion-id]"), timeout=10, what="suggestions")
+        assert suggestions[0].get_attribute("data-suggestion-id") == "wesnoth-main-theme"
+        css("input[type=search]")[0].send_keys(Keys.ENTER)
+        gems = wait_for(lambda: [g for g in css("[data-track-id]") if g.text.strip()], what="gems")
+        expected = [p["track_id"] for p in ask(url, "/api/recommend", params={"like": "wesnoth-main-theme"}).json()]
+        assert [g.get_attribute("data-track-id") for g in gems] == expected
+        slow_network(browser, 0)
+        players = css("[data-track-id] audio")
+        assert players and len(players) == len(gems)
+        durations = [
+            wait_for(lambda a=a: browser.execute_script("return arguments[0].duration", a), what="a preview")
+            for a in players[:3]
+        ]
+        assert all(29 < d < 31 for d in durations)
+        assert browser.execute_script("return arguments[0].play().then(() => !arguments[0].paused)", players[0])
+    finally:
+        slow_network(browser, 0)
+        process.terminate()
+        process.communicate(timeout=30)
+
+
+def test_the_page_uploads_an_export_with_the_servers_token(browser, url, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    css = lambda selector: browser.find_elements(By.CSS_SELECTOR, selector)  # noqa: E731
+    export = tmp_path / "me.csv"
+    export.write_bytes(b"user,track,plays\nme,wesnoth-main-theme,3\nme,hyperrogue-desert,1\n")
+    body, headers = multipart("me.csv", export.read_bytes())
+    token = ask(url, "/api/token").body.decode()
+    answer = ask(
+        url,
+        "/api/history",
+        method="POST",
+        params={"format": "table"},
+        headers={**headers, TOKEN_HEADER: token},
+        body=body,
+    )
+    expected = [p["track_id"] for p in answer.json()]
+    browser.get(url)
+    wait_for(lambda: css("#model-info")[0].text, what="the model summary")
+    css("input[name=mode][value=upload]")[0].click()
+    css("#export")[0].send_keys(str(export))
+    Select(css("#format")[0]).select_by_value("table")
+    css("#mode-upload button[type=submit]")[0].click()
+
+    def ids() -> list[str]:
+        return browser.execute_script(
+            "return [...document.querySelectorAll('[data-track-id]')].map(e => e.dataset.trackId)"
+        )
+
+    wait_for(lambda: ids() == expected, what="the upload's gems")
+    assert "error" not in css("#status")[0].get_attribute("class")
+
+
+def test_the_page_follows_the_models_default_scope(browser, demo_model, tmp_path):
+    """A model that ranks soundtracks only by default: the page shows it, and sends no scope of its own until
+    the listener picks one."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    css = lambda selector: browser.find_elements(By.CSS_SELECTOR, selector)  # noqa: E731
+    model = tmp_path / "soundtracks"
+    shutil.copytree(demo_model, model)
+    manifest = json.loads((model / "manifest.json").read_text())
+    manifest["rank_defaults"]["scope"] = "soundtrack"
+    (model / "manifest.json").write_text(json.dumps(manifest))
+
+    def asked() -> list[str]:
+        urls = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        return [u for u in urls if "/api/recommend" in u]
+
+    with running(create_app(model)) as base:
+        browser.get(base)
+        wait_for(lambda: css("#model-info")[0].text, what="the model summary")
+        assert Select(css("#scope")[0]).first_selected_option.get_attribute("value") == "soundtrack"
+        css("input[type=search]")[0].send_keys("Main Theme")
+        wait_for(lambda: css("[data-suggestion-id]"), what="suggestions")
+        css("input[type=search]")[0].send_keys(Keys.ENTER)
+        wait_for(asked, what="a recommendation")
+        assert all("scope=" not in u for u in asked()), asked()
+        Select(css("#scope")[0]).select_by_value("all")
+        wait_for(lambda: any("scope=all" in u for u in asked()), what="the listener's scope sent")
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == []
+
+
+def test_the_page_searches_by_sound_and_shows_only_confident_words(browser, url):
+    """Words typed into "sounding like" alone give /api/recommend?sounds=...'s gems; each gem shows the words it
+    holds from the stated confidence, and none below it; with a seed, the words and the seed ask together."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    css = lambda selector: browser.find_elements(By.CSS_SELECTOR, selector)  # noqa: E731
+    browser.get(url)
+    wait_for(lambda: css("#model-info")[0].text, what="the model summary")
+    assert css("#sounds-box")[0].is_displayed() and "ambient" in css("#sound-words")[0].get_attribute("textContent")
+    css("#sounds")[0].send_keys("ambient")
+    expected = json.loads(get(url, "/api/recommend", sounds="ambient")[2])
+    ids = lambda: browser.execute_script(  # noqa: E731
+        "return [...document.querySelectorAll('[data-track-id]')].map(e => e.dataset.trackId)"
+    )
+    wait_for(lambda: ids() == [p["track_id"] for p in expected], what="the gems of a sound")
+    confident = json.loads(get(url, "/api/info")[2])["sounds"]["confident"]
+    for pick, gem in zip(expected, css("#gems > li")):
+        said = [t["word"] for t in pick["tags"] if t["p"] >= confident]
+        words = gem.find_elements(By.CSS_SELECTOR, ".words")
+        assert [w.text for w in words] == ([f"sounds {' · '.join(said)}"] if said else [])
+    assert any(gem.find_elements(By.CSS_SELECTOR, ".words") for gem in css("#gems > li"))
+    css("input[type=search]")[0].send_keys("Main Theme")
+    wait_for(lambda: css("[data-suggestion-id]"), what="suggestions")
+    css("input[type=search]")[0].send_keys(Keys.ENTER)
+    both = json.loads(get(url, "/api/recommend", like="wesnoth-main-theme", sounds="ambient")[2])
+    wait_for(lambda: ids() == [p["track_id"] for p in both], what="the gems of a seed and a sound")
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert errors == []

@@ -18,10 +18,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from gems.errors import ModelError, ParameterError
+from gems.params import Choice, Interval, Params
 
 log = logging.getLogger(__name__)
 
@@ -131,49 +133,41 @@ class FoldIn:
         return out
 
 
-class ALSModel:
-    """Implicit-feedback ALS (implicit's CPU solver), estimator style.
+@dataclass(frozen=True)
+class CFParams(Params):
+    """The ``[cf]`` section: ALS's hyper-parameters, their defaults and ranges — the only ones (the build, the
+    learned stage's refit and the ALS baseline of ``gems evaluate`` all read them from here).
 
-    After :meth:`fit`: ``user_factors_`` (n_users × factors) and ``item_factors_`` (n_items × factors), float32.
+    factors · regularization (λ) · iterations · alpha (confidence scale) · confidence: how listen weights become
+    confidences (:class:`Weighting`) · random_state."""
+
+    factors: int = 128
+    regularization: float = 0.05
+    iterations: int = 15
+    alpha: float = 1.0
+    confidence: str = "bm25"
+    random_state: int = 0
+
+    constraints: ClassVar = {
+        "factors": Interval(int, 1, 4096),
+        "regularization": Interval(float, 0.0, 1e6),
+        "iterations": Interval(int, 1, 1000),
+        "alpha": Interval(float, 1e-9, 1e6),
+        "confidence": Choice(CONFIDENCE_SCHEMES),
+        "random_state": Interval(int, 0, 2**32 - 1),
+    }
+
+
+class ALSModel:
+    """Implicit-feedback ALS (implicit's CPU solver), estimator style: ``ALSModel(factors=64).fit(matrix)``.
+
+    ``params``: the fields of :class:`CFParams` (its defaults and ranges). After :meth:`fit`: ``user_factors_``
+    (n_users × factors) and ``item_factors_`` (n_items × factors), float32.
     """
 
-    def __init__(
-        self,
-        *,
-        factors: int = 64,
-        regularization: float = 0.05,
-        iterations: int = 15,
-        alpha: float = 1.0,
-        confidence: str = "log",
-        random_state: int = 0,
-        show_progress: bool = False,
-    ):
-        if factors < 1 or iterations < 1 or regularization < 0 or alpha <= 0:
-            raise ParameterError(
-                "ALS needs factors ≥ 1, iterations ≥ 1, regularization ≥ 0 and alpha > 0; "
-                f"got factors={factors}, iterations={iterations}, regularization={regularization}, alpha={alpha}"
-            )
-        if confidence not in CONFIDENCE_SCHEMES:
-            raise ParameterError(
-                f"unknown confidence scheme '{confidence}'; choose one of {', '.join(CONFIDENCE_SCHEMES)}"
-            )
-        self.factors = factors
-        self.regularization = regularization
-        self.iterations = iterations
-        self.alpha = alpha
-        self.confidence = confidence
-        self.random_state = random_state
+    def __init__(self, *, show_progress: bool = False, **params):
+        self.params = CFParams(**params)
         self.show_progress = show_progress
-
-    def params(self) -> dict:
-        return {
-            "factors": self.factors,
-            "regularization": self.regularization,
-            "iterations": self.iterations,
-            "alpha": self.alpha,
-            "confidence": self.confidence,
-            "random_state": self.random_state,
-        }
 
     def fit(self, user_items) -> ALSModel:
         """Fit on a (users × items) CSR matrix of summed listen weights. BLAS runs single-threaded for it."""
@@ -183,15 +177,15 @@ class ALSModel:
         if user_items.nnz == 0:
             raise ParameterError("cannot fit ALS on an empty listens table")
         started = time.perf_counter()
-        self.weighting_ = Weighting.fit(user_items, scheme=self.confidence, alpha=self.alpha)
+        self.weighting_ = Weighting.fit(user_items, scheme=self.params.confidence, alpha=self.params.alpha)
         weighted = self.weighting_.matrix(user_items)
         with threadpool_limits(limits=1, user_api="blas"):  # implicit checks the BLAS threads when constructed
             model = AlternatingLeastSquares(
-                factors=self.factors,
-                regularization=self.regularization,
-                iterations=self.iterations,
+                factors=self.params.factors,
+                regularization=self.params.regularization,
+                iterations=self.params.iterations,
                 alpha=1.0,
-                random_state=self.random_state,
+                random_state=self.params.random_state,
                 calculate_training_loss=False,
             )
             model.fit(weighted, show_progress=self.show_progress)
@@ -201,7 +195,7 @@ class ALSModel:
             "ALS: %d users × %d items, %d listens, %d factors, %.2fs",
             *user_items.shape,
             user_items.nnz,
-            self.factors,
+            self.params.factors,
             time.perf_counter() - started,
         )
         return self

@@ -17,99 +17,39 @@ Every section and key is checked: a typo is an error that names the file, the se
     format = "mpd"                 # optional: auto; columns = {...} and simulated = true optional too
 
     [model]  path = "../models/demo"
-    [audio]  excerpt_s = 30, dims = 24, workers = 2, min_duration_s = 2
-    [cf]     factors = 128, regularization = 0.05, iterations = 15, alpha = 1.0, confidence = "bm25"
-    [neighbours] k = 100                # item-kNN neighbours kept per track
-    [popularity] head_share = 0.8
-    [index]  audio_weight = 0.5
-    [ranker] enabled = true, ...        # the learned second stage (gems.rank.learned.RankerParams)
+    [audio]  excerpt_s, workers, min_duration_s   (AudioParams, below)
+    [cf]     factors, regularization, iterations, alpha, confidence   (gems.cf.CFParams)
+    [neighbours] k                      (gems.neighbours.NeighbourParams)
+    [popularity] head_share             (gems.popularity.PopularityParams)
+    [index]  audio_weight               (gems.index.IndexParams)
+    [ranker] enabled, ...               (the learned second stage: gems.rank.learned.RankerParams)
     [rank]   discount, per_soundtrack, k, tail_share, weight_cf, ... (gems.rank.options.RankOptions)
     [dask]   scheduler = "tcp://scheduler:8786"   # audio extraction and export run on this Dask cluster
 
-Every value is range-checked when the file is read: a bad one is a ParameterError naming the file, the section
-and the key.
+Each section is a parameter class that declares its defaults and ranges once (:mod:`gems.params`); every value is
+checked when the file is read: a bad one is a ParameterError naming the file, the section and the key.
 """
 
 from __future__ import annotations
 
-import math
 import tomllib
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from gems.audio.params import AudioParams
+from gems.cf import CFParams
 from gems.errors import ParameterError
-from gems.parallel import default_workers
+from gems.index import IndexParams
+from gems.neighbours import NeighbourParams
+from gems.params import Params
+from gems.popularity import PopularityParams
 from gems.rank.learned import RankerParams
 from gems.rank.options import RankOptions
 
 
-def in_range(name: str, value, low: float, high: float) -> None:
-    """ParameterError unless ``value`` is a finite number in [low, high]."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ParameterError(f"{name} must be a finite number, got {value!r}")
-    if not low <= value <= high:
-        raise ParameterError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
-
-
 @dataclass(frozen=True)
-class AudioParams:
-    excerpt_s: float = 30.0
-    min_duration_s: float = 2.0
-    dims: int = 24
-    workers: int = field(default_factory=default_workers)
-
-    def __post_init__(self):
-        in_range("excerpt_s", self.excerpt_s, 0.0, 3600.0)
-        in_range("min_duration_s", self.min_duration_s, 0.0, 3600.0)
-        in_range("dims", self.dims, 2, 512)
-        in_range("workers", self.workers, 1, 256)
-
-
-@dataclass(frozen=True)
-class CFParams:
-    factors: int = 128
-    regularization: float = 0.05
-    iterations: int = 15
-    alpha: float = 1.0
-    confidence: str = "bm25"
-    random_state: int = 0
-
-    def __post_init__(self):
-        in_range("factors", self.factors, 1, 4096)
-        in_range("regularization", self.regularization, 0.0, 1e6)
-        in_range("iterations", self.iterations, 1, 1000)
-        in_range("alpha", self.alpha, 1e-9, 1e6)
-        if self.confidence not in ("log", "linear", "bm25"):
-            raise ParameterError(f"confidence must be log, linear or bm25, got '{self.confidence}'")
-
-
-@dataclass(frozen=True)
-class NeighbourParams:
-    k: int = 100
-
-    def __post_init__(self):
-        in_range("k", self.k, 1, 100_000)
-
-
-@dataclass(frozen=True)
-class PopularityParams:
-    head_share: float = 0.8
-
-    def __post_init__(self):
-        in_range("head_share", self.head_share, 1e-9, 1 - 1e-9)
-
-
-@dataclass(frozen=True)
-class IndexParams:
-    audio_weight: float = 0.5
-
-    def __post_init__(self):
-        in_range("audio_weight", self.audio_weight, 0.0, 1.0)
-
-
-@dataclass(frozen=True)
-class DaskParams:
+class DaskParams(Params):
     """``scheduler``: address of a Dask scheduler (``tcp://host:8786``) that runs audio extraction and batch
     export; empty: local worker processes. Not part of any stage's fingerprint: where work runs never changes
     what it produces."""
@@ -236,26 +176,6 @@ def _listens_sources(sources: dict, where: str, resolve) -> tuple[ListensSource,
     return tuple(out)
 
 
-def _params(cls, values: dict, where: str):
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise ParameterError(f"{where}: unknown key(s) {', '.join(unknown)}; known keys are {', '.join(known)}")
-    defaults = cls()
-    checked = {}
-    for key, value in values.items():
-        expected = type(getattr(defaults, key))
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
-            raise ParameterError(f"{where}: {key} must be a {expected.__name__}, found {value!r}")
-        checked[key] = value
-    try:
-        return cls(**checked)
-    except ParameterError as exc:
-        raise ParameterError(f"{where}: {exc}") from None
-
-
 def load_pipeline(path: str | Path) -> BuildConfig:
     """Read a pipeline TOML file into a :class:`BuildConfig` (paths resolved against the file's folder)."""
     path = Path(path)
@@ -296,7 +216,7 @@ def load_pipeline(path: str | Path) -> BuildConfig:
         listens=_listens_sources(sources, f"{path} [sources]", resolve),
         rank=RankOptions.from_section(data.get("rank", {}), f"{path} [rank]"),
         **{
-            ("audio_params" if name == "audio" else name): _params(cls, data.get(name, {}), f"{path} [{name}]")
+            ("audio_params" if name == "audio" else name): cls.from_section(data.get(name, {}), f"{path} [{name}]")
             for name, cls in _SECTIONS.items()
         },
     )

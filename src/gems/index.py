@@ -13,12 +13,25 @@ The three spaces of a model:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 
 from gems.artifacts.layout import SPACES  # noqa: F401  (the spaces are listed once, in layout)
+from gems.params import Interval, Params
 
 EXACT_BELOW = 100_000
 NPROBE = 32  # inverted lists searched per query
+
+
+@dataclass(frozen=True)
+class IndexParams(Params):
+    """The ``[index]`` section: ``audio_weight`` w, the audio's share of the blend space's cosine."""
+
+    audio_weight: float = 0.5
+
+    constraints: ClassVar = {"audio_weight": Interval(float, 0.0, 1.0)}
 
 
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:
@@ -29,9 +42,8 @@ def l2_normalize(vectors: np.ndarray) -> np.ndarray:
 
 
 def blend_vectors(audio: np.ndarray, cf: np.ndarray, audio_weight: float) -> np.ndarray:
-    """Concatenate unit audio and CF vectors of the same tracks, weighted so the result stays unit length."""
-    if not 0.0 <= audio_weight <= 1.0:
-        raise ValueError(f"audio_weight must be within [0, 1], got {audio_weight}")
+    """Concatenate unit audio and CF vectors of the same tracks, weighted so the result stays unit length
+    (``audio_weight``: :class:`IndexParams`)."""
     return np.hstack(
         [np.sqrt(audio_weight) * l2_normalize(audio), np.sqrt(1 - audio_weight) * l2_normalize(cf)]
     ).astype(np.float32)

@@ -65,6 +65,24 @@ class TrackColumn:
         return iter(self._values)
 
 
+@dataclass(frozen=True)
+class TrackTags:
+    """``position`` (n_tracks,): each track's row in ``probs``, −1 without analysed audio; ``probs`` (m × W)
+    float32 tag probabilities; ``words`` (W,) the column names (the MTT vocabulary)."""
+
+    position: np.ndarray
+    probs: np.ndarray
+    words: tuple[str, ...]
+
+    def of(self, row: int) -> list[tuple[str, float]]:
+        """A track's (word, probability) pairs, most probable first (ties in vocabulary order); [] without audio."""
+        at = int(self.position[row])
+        if at < 0:
+            return []
+        values = np.asarray(self.probs[at], dtype=np.float64)
+        return [(self.words[j], float(values[j])) for j in np.argsort(-values, kind="stable")]
+
+
 class Model:
     """Read view of a model folder built by ``gems build``."""
 
@@ -191,34 +209,43 @@ class Model:
 
     @cached_property
     def inputs(self):
-        """The :class:`~gems.rank.RankingInputs` of this model (arrays memory-mapped)."""
+        """The :class:`~gems.rank.RankingInputs` of this model (arrays memory-mapped), for a few queries."""
         from gems.rank import RankingInputs
 
         folder = self.folder
-        inputs = RankingInputs(
+        parts = {}
+        if "is_soundtrack" in folder.columns(layout.TRACKS):
+            parts["is_soundtrack"] = arrow_to_numpy(folder.table(layout.TRACKS, ["is_soundtrack"]).column(0))
+        if folder.has(layout.ITEM_FACTORS):
+            item_factors = folder.array(layout.ITEM_FACTORS)
+            parts["item_factors"] = item_factors
+            parts["user_factors"] = folder.array(layout.USER_FACTORS)
+            parts["fold"] = self._fold_in(item_factors)
+            parts["norm_order"] = (folder.array(layout.NORM_ORDER), folder.array(layout.NORM_SORTED))
+        if folder.has(layout.NEIGHBOURS[0]):
+            parts["neighbours"] = tuple(folder.array(relpath) for relpath in layout.NEIGHBOURS)
+        if "audio" in self.spaces:
+            audio = self.spaces["audio"]
+            parts.update(audio_position=audio.position, audio_vectors=audio.vectors, audio_space=audio)
+        if self.tags is not None:
+            parts.update(tag_position=self.tags.position, tag_probs=self.tags.probs)
+        if folder.has(layout.RANKER_MODEL):
+            from gems.rank.learned import LearnedRanker
+
+            parts["ranker"] = LearnedRanker.load(folder)
+        return RankingInputs(
             listeners=self.listeners,
             is_tail=self.is_tail,
             is_theme=self.is_theme,
             soundtrack_codes=folder.array(layout.codes("soundtrack")),
             artist_codes=folder.array(layout.codes("artist")),
+            **parts,
         )
-        if "is_soundtrack" in folder.columns(layout.TRACKS):
-            inputs.is_soundtrack = arrow_to_numpy(folder.table(layout.TRACKS, ["is_soundtrack"]).column(0))
-        if folder.has(layout.ITEM_FACTORS):
-            inputs.item_factors = folder.array(layout.ITEM_FACTORS)
-            inputs.user_factors = folder.array(layout.USER_FACTORS)
-            inputs.fold = self._fold_in(inputs.item_factors)
-            inputs.norm_order = (folder.array(layout.NORM_ORDER), folder.array(layout.NORM_SORTED))
-        if folder.has(layout.NEIGHBOURS[0]):
-            inputs.neighbours = tuple(folder.array(relpath) for relpath in layout.NEIGHBOURS)
-        if "audio" in self.spaces:
-            audio = self.spaces["audio"]
-            inputs.audio_position, inputs.audio_vectors, inputs.audio_index = audio.position, audio.vectors, audio
-        if folder.has(layout.RANKER_MODEL):
-            from gems.rank.learned import LearnedRanker
 
-            inputs.ranker = LearnedRanker.load(folder)
-        return inputs
+    @cached_property
+    def batch_inputs(self):
+        """The ranking inputs prepared for blocks of many queries (export, evaluation)."""
+        return self.inputs.for_batch()
 
     def _fold_in(self, item_factors):
         from gems.cf import FoldIn, Weighting
@@ -231,6 +258,20 @@ class Model:
         if isinstance(regularization, bool) or not isinstance(regularization, int | float):
             raise damaged(self.folder.path / layout.MANIFEST, "its [cf] regularization is not a number")
         return FoldIn(item_factors, self.folder.array(layout.GRAM), regularization, weighting)
+
+    @cached_property
+    def tags(self) -> TrackTags | None:
+        """The words each track with analysed audio sounds like (:class:`TrackTags`), or None for a model without
+        audio. ``probs`` row ``position[track]`` holds the track's 50 MTT tag probabilities: MTT_musicnn's sigmoid
+        outputs averaged over the track's 3-s patches (gems.audio.musicnn.describe), columns named by ``words``."""
+        if not self.folder.has(layout.AUDIO_TAGS):
+            return None
+        words = tuple(self.folder.json(layout.AUDIO_TAG_WORDS))
+        probs = self.folder.array(layout.AUDIO_TAGS)
+        rows = int((self._audio_position >= 0).sum())
+        if probs.ndim != 2 or probs.shape != (rows, len(words)) or not all(isinstance(w, str) for w in words):
+            raise damaged(self.folder.path / layout.AUDIO_TAGS, f"not {rows:,} rows of {len(words)} word probabilities")
+        return TrackTags(self._audio_position, probs, words)
 
     @cached_property
     def audio_features(self) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
@@ -252,12 +293,17 @@ class Model:
     def interactions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return tuple(self.folder.array(relpath) for relpath in layout.INTERACTIONS)
 
+    @cached_property
+    def sorted_user_ids(self) -> TrackColumn | list:
+        """The listeners' ids in row order, which is sorted (the interactions stage sorts them); read once."""
+        return TrackColumn(self.folder.table(layout.USERS).column("user_id")) if self.has_listens else []
+
     def user_row(self, user_id: str) -> int:
-        """The row of one listener, by binary search (the interactions stage sorts the ids), reading ~17 ids
-        rather than building ``user_ids``."""
+        """The row of one listener, by binary search over :attr:`sorted_user_ids`, reading ~17 ids rather than
+        building ``user_ids``."""
         from gems.lookup import equal_range
 
-        users = TrackColumn(self.folder.table(layout.USERS).column("user_id")) if self.has_listens else []
+        users = self.sorted_user_ids
         found = equal_range(range(len(users)), users.__getitem__, user_id)
         if not found:
             example = f" (ids look like '{users[0]}')" if len(users) else " (this model was built without listens)"
@@ -266,9 +312,9 @@ class Model:
 
     def history(self, user_row: int) -> tuple[np.ndarray, np.ndarray]:
         """(track rows, summed weights) a user listened to."""
-        indptr, indices, weights = self.interactions
-        start, stop = indptr[user_row], indptr[user_row + 1]
-        return np.asarray(indices[start:stop], dtype=np.int64), np.asarray(weights[start:stop], dtype=np.float64)
+        from gems.rank.inputs import listened
+
+        return listened(self.interactions, user_row)
 
     # ------------------------------------------------------------------ describing tracks
 

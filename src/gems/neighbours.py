@@ -9,11 +9,13 @@ which is why it reaches far deeper into the long tail than ALS does.
 
 from __future__ import annotations
 
-import warnings
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from gems.errors import ModelError, ParameterError
+from gems.errors import ModelError
+from gems.params import Interval, Params
 
 
 def binarize(user_items):
@@ -23,47 +25,53 @@ def binarize(user_items):
     return binary
 
 
-def row_scores(
-    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, items: np.ndarray, weights: np.ndarray, n: int
-) -> np.ndarray:
-    """Σ_i weights_i · S[items_i, :] as a dense (n,) vector, read straight from CSR arrays (no scipy import,
-    so a single query stays fast)."""
-    out = np.zeros(n, dtype=np.float64)
-    for item, weight in zip(np.asarray(items, dtype=np.int64), np.asarray(weights, dtype=np.float64)):
-        start, stop = int(indptr[item]), int(indptr[item + 1])
-        np.add.at(out, np.asarray(indices[start:stop], dtype=np.int64), weight * np.asarray(data[start:stop]))
-    return out
+@dataclass(frozen=True)
+class NeighbourParams(Params):
+    """The ``[neighbours]`` section: ``k``, the item-kNN neighbours kept per track."""
 
+    k: int = 100
 
-def history_matrix(histories: list[np.ndarray], n: int):
-    """(len(histories) × n) binary CSR matrix with a 1 at each query's own tracks."""
-    import scipy.sparse as sp
-
-    indptr = np.concatenate([[0], np.cumsum([len(h) for h in histories])]).astype(np.int64)
-    indices = np.concatenate(histories).astype(np.int64) if histories else np.zeros(0, dtype=np.int64)
-    return sp.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(histories), n))
+    constraints: ClassVar = {"k": Interval(int, 1, 100_000)}
 
 
 class ItemNeighbours:
-    """Cosine item-kNN over co-listening (estimator style). After :meth:`fit`: ``similarity_`` (items × items
-    CSR, float32, at most ``k`` entries per row, zero diagonal)."""
+    """Cosine item-kNN over co-listening (estimator style). ``params``: the fields of :class:`NeighbourParams`.
+    After :meth:`fit`: ``similarity_`` (items × items CSR, float32, at most ``k`` entries per row, zero
+    diagonal)."""
 
-    def __init__(self, *, k: int = 100):
-        if k < 1:
-            raise ParameterError(f"item neighbours need k ≥ 1, got {k}")
-        self.k = k
+    def __init__(self, **params):
+        self.params = NeighbourParams(**params)
+        self.k = self.params.k
 
     def fit(self, user_items) -> ItemNeighbours:
-        """Fit on a (users × items) CSR matrix of listens (binarised: co-listening counts, not plays)."""
-        from implicit.nearest_neighbours import CosineRecommender
+        """Fit on a (users × items) CSR matrix of listens (binarised: co-listening counts, not plays).
 
-        model = CosineRecommender(K=self.k, num_threads=1)
-        with warnings.catch_warnings():  # CosineRecommender hands its own normalised COO to fit and warns
-            warnings.filterwarnings("ignore", message="Method expects CSR input")
-            model.fit(binarize(user_items), show_progress=False)
-        similarity = model.similarity.tocsr().astype(np.float32)
-        similarity.setdiag(0.0)
-        similarity.eliminate_zeros()
+        implicit's k-nearest-neighbour search (what its CosineRecommender runs, on columns scaled to unit
+        length) returns n × k (row, column, float64) triples, unused ones zero; they are packed here into
+        float32 CSR a block of rows at a time — implicit's own conversion would hold a second full copy, the
+        memory peak of a million-track build."""
+        import scipy.sparse as sp
+        from implicit._nearest_neighbours import all_pairs_knn
+
+        weighted = binarize(user_items).astype(np.float64)
+        weighted.data /= np.sqrt(np.bincount(weighted.indices, minlength=weighted.shape[1]))[weighted.indices]
+        pairs = all_pairs_knn(weighted, self.k, num_threads=1, show_progress=False)
+        del weighted
+        n = pairs.shape[0]
+        rows, columns, values = pairs.row, pairs.col, pairs.data
+        del pairs
+        counts, kept_columns, kept_values = np.zeros(n, dtype=np.int64), [], []
+        step = max(1, (1 << 22) // self.k)  # rows per block: ~4M triples
+        for first in range(0, n, step):
+            block = slice(first * self.k, min(n, first + step) * self.k)
+            keep = (values[block] != 0) & (columns[block] != rows[block])  # unused slots, the track itself
+            counts[first : first + step] = keep.reshape(-1, self.k).sum(axis=1)
+            kept_columns.append(columns[block][keep])
+            kept_values.append(values[block][keep].astype(np.float32))
+        del rows, columns, values
+        indptr = np.r_[0, np.cumsum(counts)]
+        similarity = sp.csr_matrix((np.concatenate(kept_values), np.concatenate(kept_columns), indptr), shape=(n, n))
+        similarity.sort_indices()
         self.similarity_ = similarity
         return self
 
@@ -72,11 +80,3 @@ class ItemNeighbours:
             raise ModelError("these ItemNeighbours are not fitted; call fit first")
         s = self.similarity_
         return {"indptr": s.indptr.astype(np.int64), "indices": s.indices.astype(np.int32), "data": s.data}
-
-    @staticmethod
-    def matrix_from_arrays(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray):
-        """The (items × items) CSR similarity matrix stored by :meth:`to_arrays`."""
-        import scipy.sparse as sp
-
-        n = len(indptr) - 1
-        return sp.csr_matrix((data, indices, indptr), shape=(n, n))

@@ -13,6 +13,8 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -77,7 +79,8 @@ class Runner:
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
             size = min(self.workers, len(tasks))
-            with context.Pool(size, initializer=_start_worker, initargs=(initializer, initargs)) as pool:
+            start = (initializer, initargs, os.getpid())
+            with context.Pool(size, initializer=_start_worker, initargs=start) as pool:
                 yield pool.imap(fn, tasks, chunksize=1)
 
 
@@ -94,14 +97,46 @@ def default_workers() -> int:
     return min(cores(), 8)
 
 
-def _start_worker(initializer: Callable[..., None] | None, initargs: tuple) -> None:
+def _start_worker(initializer: Callable[..., None] | None, initargs: tuple, parent: int) -> None:
     """First thing in a local worker process: Ctrl-C is the parent's to handle (it stops the pool), and SIGTERM
-    (which stops a pool) ends the worker quietly instead of taking the CLI's handler along through the fork."""
+    (which stops a pool) ends the worker quietly instead of taking the CLI's handler along through the fork;
+    and the worker ends with its parent (:func:`_end_with_parent`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for number in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, signal.SIG_DFL)
+    _end_with_parent(parent)
     if initializer is not None:
         initializer(*initargs)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with_parent(parent: int) -> None:
+    """A worker whose parent is killed (``kill -9`` of ``gems export``) ends at once and quietly: orphaned, it
+    would finish its task, find the result pipe broken and print a BrokenPipeError traceback on the terminal.
+    Linux sends it SIGTERM when the parent dies (``prctl(PR_SET_PDEATHSIG)``; SIGTERM's default action ends it
+    silently); elsewhere a thread checks every second whether it was handed to another parent."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+        if armed:
+            if os.getppid() != parent:  # the parent died before the signal was armed
+                os._exit(0)
+            return
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="gems-parent-watch", daemon=True).start()
 
 
 @contextmanager

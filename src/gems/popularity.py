@@ -20,12 +20,25 @@ Definitions (``n`` tracks, ``L_i`` = distinct listeners of track ``i`` in the tr
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from gems.params import Interval, Params
+
 HEAD_SHARE = 0.8
 HIT_PERCENTILE = 99.0
+
+
+@dataclass(frozen=True)
+class PopularityParams(Params):
+    """The ``[popularity]`` section: ``head_share``, the share of interactions the head holds at most."""
+
+    head_share: float = HEAD_SHARE
+
+    constraints: ClassVar = {"head_share": Interval(float, 1e-9, 1 - 1e-9)}
 
 
 @dataclass
@@ -69,9 +82,19 @@ def popularity_percentile(counts: np.ndarray) -> np.ndarray:
     return 100.0 * np.searchsorted(sorted_counts, counts, side="right") / n
 
 
+def hit_floor(counts: np.ndarray) -> float:
+    """The fewest listeners of a hit: the ⌈0.99 n⌉-th smallest count, since percentile ≥ HIT_PERCENTILE ⟺ at
+    least ⌈0.99 n⌉ counts are ≤ the track's (a partial sort, O(n)); inf for an empty catalogue."""
+    counts = np.asarray(counts)
+    if len(counts) == 0:
+        return float("inf")
+    at = max(math.ceil(HIT_PERCENTILE / 100 * len(counts) - 1e-9), 1) - 1
+    return float(np.partition(counts, at)[at])
+
+
 def hit_mask(counts: np.ndarray) -> np.ndarray:
     """True for the hits: tracks at popularity percentile ≥ HIT_PERCENTILE (the module docstring)."""
-    return popularity_percentile(np.asarray(counts)) >= HIT_PERCENTILE
+    return np.asarray(counts) >= hit_floor(counts)
 
 
 def tail_mask(counts: np.ndarray, head_share: float = HEAD_SHARE) -> np.ndarray:

@@ -81,6 +81,11 @@ def read_regular(path: str | os.PathLike, limit: int | None = None) -> bytes:
 def describe_os_error(exc: OSError, *, writing: bool | None = False) -> str:
     """What an OSError met while reading an input (``writing``: an output; None: either) means, and what to
     do: a clause without the path."""
+    if isinstance(exc, NotRegularFile) and writing:
+        return (
+            f"{exc.strerror}; gems writes its outputs to regular files only, through a temporary file renamed "
+            "over the path, which would replace it (/dev/null included) — choose another path"
+        )
     if isinstance(exc, NotRegularFile):
         return f"{exc.strerror}; gems reads only regular files — remove it or point gems at the real file"
     code = exc.errno
@@ -226,9 +231,38 @@ def create_unique(folder: Path, prefix: str, suffix: str, make: Callable[[Path],
             continue
 
 
+def output_kind(path: str | os.PathLike, *, folder: bool = False) -> str | None:
+    """What stands at ``path`` when an output may not replace it: a FIFO, a socket, a device (``/dev/null``
+    too), or a folder — for a ``folder`` output, anything but a folder; symlinks followed (``/dev/stdout``).
+    None when nothing is there (a broken link included) or the right kind of file is."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # nothing there, or nothing that can be examined: the write itself will say
+        return None
+    if stat.S_ISDIR(mode) if folder else stat.S_ISREG(mode):
+        return None
+    return kind_of(mode)
+
+
+def check_output(path: str | os.PathLike, *, folder: bool = False) -> None:
+    """Refuse, before any work, an output path that is a FIFO, socket, device or (for a file) a folder: renamed
+    over, it would be replaced by a regular file. A DataError of one line naming it."""
+    kind = output_kind(path, folder=folder)
+    if kind is not None:
+        from gems.errors import DataError
+
+        if folder:
+            raise DataError(f"{path} is {kind}, not a folder; give --out a folder for the report (or a new name)")
+        raise DataError(f"{path}: {describe_os_error(NotRegularFile(path, kind), writing=True)}")
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename (OSError when the
-    machine refuses: callers say what it means for their file)."""
+    machine refuses: callers say what it means for their file). A path that is a FIFO, socket, device or folder
+    is never replaced: :class:`NotRegularFile`, before anything is written."""
+    kind = output_kind(path)
+    if kind is not None:
+        raise NotRegularFile(path, kind)
     path.parent.mkdir(parents=True, exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     tmp, fd = create_unique(path.parent, f".{path.name}.", ".tmp", lambda p: os.open(p, flags, 0o666))

@@ -4,8 +4,9 @@
 Items are scanned in order of decreasing norm, in chunks that double in size; a query stops as soon as no
 remaining item can beat its k-th best score, since q·v ≤ |q|·|v| (Cauchy–Schwarz) and every remaining item is
 no longer than the next one. ALS item factors have heavy-tailed norms (popular tracks are long vectors), so most
-queries stop after a few percent of the catalogue. The answer is that of a full scan, up to the order of
-exactly tied scores. A model folder stores the norm order (``cf/norm_order.npy``, ``cf/norm_sorted.npy``), so a
+queries stop after a few percent of the catalogue. The answer is that of a full scan; among exactly tied scores
+(tracks heard by the same few listeners have identical factors) the smaller item row wins, so a query gets the
+same items alone or in a block of any size. A model folder stores the norm order (``cf/norm_order.npy``, ``cf/norm_sorted.npy``), so a
 single query reads only the items of its first chunk from the memory-mapped factors.
 """
 
@@ -81,7 +82,8 @@ def top_k(
     """The ``k`` items of largest ``query · item`` for each query (b × f), never its own items (CSR layout:
     query i owns ``own_rows[own_indptr[i]:own_indptr[i + 1]]``) nor ``blocked`` (n_items,) ones.
 
-    Returns (item rows, scores), each (b × k) in no particular order; −1 and −inf pad queries with fewer."""
+    Returns (item rows, scores), each (b × k), best first (equal scores: the smaller row first); −1 and −inf
+    pad queries with fewer."""
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     b, m = len(queries), len(ordered.rows)
     best_rows = np.full((b, k), -1, dtype=np.int64)
@@ -102,29 +104,47 @@ def top_k(
             group = active[first : first + step]
             scores = group_scores(chunk, queries[group], group, own_query, own_position, start, stop)
             scores[:, blocked_positions[lo:hi] - start] = -np.inf
-            width = min(k, stop - start)
-            found = largest(scores, width)
-            values = np.take_along_axis(scores, found, axis=1)
-            merged_rows = np.concatenate(
-                [best_rows[group], np.where(np.isfinite(values), ordered.rows[start + found], -1)], axis=1
-            )
-            merged = np.concatenate([best[group], values], axis=1)
-            keep = largest(merged, k)
-            best_rows[group] = np.take_along_axis(merged_rows, keep, axis=1)
-            best[group] = np.take_along_axis(merged, keep, axis=1)
+            (query, column), values = _contenders(scores, best[group, k - 1], k)
+            rows = ordered.rows[start + column]
+            best_rows[group], best[group] = _merged(best_rows[group], best[group], query, rows, values, k)
         if stop < m:  # a query is done when even the longest remaining item cannot reach its k-th best
             reach = query_norms[active] * ordered.norms[stop] * (1 + MARGIN)
-            active = active[~(best[active].min(axis=1) > reach)]
+            active = active[~(best[active, k - 1] > reach)]
         start, size = stop, 2 * size
     best_rows[~np.isfinite(best)] = -1
     return best_rows, best
 
 
-def largest(values: np.ndarray, k: int) -> np.ndarray:
-    """Column positions of the ``k`` largest values of each row, in no order (selecting the last k of an
-    ascending partition: twice as fast in numpy as the first k of the negated values)."""
-    width = values.shape[1]
-    return np.argpartition(values, width - k, axis=1)[:, width - k :]
+def _contenders(scores: np.ndarray, kth: np.ndarray, k: int) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """The entries of a (g × w) score block that may enter their query's top k: finite and at least the
+    query's current k-th best ``kth`` (g,) — or, while a query has fewer than k, at least the block's own k-th
+    largest (anything below has k better in this block alone). Returns ((query, column) indices, values)."""
+    floor = kth.copy()
+    short = np.flatnonzero(~np.isfinite(kth))
+    if len(short):
+        width = scores.shape[1]
+        cut = width - min(k, width)
+        floor[short] = np.partition(scores[short], cut, axis=1)[:, cut]
+    hits = np.nonzero((scores >= floor[:, None]) & (scores > -np.inf))
+    return hits, scores[hits]
+
+
+def _merged(best_rows, best, query, rows, values, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (g × k) best of each query among its current ``best_rows``/``best`` and the new (query, rows,
+    values) entries: by value, then the smaller row."""
+    g = len(best)
+    query = np.r_[np.repeat(np.arange(g), k), query]
+    values = np.r_[best.ravel(), values]
+    rows = np.r_[best_rows.ravel(), rows]
+    order = np.lexsort((rows, -values, query))
+    query, values, rows = query[order], values[order], rows[order]
+    place = np.arange(len(query)) - np.searchsorted(query, query)
+    keep = place < k
+    out_rows = np.full((g, k), -1, dtype=np.int64)
+    out = np.full((g, k), -np.inf, dtype=np.float32)
+    out_rows[query[keep], place[keep]] = rows[keep]
+    out[query[keep], place[keep]] = values[keep]
+    return out_rows, out
 
 
 def group_scores(chunk, queries, group, own_query, own_position, start: int, stop: int) -> np.ndarray:

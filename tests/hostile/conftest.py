@@ -72,8 +72,8 @@ def deny(monkeypatch) -> Callable[..., None]:
 def built_model(tmp_path_factory) -> Path:
     """A model `gems build` made from listenskit's listening log (listens, ALS, item neighbours, ranker; no
     audio). Tests change a copy (:func:`model_copy`), never this folder."""
-    from gems.build import build_model
     from gems.config import BuildConfig
+    from gems.stages import build_model
     from listenskit import write_listens
 
     root = tmp_path_factory.mktemp("built")

@@ -29,6 +29,27 @@ def assert_one_clear_line(result: tuple[int, str, str], *words: str) -> str:
     return lines[0]
 
 
+def named_model(folder: Path, names: list[str]) -> tuple[Path, list[str]]:
+    """A small model (modelkit) whose titles, soundtracks, artists and file paths are made of ``names`` (each
+    twice, numbered); returns its folder and titles."""
+    import numpy as np
+
+    from modelkit import write_model
+
+    n = len(names) * 2
+    titles = [names[i % len(names)] + f" {i}" for i in range(n)]
+    path = write_model(
+        folder,
+        titles=titles,
+        soundtracks=[f"OST {names[i % 3]}" for i in range(n)],
+        artists=[names[(i + 1) % len(names)] for i in range(n)],
+        paths=[f"/music/{names[i % len(names)]}.ogg" for i in range(n)],
+        vectors=np.random.default_rng(0).normal(size=(n, 6)),
+        listeners=[n - i for i in range(n)],
+    )
+    return path, titles
+
+
 def running_as_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 

@@ -28,7 +28,7 @@ sys.exit(main({[str(a) for a in args]!r}))
 
 
 PAUSE_IN_BUILD = """
-import gems.build.runner as runner
+import gems.stages.runner as runner
 real_run = runner.StageRunner.run
 def run(self, name, *args, **kwargs):
     if name == "cf":

@@ -11,16 +11,16 @@ import pandas as pd
 import pytest
 from hostilekit import Paused, assert_one_clear_line
 
-from gems.build import build_model
 from gems.config import BuildConfig
 from gems.model import Model
+from gems.stages import build_model
 from listenskit import write_listens
 
 
 def build_script(model, listens, patch: str) -> str:
     """A child that applies ``patch`` (which may call ``pause()``), then builds ``model`` from ``listens``."""
     return f"""
-from gems.build import build_model
+from gems.stages import build_model
 from gems.config import BuildConfig
 {patch}
 build_model(BuildConfig(model={str(model)!r}, listens={str(listens)!r}))
@@ -78,7 +78,7 @@ def test_sigterm_during_a_build_is_one_line_and_leaves_nothing(model_copy, tmp_p
     listens = write_listens(tmp_path / "listens.csv")
     before = created(model_copy)
     script = f"""
-import gems.build.runner as runner
+import gems.stages.runner as runner
 real_run = runner.StageRunner.run
 def run(self, name, *args, **kwargs):
     if name == "neighbours":
@@ -150,3 +150,50 @@ def test_a_playlist_left_half_written_is_swept_by_the_next_export(model_copy, tm
     code, out, err = gems_cli("export", "-m", model_copy, "-k", 3, "--playlists", lists, "--no-progress")
     assert code == 0, err
     assert sorted(p.name for p in lists.iterdir() if p.name.startswith(".")) == [".notes.tmp"]
+
+
+def test_the_workers_of_an_export_killed_with_sigkill_end_quietly(model_copy, tmp_path):
+    """``kill -9`` of ``gems export --workers 2``: its orphaned workers used to finish their task, find the result
+    pipe broken and print BrokenPipeError tracebacks on the terminal. They now end with it, silently."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    barrier = tmp_path / "barrier"
+    script = f"""
+import os, sys, time
+from pathlib import Path
+import gems.serve.export as export
+real = export.rank_block
+def slow(task):
+    Path({str(barrier)!r}).write_text(str(os.getpid()))
+    time.sleep(3)
+    return real(task)
+export.rank_block = slow
+export.export_batch.__kwdefaults__["block"] = 8  # several blocks, so two worker processes take them
+from gems.cli import main
+sys.exit(main(["export", "-m", {str(model_copy)!r}, "-k", "3", "--workers", "2", "--no-progress",
+               "--out", {str(tmp_path / "recs.csv")!r}]))
+"""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    deadline = time.monotonic() + 60
+    while not barrier.exists():
+        assert child.poll() is None, child.communicate()
+        assert time.monotonic() < deadline, "no worker started"
+        time.sleep(0.05)
+    worker = int(barrier.read_text())
+    assert worker != child.pid
+    child.kill()
+    out, err = child.communicate(timeout=30)  # returns once every holder of the pipes (the workers) is gone
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode(errors="replace")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"worker {worker} outlived its parent")

@@ -22,7 +22,7 @@ import gems.safe_files
 from gems.errors import DataError
 from gems.model import Model
 from gems.rank import RankOptions
-from gems.serve.export import export_recommendations
+from gems.serve.export import export_batch
 from listenskit import write_listens
 
 USER = "u001"
@@ -79,17 +79,17 @@ def test_a_full_disk_while_exporting_keeps_the_finished_parts_and_says_so(model_
 
     model = Model(model_copy)
     options = RankOptions(k=5)
-    export_recommendations(model, tmp_path / "fresh.csv", options, block=16)
+    export_batch(model, options, out=tmp_path / "fresh.csv", block=16)
     out = tmp_path / "recs.csv"
     monkeypatch.setattr(pq, "write_table", fail_on_call(3, FULL, pq.write_table))
     with pytest.raises(DataError) as caught:
-        export_recommendations(model, out, options, block=16)
+        export_batch(model, options, out=out, block=16)
     message = str(caught.value)
     assert "no space left" in message and "2 finished block(s)" in message and ".recs.csv.parts" in message
     assert not out.exists()
 
     monkeypatch.undo()  # space freed: the rerun resumes
-    summary = export_recommendations(model, out, options, block=16)
+    summary = export_batch(model, options, out=out, block=16)
     assert out.read_bytes() == (tmp_path / "fresh.csv").read_bytes()
     assert summary.rows == len(pd.read_csv(out))
     assert leftovers(tmp_path) == []

@@ -14,10 +14,11 @@ import pytest
 from hostilekit import assert_one_clear_line
 
 from gems.artifacts import integrity
-from gems.build import build_model
-from gems.config import BuildConfig, CFParams
+from gems.cf import CFParams
+from gems.config import BuildConfig
 from gems.errors import ModelError
 from gems.model import Model
+from gems.stages import build_model
 from listenskit import write_listens
 from modelkit import write_model
 

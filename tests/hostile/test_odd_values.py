@@ -47,7 +47,7 @@ def test_values_out_of_range_are_one_clear_line(model_copy, tmp_path, gems_cli, 
     [
         (["extract", "{tmp}", "--out", "{tmp}/e.parquet", "--workers", "0"], "workers"),
         (["extract", "{tmp}", "--out", "{tmp}/e.parquet", "--excerpt", "nan"], "excerpt"),
-        (["extract", "{tmp}", "--out", "{tmp}/e.parquet", "--dims", "1"], "--dims"),
+        (["extract", "{tmp}", "--out", "{tmp}/e.parquet", "--excerpt", "-3"], "excerpt"),
         (["build", "--listens", "{tmp}/l.csv", "--model", "{tmp}/m", "--workers", "0"], "--workers"),
         (["evaluate", "--listens", "{tmp}/l.csv", "--out", "{tmp}/r", "-k", "0"], "-k"),
         (["evaluate", "--listens", "{tmp}/l.csv", "--out", "{tmp}/r", "--seed", "-1"], "--seed"),
@@ -98,8 +98,8 @@ def test_outputs_follow_the_users_umask(model_copy, tmp_path, gems_cli, umask, m
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask, path
 
-    from gems.build import build_model
     from gems.config import BuildConfig
+    from gems.stages import build_model
     from listenskit import write_listens
 
     model = build_model(BuildConfig(model=tmp_path / "m2", listens=write_listens(tmp_path / "l.csv"))).path

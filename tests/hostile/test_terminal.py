@@ -8,11 +8,8 @@ import json
 import re
 import xml.etree.ElementTree as ET
 
-import numpy as np
 import pytest
-from hostilekit import assert_one_clear_line
-
-from modelkit import write_model
+from hostilekit import assert_one_clear_line, named_model
 
 NASTY = [
     "Theme [/] of [bold red]Doom[/bold red] [link=https://example.org]here[/link]",
@@ -26,17 +23,7 @@ CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # what a terminal or play
 
 @pytest.fixture(scope="module")
 def nasty_model(tmp_path_factory):
-    n = len(NASTY) * 2
-    titles = [NASTY[i % len(NASTY)] + f" {i}" for i in range(n)]
-    path = write_model(
-        tmp_path_factory.mktemp("nasty") / "m",
-        titles=titles,
-        soundtracks=[f"OST {NASTY[i % 3]}" for i in range(n)],
-        artists=[NASTY[(i + 1) % len(NASTY)] for i in range(n)],
-        paths=[f"/music/{NASTY[i % len(NASTY)]}.ogg" for i in range(n)],
-        vectors=np.random.default_rng(0).normal(size=(n, 6)),
-        listeners=[n - i for i in range(n)],
-    )
+    path, titles = named_model(tmp_path_factory.mktemp("nasty") / "m", NASTY)
     manifest = json.loads((path / "manifest.json").read_text())
     manifest["created_at"] = "\x1b]0;owned\x07[/]2026"
     manifest["gems_version"] = "[bold]1.0\x1b[2J"

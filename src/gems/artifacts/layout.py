@@ -4,7 +4,7 @@ manifest.json                    config, fingerprints, counts, timings, library 
 tracks.parquet listens.parquet   the canonical catalogue and listens (ingest)
 ingest.json inputs.parquet       what each source gave; the input-file hash memo
 catalogue/                       display copy (Arrow), id/title sort orders, artist/album codes and orders
-audio/                           per-file status, features, standardised features, unit vectors, embedder
+audio/                           per-file status, features, standardised features, sound vectors, tags
 users.parquet interactions/      listener ids; the (users × tracks) CSR matrix of summed weights
 popularity.parquet               listeners, plays, percentile, is_tail, is_theme per track
 cf/                              ALS factors, YᵀY, the fitted weighting, the norm order for top-k
@@ -41,7 +41,9 @@ AUDIO_ROWS = "audio/rows.npy"
 AUDIO_FEATURES = "audio/features.npy"
 AUDIO_STANDARDIZED = "audio/standardized.npy"
 AUDIO_VECTORS = "audio/vectors.npy"
-AUDIO_EMBEDDER = "audio/embedder.npz"
+AUDIO_EMBEDDER = "audio/embedder.npz"  # the FeatureScaler's arrays behind AUDIO_STANDARDIZED
+AUDIO_TAGS = "audio/tags.npy"  # (tracks with audio × 50) MTT tag probabilities, rows as AUDIO_ROWS
+AUDIO_TAG_WORDS = "audio/tag_words.json"  # the 50 words of AUDIO_TAGS' columns
 AUDIO_GROUPS = "audio/groups.json"
 AUDIO_FEATURE_NAMES = "audio/feature_names.json"
 
@@ -83,7 +85,7 @@ FILES = frozenset(
     {MANIFEST, TRACKS, LISTENS, INGEST_REPORT, INPUT_MEMO, DISPLAY, ID_ORDER, LINK_KEYS, TITLE_ORDER}
     | {f(name) for f in (codes, members) for name in KIN}
     | {AUDIO_FILES, AUDIO_ROWS, AUDIO_FEATURES, AUDIO_STANDARDIZED, AUDIO_VECTORS, AUDIO_EMBEDDER, AUDIO_GROUPS}
-    | {AUDIO_FEATURE_NAMES, USERS, POPULARITY, *INTERACTIONS, *NEIGHBOURS}
+    | {AUDIO_FEATURE_NAMES, AUDIO_TAGS, AUDIO_TAG_WORDS, USERS, POPULARITY, *INTERACTIONS, *NEIGHBOURS}
     | {ITEM_FACTORS, USER_FACTORS, GRAM, NORM_ORDER, NORM_SORTED, WEIGHTING, IDF, RANKER_MODEL, RANKER_INFO}
     | {f(space) for f in (space_rows, space_vectors, space_index) for space in SPACES}
 )

@@ -1,8 +1,8 @@
 """Decode the analysed window of an audio file: the middle ``excerpt_s`` seconds, mono, at the analysis rate.
 
 Only that window is decoded (soundfile seeks to it). Channels are averaged before resampling, so the resampler
-sees one channel; soxr's ``LQ`` quality is used because the features do not tell it from ``VHQ`` (see
-``benchmarks/audio_throughput.py`` and RESAMPLE_QUALITY below) while it costs less.
+sees one channel; soxr's ``HQ`` quality is used, the resampler musicnn's own code runs (librosa's ``soxr_hq``):
+see RESAMPLE_QUALITY below.
 
 Every way a file can fail raises :class:`AudioFileError` with a ``code`` and a ``reason`` that says what was
 found and what to do; the reason never names the path (it is cached per file content), ``str(error)`` does.
@@ -16,14 +16,14 @@ from typing import BinaryIO
 
 import numpy as np
 
+from gems.audio.params import AudioParams
 from gems.errors import DataError
 from gems.safe_files import NotRegularFile, describe_os_error, open_regular
 
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3"})
-# soxr quality, measured on the 104 real 44.1/48 kHz soundtrack files (benchmarks/audio_throughput.py
-# --resample-check): against VHQ, LQ moves no feature by more than 0.035 of its spread across tracks (mean
-# 0.0006) at 74% of VHQ's cost (6.7 vs 9.1 ms per 30-s clip); QQ moves spectral contrast by 1.6 spreads.
-RESAMPLE_QUALITY = "LQ"
+# soxr quality: HQ is what librosa.load (soxr_hq) gives musicnn's own code, so gems' taggram of a demo clip
+# matches musicnn's (tests/test_musicnn.py); it costs ~1 ms more than LQ per 30-s clip at 16 kHz.
+RESAMPLE_QUALITY = "HQ"
 SILENCE_DBFS = -60.0  # an excerpt whose RMS is below this is "silent"
 _OGG_MAX_PAGE = 27 + 255 + 255 * 255  # header + segment table + body of the largest possible Ogg page
 _FORMATS = "Ogg (Vorbis/Opus), FLAC, WAV or MP3"
@@ -172,7 +172,11 @@ def downmix(x: np.ndarray) -> np.ndarray:
 
 
 def load_excerpt(
-    path: str | os.PathLike, *, sr: int = 22050, excerpt_s: float = 30.0, min_duration_s: float = 2.0
+    path: str | os.PathLike,
+    *,
+    sr: int = 16000,
+    excerpt_s: float = AudioParams.excerpt_s,
+    min_duration_s: float = AudioParams.min_duration_s,
 ) -> tuple[np.ndarray, float]:
     """Decode the middle ``excerpt_s`` seconds of ``path`` (the whole file when shorter, or when excerpt_s=0).
 

@@ -1,11 +1,13 @@
-"""Feature extraction for many files: a cache per file content, worker processes, progress, a summary log.
+"""Audio analysis for many files: a cache per file content, worker processes, progress, a summary log.
 
-The maths lives in :mod:`gems.audio.features` and the decoding in :mod:`gems.audio.decode`; this module only
-decides which files need work, runs it, and stores the answers.
+Each file's excerpt is decoded once at 16 kHz and gives three things: the one-STFT features
+(:mod:`gems.audio.features`), its sound vector and its tag probabilities (musicnn, :mod:`gems.audio.musicnn`).
+The maths lives in those modules and the decoding in :mod:`gems.audio.decode`; this module only decides which
+files need work, runs it, and stores the answers.
 
 Cache layout, under ``<cache_dir>/features/<config fingerprint[:16]>/<content hash[:2]>/``:
-``<content hash>.npy`` holds a float64 vector ``[source duration in s, feature_1, ..., feature_D]`` for a file
-that was analysed, ``<content hash>.json`` holds ``{"code", "reason"}`` for one that failed (a file's bytes
+``<content hash>.npy`` holds a float64 vector ``[source duration in s, features (D), sound (800), tags (50)]``
+for a file that was analysed, ``<content hash>.json`` holds ``{"code", "reason"}`` for one that failed (a file's bytes
 cannot become valid without its hash changing). Entries are written atomically, so concurrent workers and
 processes are safe; an unreadable or malformed entry is ignored and recomputed.
 """
@@ -37,12 +39,21 @@ from gems.audio.decode import (
     os_error,
 )
 from gems.audio.features import FEATURE_NAMES, feature_vector
+from gems.audio.musicnn import SOUND_DIMS, SOUND_MODELS, SR, TAG_WORDS, Musicnn, describe, weights_fingerprint
+from gems.audio.params import AudioParams
 from gems.errors import ParameterError
 from gems.parallel import Runner
 from gems.progress import progress_bar
 from gems.safe_files import write_atomic
 
-FEATURE_VERSION = 1  # bump whenever the feature maths or decoding change, so cached vectors are recomputed
+FEATURE_VERSION = 2  # bump whenever the analysis or decoding change, so cached vectors are recomputed
+# (2: decoded at 16 kHz with soxr HQ; musicnn's sound vector and tags added)
+COLUMNS = {
+    "features": slice(0, len(FEATURE_NAMES)),
+    "sound": slice(len(FEATURE_NAMES), len(FEATURE_NAMES) + SOUND_DIMS),
+    "tags": slice(len(FEATURE_NAMES) + SOUND_DIMS, len(FEATURE_NAMES) + SOUND_DIMS + len(TAG_WORDS)),
+}
+WIDTH = COLUMNS["tags"].stop  # one file's analysis: features, sound, tags
 log = logging.getLogger(__name__)
 
 
@@ -56,9 +67,9 @@ def default_cache_dir() -> Path:
 
 @dataclass
 class ExtractionResult:
-    """Features of ``paths`` in input order. ``status`` is ``"ok"`` or a failure code (see AudioFileError;
-    ``"error"`` for an unexpected exception). ``features`` is (n, D) float32 with NaN rows for failures;
-    ``extracted`` counts files decoded by this call (one per distinct content), ``cache_hits`` files answered
+    """The analysis of ``paths`` in input order. ``status`` is ``"ok"`` or a failure code (see AudioFileError;
+    ``"error"`` for an unexpected exception). ``analysis`` is (n, WIDTH) float32 with NaN rows for failures;
+    ``features`` (n, D), ``sound`` (n, 800) and ``tags`` (n, 50) are its column blocks (COLUMNS). ``extracted`` counts files decoded by this call (one per distinct content), ``cache_hits`` files answered
     from the cache."""
 
     paths: list[str]
@@ -66,14 +77,26 @@ class ExtractionResult:
     status: list[str]
     reasons: list[str | None]
     source_duration_s: np.ndarray
-    features: np.ndarray
+    analysis: np.ndarray
     cache_hits: int
     extracted: int
     seconds: float
 
     @property
+    def features(self) -> np.ndarray:
+        return self.analysis[:, COLUMNS["features"]]
+
+    @property
+    def sound(self) -> np.ndarray:
+        return self.analysis[:, COLUMNS["sound"]]
+
+    @property
+    def tags(self) -> np.ndarray:
+        return self.analysis[:, COLUMNS["tags"]]
+
+    @property
     def ok(self) -> np.ndarray:
-        """Boolean mask (n,) of the files whose features were computed."""
+        """Boolean mask (n,) of the files that were analysed."""
         return np.array([s == "ok" for s in self.status], dtype=bool)
 
     def failures(self) -> list[tuple[str, str, str]]:
@@ -98,14 +121,17 @@ class ExtractionResult:
 # --------------------------------------------------------------------------------------------- one file
 
 
+def analyse_excerpt(y: np.ndarray, *, n_fft: int = 2048, hop_length: int = 512) -> np.ndarray:
+    """One 16-kHz mono excerpt -> its analysis row (WIDTH,) float32: features, sound, tags (COLUMNS)."""
+    features = feature_vector(y, sr=SR, n_fft=n_fft, hop_length=hop_length)
+    return np.concatenate([features, *describe(y)])
+
+
 def _analyse(path: str, config: dict) -> tuple[str, str | None, float, np.ndarray | None, bool]:
-    """``(status, reason, duration_s, features, cacheable)`` for one file; never raises."""
+    """``(status, reason, duration_s, analysis row, cacheable)`` for one file; never raises."""
     try:
-        y, duration = load_excerpt(
-            path, sr=config["sr"], excerpt_s=config["excerpt_s"], min_duration_s=config["min_duration_s"]
-        )
-        features = feature_vector(y, sr=config["sr"], n_fft=config["n_fft"], hop_length=config["hop_length"])
-        return "ok", None, duration, features, True
+        y, duration = load_excerpt(path, sr=SR, excerpt_s=config["excerpt_s"], min_duration_s=config["min_duration_s"])
+        return "ok", None, duration, analyse_excerpt(y, n_fft=config["n_fft"], hop_length=config["hop_length"]), True
     except AudioFileError as exc:  # a property of the bytes, so cached, unless the file vanished meanwhile
         return exc.code, exc.reason, float("nan"), None, exc.code not in ("missing", "unreadable", "not_a_file")
     except Exception as exc:  # one bad file must not stop a run of thousands
@@ -132,10 +158,10 @@ def _analysis_task(task: tuple[str, str, dict]) -> tuple[str, tuple]:
 
 
 class FeatureExtractor:
-    """Extract :func:`gems.audio.features.feature_vector` from audio files, cached per file content.
+    """Analyse audio files (:func:`analyse_excerpt`), cached per file content.
 
-    ``excerpt_s`` seconds from the middle of each file are analysed at ``sr`` Hz (``excerpt_s=0``: the whole
-    file); files shorter than ``min_duration_s`` fail as ``too_short``. ``workers > 1`` analyses files in that
+    ``excerpt_s`` seconds from the middle of each file are analysed at 16 kHz, musicnn's rate (``excerpt_s=0``:
+    the whole file); ``n_fft`` and ``hop_length`` are the one-STFT features' frames; files shorter than ``min_duration_s`` fail as ``too_short``. ``workers > 1`` analyses files in that
     many processes; ``scheduler`` (a Dask address) analyses them on that cluster instead, whose workers must
     read the same paths. ``cache_dir`` defaults to :func:`default_cache_dir`.
     """
@@ -143,20 +169,19 @@ class FeatureExtractor:
     def __init__(
         self,
         *,
-        sr: int = 22050,
-        excerpt_s: float = 30.0,
+        excerpt_s: float = AudioParams.excerpt_s,
         n_fft: int = 2048,
         hop_length: int = 512,
-        min_duration_s: float = 2.0,
+        min_duration_s: float = AudioParams.min_duration_s,
         workers: int = 1,
         scheduler: str | None = None,
         cache_dir: str | os.PathLike | None = None,
         show_progress: bool = False,
     ):
-        for name, value in (("sr", sr), ("n_fft", n_fft), ("hop_length", hop_length), ("workers", workers)):
+        for name, value in (("n_fft", n_fft), ("hop_length", hop_length), ("workers", workers)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ParameterError(f"{name} must be a positive integer, got {value!r}")
-        frame_s = n_fft / sr
+        frame_s = n_fft / SR
         if not min_duration_s >= frame_s:
             raise ParameterError(
                 f"min_duration_s={min_duration_s} is shorter than one analysis frame "
@@ -166,7 +191,7 @@ class FeatureExtractor:
             raise ParameterError(
                 f"excerpt_s={excerpt_s} must be 0 (the whole file) or at least one frame ({frame_s:.3f} s); try 30"
             )
-        self.sr, self.n_fft, self.hop_length = int(sr), int(n_fft), int(hop_length)
+        self.n_fft, self.hop_length = int(n_fft), int(hop_length)
         self.excerpt_s, self.min_duration_s = float(excerpt_s), float(min_duration_s)
         self.workers = int(workers)
         self.scheduler = scheduler or None
@@ -175,7 +200,6 @@ class FeatureExtractor:
 
     def _config(self) -> dict:
         return {
-            "sr": self.sr,
             "excerpt_s": self.excerpt_s,
             "n_fft": self.n_fft,
             "hop_length": self.hop_length,
@@ -188,8 +212,11 @@ class FeatureExtractor:
         return hash_json(
             {
                 **self._config(),
+                "sr": SR,
                 "feature_version": FEATURE_VERSION,
                 "feature_names": FEATURE_NAMES,
+                "sound": weights_fingerprint(),
+                "tags": TAG_WORDS,
                 "resample_quality": RESAMPLE_QUALITY,
                 "silence_dbfs": SILENCE_DBFS,
             }
@@ -202,11 +229,11 @@ class FeatureExtractor:
 
     @staticmethod
     def _read_cache(root: Path, content_hash: str) -> tuple | None:
-        """The cached ``(status, reason, duration_s, features)`` of a content hash, or None."""
+        """The cached ``(status, reason, duration_s, analysis row)`` of a content hash, or None."""
         entry = root / content_hash[:2] / content_hash
         try:
             vector = np.load(entry.with_suffix(".npy"), allow_pickle=False)
-            expected = vector.shape == (len(FEATURE_NAMES) + 1,) and vector.dtype == np.float64
+            expected = vector.shape == (WIDTH + 1,) and vector.dtype == np.float64
             if expected and np.isfinite(vector).all():
                 return "ok", None, float(vector[0]), vector[1:].astype(np.float32)
             log.debug("ignoring malformed cache entry %s", entry.with_suffix(".npy"))
@@ -225,14 +252,14 @@ class FeatureExtractor:
         return None
 
     def _write_cache(
-        self, root: Path, content_hash: str, status: str, reason: str | None, duration: float, features
+        self, root: Path, content_hash: str, status: str, reason: str | None, duration: float, row
     ) -> bool:
         """Store one answer; False (after a warning) when the cache folder is not writable."""
         entry = root / content_hash[:2] / content_hash
         try:
             if status == "ok":
                 buffer = io.BytesIO()
-                np.save(buffer, np.concatenate([[duration], features]).astype(np.float64), allow_pickle=False)
+                np.save(buffer, np.concatenate([[duration], row]).astype(np.float64), allow_pickle=False)
                 write_atomic(entry.with_suffix(".npy"), buffer.getvalue())
             else:
                 failure = json.dumps({"code": status, "reason": reason}).encode()
@@ -270,7 +297,7 @@ class FeatureExtractor:
 
     @contextmanager
     def _analyses(self, todo: dict[str, str]):
-        """An iterator of ``(content hash, (status, reason, duration, features, cacheable))`` over ``todo``.
+        """An iterator of ``(content hash, (status, reason, duration, analysis row, cacheable))`` over ``todo``.
 
         A context manager, so that worker processes are forked before the progress bar starts its thread.
         One file per task: each takes 40-200 ms, so IPC (~0.1 ms) is negligible and the load stays balanced.
@@ -307,13 +334,13 @@ class FeatureExtractor:
             hashes = list(content_hashes)
             if len(hashes) != n:
                 raise ParameterError(f"got {len(hashes)} content hashes for {n} paths; pass one per path or none")
-        try:  # imports and filterbanks now, so that forked workers inherit them
+        try:  # imports, filterbanks and weights now, so that forked workers inherit them
             with threadpool_limits(limits=1):
-                feature_vector(
-                    np.zeros(self.n_fft, np.float32), sr=self.sr, n_fft=self.n_fft, hop_length=self.hop_length
-                )
+                feature_vector(np.zeros(self.n_fft, np.float32), sr=SR, n_fft=self.n_fft, hop_length=self.hop_length)
         except ValueError as exc:
             raise ParameterError(str(exc)) from None
+        for name in SOUND_MODELS:
+            Musicnn.load(name)
 
         root = self._cache_root()
         answers: dict[str, tuple] = {}
@@ -335,32 +362,32 @@ class FeatureExtractor:
         show = self.show_progress and bool(todo)
         with (
             self._analyses(todo) as analyses,
-            progress_bar("Extracting audio features", len(todo), show=show) as advance,
+            progress_bar("Analysing audio", len(todo), show=show) as advance,
         ):
-            for content_hash, (status, reason, duration, features, cacheable) in analyses:
-                answers[content_hash] = (status, reason, duration, features)
+            for content_hash, (status, reason, duration, row, cacheable) in analyses:
+                answers[content_hash] = (status, reason, duration, row)
                 if cacheable and writable:
-                    writable = self._write_cache(root, content_hash, status, reason, duration, features)
+                    writable = self._write_cache(root, content_hash, status, reason, duration, row)
                 advance()
 
         status, reasons = [], []
         durations = np.full(n, np.nan)
-        matrix = np.full((n, len(FEATURE_NAMES)), np.nan, dtype=np.float32)
+        matrix = np.full((n, WIDTH), np.nan, dtype=np.float32)
         for i, content_hash in enumerate(hashes):
             if i in failed:
-                code, reason, duration, features = (*failed[i], np.nan, None)
+                code, reason, duration, row = (*failed[i], np.nan, None)
             else:
-                code, reason, duration, features = answers[content_hash]
+                code, reason, duration, row = answers[content_hash]
             status.append(code)
             reasons.append(reason)
             durations[i] = duration
-            if features is not None:
-                matrix[i] = features
+            if row is not None:
+                matrix[i] = row
         seconds = time.perf_counter() - started
         result = ExtractionResult(paths, hashes, status, reasons, durations, matrix, cache_hits, len(todo), seconds)
         counts = Counter(s for s in status if s != "ok")
         log.info(
-            "audio features: %d files, %d ok, %d failed%s, %d cache hits, %d extracted, %.1f s",
+            "audio analysis: %d files, %d ok, %d failed%s, %d cache hits, %d extracted, %.1f s",
             n,
             n - sum(counts.values()),
             sum(counts.values()),

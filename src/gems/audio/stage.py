@@ -1,4 +1,4 @@
-"""Audio files -> features -> embeddings: the work shared by ``gems build`` and ``gems extract``.
+"""Audio files -> analysis (features, sound vectors, tags): the work shared by ``gems build`` and ``gems extract``.
 
 Files are identified by content hash, so the extractor's cache and the build's stage fingerprint both see an
 unchanged file as unchanged, wherever it lives.
@@ -17,8 +17,6 @@ import pandas as pd
 from gems.artifacts.hashing import InputHasher
 
 log = logging.getLogger(__name__)
-
-MIN_EMBEDDED = 3
 
 
 @dataclass
@@ -51,16 +49,18 @@ def hash_audio_files(paths: Sequence[str], hasher: InputHasher) -> HashedFiles:
 
 @dataclass
 class AudioEmbedding:
-    """``files``: one row per input (path, content_hash, status, reason, source_duration_s).
-    ``features`` (n_ok × D raw), ``standardized`` (n_ok × D), ``vectors`` (n_ok × k unit rows) belong to the
-    rows ``ok_positions`` of ``files``; ``embedder`` is None when fewer than three files could be embedded."""
+    """``files``: one row per input (path, content_hash, status, reason, source_duration_s). The arrays belong
+    to the rows ``ok_positions`` of ``files``: ``features`` (n_ok × D one-STFT features), ``standardized``
+    (n_ok × D, by ``scaler``, None when no file was analysed), ``vectors`` (n_ok × 800 unit-length musicnn sound
+    vectors) and ``tags`` (n_ok × 50 MTT tag probabilities, columns :data:`gems.audio.musicnn.TAG_WORDS`)."""
 
     files: pd.DataFrame
     features: np.ndarray
     standardized: np.ndarray
     vectors: np.ndarray
+    tags: np.ndarray
     ok_positions: np.ndarray
-    embedder: object | None
+    scaler: object | None
     cache_hits: int
     extracted: int
 
@@ -68,20 +68,26 @@ class AudioEmbedding:
         return self.files[self.files["status"] != "ok"]
 
 
+def unit_rows(X: np.ndarray) -> np.ndarray:
+    """Rows of X scaled to length 1 (a zero row stays zero), float32."""
+    X = np.asarray(X, dtype=np.float64)
+    return (X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
 def embed_audio_files(
     hashed: HashedFiles,
     *,
     excerpt_s: float,
     min_duration_s: float,
-    dims: int,
     workers: int,
     scheduler: str | None = None,
     cache_dir: str | Path | None = None,
     show_progress: bool = False,
 ) -> AudioEmbedding:
-    """Extract features of every readable file (cached by content) and embed the successful ones."""
-    from gems.audio.embed import AudioEmbedder
-    from gems.audio.extractor import FeatureExtractor
+    """Analyse every readable file (cached by content): each analysed file's sound vector is its own, whatever
+    the other files; only the explanations' standardised features are learned on the collection."""
+    from gems.audio.embed import FeatureScaler
+    from gems.audio.extractor import COLUMNS, FeatureExtractor
 
     readable = [i for i, h in enumerate(hashed.hashes) if h is not None]
     extractor = FeatureExtractor(
@@ -98,14 +104,13 @@ def embed_audio_files(
     status = ["ok"] * n
     reasons: list[str | None] = [None] * n
     durations = np.full(n, np.nan)
-    dim = result.features.shape[1] if result.features.ndim == 2 else 0
-    features = np.full((n, dim), np.nan, dtype=np.float32)
+    analysis = np.full((n, result.analysis.shape[1]), np.nan, dtype=np.float32)
     for i, (code, reason) in hashed.problems.items():
         status[i], reasons[i] = code, reason
     for j, i in enumerate(readable):
         status[i], reasons[i] = result.status[j], result.reasons[j]
         durations[i] = result.source_duration_s[j]
-        features[i] = result.features[j]
+        analysis[i] = result.analysis[j]
     files = pd.DataFrame(
         {
             "path": hashed.paths,
@@ -116,28 +121,18 @@ def embed_audio_files(
         }
     )
     ok_positions = np.flatnonzero(files["status"].to_numpy() == "ok")
-    ok_features = features[ok_positions]
-    embedder = None
-    standardized = np.zeros((0, dim), dtype=np.float32)
-    vectors = np.zeros((0, 0), dtype=np.float32)
-    if len(ok_positions) >= MIN_EMBEDDED:
-        embedder = AudioEmbedder(n_components=dims).fit(ok_features)
-        standardized = embedder.standardize(ok_features)
-        vectors = embedder.transform(ok_features)
-    elif len(ok_positions):
-        log.warning(
-            "only %d audio file(s) could be analysed; at least %d are needed to learn an audio embedding, "
-            "so this model has no audio similarity",
-            len(ok_positions),
-            MIN_EMBEDDED,
-        )
+    features, sound, tags = (analysis[ok_positions][:, COLUMNS[block]] for block in ("features", "sound", "tags"))
+    scaler = FeatureScaler().fit(features) if len(ok_positions) else None
+    if not len(ok_positions) and n:
+        log.warning("none of the %d audio file(s) could be analysed, so this model has no audio similarity", n)
     return AudioEmbedding(
         files=files,
-        features=ok_features,
-        standardized=standardized,
-        vectors=vectors,
+        features=features,
+        standardized=scaler.standardize(features) if scaler else np.zeros((0, features.shape[1]), np.float32),
+        vectors=unit_rows(sound),
+        tags=tags,
         ok_positions=ok_positions,
-        embedder=embedder,
+        scaler=scaler,
         cache_hits=result.cache_hits,
         extracted=result.extracted,
     )

@@ -42,7 +42,8 @@ Scope = Annotated[
     str | None, typer.Option("--scope", help="What may be recommended: soundtrack (soundtrack music only) or all.")
 ]
 DeepCuts = Annotated[
-    bool, typer.Option("--deep-cuts", help="Only the overlooked tracks of the soundtracks you seeded (no themes).")
+    bool | None,
+    typer.Option("--deep-cuts", help="Only the overlooked tracks of the soundtracks you seeded (no themes)."),
 ]
 TailShare = Annotated[
     float | None, typer.Option("--tail-share", help="Share of the list reserved for long-tail tracks (0-1).")
@@ -53,6 +54,14 @@ Like = Annotated[
         "--like",
         "-l",
         help="A seed track you love: its id or title (fuzzy; 'Title (Soundtrack)' to disambiguate). Repeatable.",
+    ),
+]
+Sounds = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--sounds",
+        help='Sound words to search by, e.g. "slow strings" (MagnaTagATune\'s 50: ambient, electronic, piano, '
+        "choir...; a wrong one lists them all). Repeatable; alone, or with --like, --user or --history.",
     ),
 ]
 User = Annotated[

@@ -21,6 +21,7 @@ from gems.cli.app import (
     PerSoundtrack,
     Scheduler,
     Scope,
+    Sounds,
     TailShare,
     TopK,
     User,
@@ -32,22 +33,9 @@ from gems.errors import ParameterError
 from gems.terminal import json_text, shown
 
 
-def _options(model, k, discount, per_soundtrack, scope=None, deep_cuts=False, tail_share=None):
-    from gems.serve import rank_options
-
-    return rank_options(
-        model,
-        k=k,
-        discount=discount,
-        per_soundtrack=per_soundtrack,
-        scope=scope,
-        deep_cuts=deep_cuts,
-        tail_share=tail_share,
-    )
-
-
 def print_picks(model, seeds, picks, heading: str) -> None:
     """Each pick on one line (◆ marks the long tail), its explanation indented beneath."""
+    from gems.rank.words import confident
     from gems.serve.explain import percent
 
     console = new_console()
@@ -62,6 +50,8 @@ def print_picks(model, seeds, picks, heading: str) -> None:
             if model.has_listens
             else "no listening data"
         )
+        words = confident((tag["word"], tag["p"]) for tag in pick.tags)
+        standing += f" · sounds {', '.join(words)}" if words else ""
         console.print(f"{i:>3} {gem} {shown(model.label(pick.row))}  [dim]{shown(standing)}[/]")
         console.print(f"      [dim]{shown(pick.why)}[/]")
     if model.simulated:
@@ -73,11 +63,14 @@ def print_picks(model, seeds, picks, heading: str) -> None:
     '  gems recommend --model models/demo --like "Main Theme"\n\n'
     '  gems recommend -m models/demo --like "Menu (Warzone 2100 OST)" --like hyperrogue-hr3-caves -k 5 --json\n\n'
     "  gems recommend -m models/demo --user sim-user-0007 --discount 0\n\n"
+    '  gems recommend -m models/demo --sounds "slow strings" -k 5\n\n'
+    '  gems recommend -m models/demo --like "Main Theme" --sounds ambient\n\n'
     "  gems recommend -m models/mpd --history my_spotify_data.zip -k 20"
 )
 def recommend(
     model: ModelDir,
     like: Like = None,
+    sounds: Sounds = None,
     user: User = None,
     history: History = None,
     history_format: HistoryFormat = "auto",
@@ -86,30 +79,39 @@ def recommend(
     discount: Discount = None,
     per_soundtrack: PerSoundtrack = None,
     scope: Scope = None,
-    deep_cuts: DeepCuts = False,
+    deep_cuts: DeepCuts = None,
     tail_share: TailShare = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
 ) -> None:
-    """Hidden gems close to the tracks you love, a listener's history or your own export, popularity discounted."""
+    """Hidden gems close to the tracks you love, a listener's history, your own export or sound words, popularity
+    discounted."""
     from gems.serve import open_model, recommend
 
     loaded = open_model(model)
-    options = _options(loaded, k, discount, per_soundtrack, scope, deep_cuts, tail_share)
+    options = loaded.rank_defaults.with_overrides(
+        k=k, discount=discount, per_soundtrack=per_soundtrack, scope=scope, deep_cuts=deep_cuts, tail_share=tail_share
+    )
     query = {"history": history, "history_format": history_format, "history_user": history_user}
-    answer = recommend(loaded, options, like=like, user=user, **query)
+    answer = recommend(loaded, options, like=like, user=user, sounds=sounds, **query)
     if answer.linked is not None:
         new_console(stderr=as_json).print(f"history: {shown(answer.linked)}")
+    if answer.note is not None:
+        new_console(stderr=as_json).print(f"[yellow]{shown(answer.note)}[/]")
     if as_json:
         sys.stdout.write(json_text([p.to_dict() for p in answer.picks]) + "\n")
         return
-    print_picks(loaded, answer.seeds, answer.picks, f"Hidden gems {answer.who}" if answer.user else "Hidden gems")
+    sounding = f" sounding {', '.join(answer.words)}" if answer.words else ""
+    print_picks(
+        loaded, answer.seeds, answer.picks, f"Hidden gems {answer.who}" if answer.user else f"Hidden gems{sounding}"
+    )
 
 
 @app.command(
     epilog="Examples:\n\n"
     '  gems playlist --model models/demo --like "Main Theme" --length 12 --out gems.m3u8\n\n'
     '  gems playlist -m models/demo --like "Main Theme" --like "Desert" --arc --out gems.xspf\n\n'
-    "  gems playlist -m models/demo --user sim-user-0042 --length 25 --out mine.jspf"
+    "  gems playlist -m models/demo --user sim-user-0042 --length 25 --out mine.jspf\n\n"
+    '  gems playlist -m models/demo --sounds "slow strings" --length 10 --out calm.m3u8'
 )
 def playlist(
     model: ModelDir,
@@ -118,6 +120,7 @@ def playlist(
         typer.Option("--out", "-o", help="Playlist file to write; its suffix picks the format: .m3u8, .xspf or .jspf."),
     ],
     like: Like = None,
+    sounds: Sounds = None,
     user: User = None,
     history: History = None,
     history_format: HistoryFormat = "auto",
@@ -129,20 +132,24 @@ def playlist(
     discount: Discount = None,
     per_soundtrack: PerSoundtrack = None,
     scope: Scope = None,
-    deep_cuts: DeepCuts = False,
+    deep_cuts: DeepCuts = None,
 ) -> None:
     """A playlist of hidden gems, ordered so the sound flows, in a file your player opens."""
     from gems.model import Model
-    from gems.playlist import make_playlist
+    from gems.serve.playlist import make_playlist
 
     if not 1 <= length <= 10_000:
         raise ParameterError(f"--length must be between 1 and 10000 tracks, got {length}")
     loaded = Model(model)
-    options = _options(loaded, length, discount, per_soundtrack, scope, deep_cuts)
+    options = loaded.rank_defaults.with_overrides(
+        k=length, discount=discount, per_soundtrack=per_soundtrack, scope=scope, deep_cuts=deep_cuts
+    )
     query = {"history": history, "history_format": history_format, "history_user": history_user}
-    summary = make_playlist(loaded, out, options, arc=arc, like=like, user=user, **query)
+    summary = make_playlist(loaded, out, options, arc=arc, like=like, user=user, sounds=sounds, **query)
     if summary.answer.linked is not None:
         new_console().print(f"history: {shown(summary.answer.linked)}")
+    if summary.answer.note is not None:
+        new_console().print(f"[yellow]{shown(summary.answer.note)}[/]")
     note = f" ({summary.without_file} without a local audio file, listed by track URI)" if summary.without_file else ""
     new_console().print(f"{summary.tracks} tracks -> {shown(summary.path)}{note}")
 
@@ -195,14 +202,16 @@ def export(
             "give --out FILE (a recommendations table), --playlists DIR (a playlist per user), or both"
         )
     loaded = Model(model)
-    options = _options(loaded, k, discount, per_soundtrack, scope, tail_share=tail_share)
+    options = loaded.rank_defaults.with_overrides(
+        k=k, discount=discount, per_soundtrack=per_soundtrack, scope=scope, tail_share=tail_share
+    )
     wanted = read_user_ids(users) if users is not None else None
     found = None
     if histories is not None:
         from gems.serve.history import read_histories
 
         found = read_histories(loaded, histories, fmt=histories_format).only(wanted)
-        new_console().print(f"histories: {shown(found.summary)}; {len(found.users):,} listeners")
+        new_console().print(f"histories: {shown(found.summary)}; {shown(found)}")
     summary = export_batch(
         loaded,
         options,
@@ -215,22 +224,41 @@ def export(
         runner=Runner(workers=default_workers() if workers is None else workers, scheduler=scheduler or None),
     )
     console = new_console()
+    fell_back = (
+        f" ({summary.fallback:,} of them the fallback: nothing of their listening led to a pick)"
+        if found is not None
+        else ""
+    )
     if out is not None:
-        console.print(f"{summary.rows:,} recommendations for {summary.users:,} users -> {shown(summary.out)}")
+        console.print(
+            f"{summary.rows:,} recommendations for {summary.users:,} users{fell_back} -> {shown(summary.out)}"
+        )
     if playlists is not None:
-        console.print(f"{summary.playlists:,} playlists ({summary.rows:,} tracks) -> {shown(summary.playlist_folder)}")
+        fell_back = fell_back if out is None else ""  # said once
+        console.print(
+            f"{summary.playlists:,} playlists ({summary.rows:,} tracks){fell_back} -> {shown(summary.playlist_folder)}"
+        )
 
 
 @app.command(
     epilog="Examples:\n\n"
     "  gems serve --model models/demo\n\n"
     "  gems serve -m models/demo --port 9000\n\n"
-    "  gems serve -m models/mine --host 0.0.0.0   # reachable from other machines of your network"
+    "  gems serve -m models/mine --host 0.0.0.0 --allow-host mybox.local   # your network, by address or by name"
 )
 def serve(
     model: ModelDir,
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 opens it to your network.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8765,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Also answer requests addressed to this host name (repeatable; NAME:PORT for another port, as "
+            "behind a proxy). Without it only localhost, 127.0.0.1, [::1] and the address a request arrives at "
+            "are answered, which stops other web pages reaching the server through DNS rebinding.",
+        ),
+    ] = None,
 ) -> None:
     """A web page over a model: search seeds, listen to the gems, re-rank, build and download playlists."""
     if not 0 <= port <= 65535:
@@ -238,8 +266,10 @@ def serve(
     import gems.web as web  # FastAPI and uvicorn only here: the other commands start without them
 
     verbose = logging.getLogger().isEnabledFor(logging.INFO)
-    application = web.create_app(model)
+    application = web.create_app(model, allow_hosts=allow_host or ())
     sock = web.bind(host, port)
     new_console().print(f"gems serving {shown(model)} at [bold]{shown(web.url_of(sock))}[/]  (Ctrl-C stops)")
+    if host in ("0.0.0.0", "::"):
+        new_console().print("and to your network, at this machine's addresses (by a name: --allow-host NAME)")
     web.serve_forever(application, sock, log_level="info" if verbose else "warning")
     new_console().print("stopped")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from gems.audio.params import AudioParams
 from gems.cli.app import (
     ListensColumns,
     ListensFormat,
@@ -99,8 +100,8 @@ def build(
     """Build a model folder: ingest, audio embeddings, ALS, popularity, indexes. Unchanged stages are reused."""
     from dataclasses import replace
 
-    from gems.build import build_model, load_or_default_config
     from gems.config import ListensSource
+    from gems.stages import build_model, load_or_default_config
 
     columns = parse_columns(listens_columns)
     sources = [ListensSource.parse(text, format=listens_format or "auto", columns=columns) for text in listens or ()]
@@ -124,14 +125,14 @@ def extract(
     out: Annotated[Path, typer.Option("--out", "-o", help="Parquet file to write: one row per file.")],
     workers: Workers = None,
     scheduler: Scheduler = None,
-    dims: Annotated[int, typer.Option(help="Embedding dimensions (at most files − 1).")] = 24,
     excerpt: Annotated[
         float, typer.Option(help="Seconds analysed from the middle of each file (0 = whole file).")
-    ] = 30.0,
+    ] = AudioParams.excerpt_s,
     strict: Annotated[bool, typer.Option(help="Exit with code 1 if any file fails.")] = False,
     no_progress: NoProgress = False,
 ) -> None:
-    """Audio embeddings alone: a row per file with `status` ("ok" or what went wrong), `reason` and `embedding`."""
+    """Audio embeddings alone: a row per file with `status` ("ok" or what went wrong), `reason`, `embedding`
+    (the 800-d musicnn sound vector gems build uses) and `tags` (50 MTT tag probabilities)."""
     from gems.extract import extract_folder
 
     summary = extract_folder(
@@ -139,7 +140,6 @@ def extract(
         out,
         workers=workers,
         scheduler=scheduler,
-        dims=dims,
         excerpt_s=excerpt,
         show_progress=not no_progress,
     )
@@ -192,7 +192,8 @@ def link(
     listens_format: ListensFormat = "auto",
     listens_columns: ListensColumns = None,
 ) -> None:
-    """Which of a source's tracks the model holds: linked by a shared id, by name, ambiguous, or not there."""
+    """Which of a source's tracks the model holds: linked by a shared id or by name, else to their album or
+    artist in the model, ambiguous, or not there."""
     from gems.serve import open_model
     from gems.serve.history import write_links
 

@@ -153,37 +153,21 @@ class ItemKNN(_Baseline):
 
 
 class ALS(_Baseline):
-    """Plain implicit ALS through ``gems.cf.ALSModel``; score(u, i) = user_factors_u · item_factors_i.
+    """Plain implicit ALS through ``gems.cf.ALSModel``; score(u, i) = user_factors_u · item_factors_i, with the
+    build's own ALS defaults (:class:`gems.cf.CFParams`)."""
 
-    confidence: ``bm25`` (implicit's bm25_weight, K1=100, B=0.8), ``log`` or ``linear``; see ``gems.cf``."""
-
-    def __init__(
-        self,
-        *,
-        factors: int = 128,
-        regularization: float = 0.05,
-        iterations: int = 15,
-        alpha: float = 1.0,
-        confidence: str = "bm25",
-        random_state: int = 0,
-        num_threads: int = 0,
-        name: str = "ALS",
-    ):
+    def __init__(self, *, num_threads: int = 0, name: str = "ALS", **params):
+        """``params``: the fields of :class:`gems.cf.CFParams` (the build's defaults and ranges)."""
         from gems.cf import ALSModel
 
-        self.model = ALSModel(
-            factors=factors,
-            regularization=regularization,
-            iterations=iterations,
-            alpha=alpha,
-            confidence=confidence,
-            random_state=random_state,
-        )
+        self.model = ALSModel(**params)
         self.num_threads = num_threads
         self.name = name
 
     def params(self) -> dict:
-        return self.model.params()
+        from dataclasses import asdict
+
+        return asdict(self.model.params)
 
     def fit(self, train: TrainData) -> ALS:
         if getattr(self, "train_", None) is train:  # fitted already (by a re-ranker's tuning)

@@ -47,8 +47,8 @@ class GemsModel:
     def model(self):
         """The built :class:`gems.model.Model` (built on first use)."""
         if self._model is None:
-            from gems.build import build_model
             from gems.model import Model
+            from gems.stages import build_model
 
             self.folder.mkdir(parents=True, exist_ok=True)
             listens, catalog = self.folder / "train.parquet", self.folder / "catalog.parquet"

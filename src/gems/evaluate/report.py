@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from pathlib import Path
 
@@ -51,12 +50,22 @@ def _clean(value):
 
 
 def _write_atomic(path: Path, text: str | bytes) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    if isinstance(text, bytes):
-        tmp.write_bytes(text)
-    else:
-        tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """:func:`gems.safe_files.write_atomic` of text or bytes (never over a FIFO, socket or device)."""
+    from gems.safe_files import write_atomic
+
+    write_atomic(path, text if isinstance(text, bytes) else text.encode("utf-8"))
+
+
+def _save(fig, path: Path) -> None:
+    """A figure as PNG, written atomically."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    plt.close(fig)
+    _write_atomic(path, buffer.getvalue())
 
 
 def _dump(data: dict) -> str:
@@ -253,8 +262,7 @@ def _plot_frontier(result, k: int, path: Path) -> None:
     axes[0].legend(fontsize=7, loc="best")
     fig.suptitle(f"Accuracy / lesser-known frontier ({result.protocol}, {result.part})")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _plot_popularity(result, path: Path) -> None:
@@ -283,8 +291,7 @@ def _plot_popularity(result, path: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def write_report(result, out_dir, *, title: str, extra: dict | None = None) -> dict[str, Path]:
@@ -298,12 +305,10 @@ def write_report(result, out_dir, *, title: str, extra: dict | None = None) -> d
     plots = []
     for k in result.ks:
         name = f"frontier_k{k}.png"
-        _plot_frontier(result, k, out / f"{name}.tmp-{os.getpid()}.png")
-        os.replace(out / f"{name}.tmp-{os.getpid()}.png", out / name)
+        _plot_frontier(result, k, out / name)
         paths[f"frontier@{k}"] = out / name
         plots.append(name)
-    _plot_popularity(result, out / f"popularity.png.tmp-{os.getpid()}.png")
-    os.replace(out / f"popularity.png.tmp-{os.getpid()}.png", out / "popularity.png")
+    _plot_popularity(result, out / "popularity.png")
     paths["popularity"] = out / "popularity.png"
     plots.append("popularity.png")
     _write_atomic(out / "metrics.json", _dump(metrics_document(result, title=title, extra=extra)))

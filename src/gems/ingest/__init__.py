@@ -18,7 +18,7 @@ from gems.ingest.combine import Ingested, ListensSource, ingest_sources, tracks_
 from gems.ingest.formats import read_listens_source
 from gems.ingest.report import IngestReport
 from gems.ingest.schema import finalize_catalog
-from gems.soundtrack import classify_soundtrack
+from gems.ingest.soundtrack import classify_soundtrack
 
 __all__ = [
     "IngestReport",
@@ -30,6 +30,9 @@ __all__ = [
     "read_listens",
     "read_listens_source",
 ]
+
+
+WRITE_ROWS = 500_000
 
 
 def read_listens(
@@ -61,14 +64,16 @@ def ingest_listens(
     Item metadata the source describes (title, artist, album) is joined onto the rows that lack it, and each
     row says whether its track is soundtrack music, so the file is self-contained for ``gems build``."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from gems.ingest.formats import ALIASES, detect_format
-    from gems.safe_files import describe_os_error, write_atomic
+    from gems.safe_files import check_output, describe_os_error, write_atomic
 
     out = Path(out)
     if out.suffix.lower() not in (".parquet", ".pq"):
         raise ParameterError(f"--out must be a .parquet file, got {out}")
+    check_output(out)
     name = ALIASES.get(format, format)
     detected = name == "auto"
     if detected:
@@ -87,14 +92,20 @@ def ingest_listens(
             "is_soundtrack": flags["is_soundtrack"].to_numpy(),
         }
     ).drop_duplicates("track_id")
-    joined = listens.drop(columns=[c for c in ("title", "artist", "album") if c in listens]).merge(
-        meta, on="track_id", how="left", sort=False
-    )
-    for column in ("title", "artist", "album"):
-        if column in listens:  # the source's own spelling wins where it has one
-            joined[column] = listens[column].fillna(joined[column]).to_numpy()
+    joined = listens.drop(columns=[c for c in ("title", "artist", "album") if c in listens])
+    row = pc.index_in(pa.array(listens["track_id"]), value_set=pa.array(meta["track_id"]))  # each listen's item
+    for column in ("title", "artist", "album"):  # the source's own spelling wins where it has one
+        looked_up = pc.take(pa.array(meta[column], pa.large_string()), row)
+        if column in listens:
+            looked_up = pc.coalesce(pa.array(listens[column], pa.large_string()), looked_up)
+        joined[column] = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([looked_up])), index=listens.index)
+    flag = pc.take(pa.array(meta["is_soundtrack"].to_numpy(dtype=bool)), row)
+    joined["is_soundtrack"] = pc.fill_null(flag, False).to_numpy(zero_copy_only=False)
     sink = pa.BufferOutputStream()
-    pq.write_table(pa.Table.from_pandas(joined, preserve_index=False), sink, compression="zstd")
+    schema = pa.Schema.from_pandas(joined.head(0), preserve_index=False)
+    with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
+        for start in range(0, max(len(joined), 1), WRITE_ROWS):  # Arrow copies of one slice at a time
+            writer.write_table(pa.Table.from_pandas(joined.iloc[start : start + WRITE_ROWS], schema=schema))
     try:
         write_atomic(out, sink.getvalue().to_pybytes())
     except OSError as exc:  # a full disk, a folder one may not write to
@@ -105,6 +116,6 @@ def ingest_listens(
         report=source.report,
         users=int(listens["user_id"].nunique()),
         tracks=int(listens["track_id"].nunique()),
-        soundtrack_tracks=int(meta.loc[meta["track_id"].isin(set(listens["track_id"])), "is_soundtrack"].sum()),
+        soundtrack_tracks=int(meta.loc[meta["track_id"].isin(listens["track_id"].unique()), "is_soundtrack"].sum()),
         out=out,
     )

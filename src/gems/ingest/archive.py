@@ -3,15 +3,22 @@ read in place (never extracted).
 
 A zip is opened once per read, and checked before anything is inflated: at most :data:`MAX_MEMBERS` members
 (and a directory of members no larger than they need, checked before zipfile parses it), no member name that
-points outside the archive (absolute, ``..``, a drive letter), and, when a member is read whole, at most
-:data:`MAX_MEMBER_BYTES` uncompressed and at most :data:`MAX_RATIO` times its compressed size (members under
-:data:`RATIO_FLOOR` excepted). Sizes come from the archive's directory; a member is inflated in 1 MiB steps and
-never past the size the directory declares (one that lies about it fails its CRC check), so these limits bound
-memory.
+points outside the archive (absolute, ``..``, a drive letter), and budgets on the archive as a whole — its members
+together inflate to at most :data:`MAX_INFLATED` bytes and at most :data:`MAX_RATIO` times their compressed size
+(archives under :data:`RATIO_FLOOR` excepted). While it is read, at most :data:`MAX_MEMBERS_READ` members are
+opened and at most :data:`MAX_INFLATED` bytes inflated in all; a member read whole keeps within
+:data:`MAX_MEMBER_BYTES` and the same ratio. Sizes come from the archive's directory, and a member is inflated in
+steps and never past the size the directory declares (one that lies about it fails its CRC check), so these
+limits bound time and memory whatever the archive claims.
+
+The budgets leave real exports far behind: a ListenBrainz export holds a file a month (~250 for 20 years of
+listening, ~25 MB of JSON lines a year for a heavy listener); Spotify's extended streaming history is a few dozen
+files of ~12 MB (~300 MB for 10 years of a listener who plays 100 tracks a day), its account data a few MB.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import weakref
@@ -24,14 +31,16 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from gems.errors import DataError
-from gems.ingest.safe_read import decode_text, read_input
+from gems.ingest.safe_read import read_input
 from gems.safe_files import describe_os_error, iter_files, open_regular
 
-MAX_MEMBERS = 10_000  # a ListenBrainz export holds a file a month; a Spotify one, a few dozen
+MAX_MEMBERS = 10_000  # members an archive may list
+MAX_MEMBERS_READ = 1_000  # members one read opens: 80 years of a ListenBrainz export's monthly files
 _ENTRY_BYTES = 512  # directory bytes allowed per member: 46 + its name + extra fields (~150 in real exports)
 MAX_MEMBER_BYTES = 256 << 20  # a year of someone's listens is ~25 MB of JSON lines
+MAX_INFLATED = 1 << 30  # an archive's members together; 10 years of extended streaming history is ~300 MB
 MAX_RATIO = 100  # JSON exports deflate 5-20 to 1; a zip bomb, about 1,000 to 1
-RATIO_FLOOR = 1 << 20  # a member inflating to less than this is harmless whatever its ratio
+RATIO_FLOOR = 1 << 20  # a member (or archive) inflating to less than this is harmless whatever its ratio
 _STEP = 1 << 20
 ZIP_ERRORS = (OSError, EOFError, ValueError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error)
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -66,7 +75,8 @@ def _directory_size(handle: BinaryIO) -> int | None:
 
 
 class Archive:
-    """One zip archive, opened once: its members are listed and checked on opening and read when asked."""
+    """One zip archive, opened once: its members are listed and checked on opening, and read (each opening and
+    every byte inflated counted against the archive's budgets) when asked."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -100,39 +110,100 @@ class Archive:
                     "export as downloaded never does, so gems does not read this archive"
                 )
         self.members = {info.filename: info for info in infos if not info.is_dir()}
+        self._check_whole(list(self.members.values()))
+        self.opened: set[str] = set()
+        self.inflated = 0
 
-    def read(self, member: str, limit: int | None = None) -> bytes:
-        """The bytes of ``member`` (its first ``limit`` bytes when given: sniffing inflates no more); read
-        whole, a member must keep within the size and ratio limits."""
+    def _check_whole(self, infos: list[zipfile.ZipInfo]) -> None:
+        """The budgets of each member and of the archive as a whole, from its directory, before anything is
+        inflated."""
+        for info in infos:
+            _check_sizes(f"{self.path}:{info.filename}", info.file_size, info.compress_size, MAX_MEMBER_BYTES, "")
+        size, packed = sum(i.file_size for i in infos), sum(i.compress_size for i in infos)
+        _check_sizes(str(self.path), size, packed, MAX_INFLATED, f"its {len(infos):,} members together ")
+
+    def open(self, member: str) -> BinaryIO:
+        """A binary stream of ``member``; opening it and every byte read count against the archive's budgets."""
         info = self.members[member]
         name = f"{self.path}:{member}"
-        if limit is None:
-            self._check(info, name)
+        if member not in self.opened:
+            if len(self.opened) >= MAX_MEMBERS_READ:
+                raise DataError(
+                    f"{self.path}: reading more than {MAX_MEMBERS_READ:,} of its members (a ListenBrainz export of "
+                    "80 years holds 960); gems stops here — extract it and give gems the folder of listens files"
+                )
+            self.opened.add(member)
         try:
-            with self._zip.open(info) as handle:
-                if limit is not None:
-                    return handle.read(limit)
-                # in bounded steps: zipfile's read() inflates all it holds at once, then cuts to the declared size
-                return b"".join(iter(lambda: handle.read(_STEP), b""))
+            return _Counted(self, self._zip.open(info), name)
         except ZIP_ERRORS as exc:
-            raise DataError(
-                f"{name}: cannot read this member of the zip archive ({exc}); is the download complete?"
-            ) from None
+            raise _unreadable(name, exc) from None
 
-    @staticmethod
-    def _check(info: zipfile.ZipInfo, name: str) -> None:
-        size, packed = info.file_size, info.compress_size
-        if size > MAX_MEMBER_BYTES:
+    def read(self, member: str, limit: int | None = None) -> bytes:
+        """The bytes of ``member`` (its first ``limit`` bytes when given: sniffing inflates no more)."""
+        with self.open(member) as handle:
+            if limit is not None:
+                return handle.read(limit)
+            return b"".join(iter(lambda: handle.read(_STEP), b""))
+
+    def count(self, n: int, name: str) -> None:
+        """Count ``n`` more bytes inflated; past :data:`MAX_INFLATED` in all, a DataError."""
+        self.inflated += n
+        if self.inflated > MAX_INFLATED:
             raise DataError(
-                f"{name}: {_size(size)} uncompressed, more than the {_size(MAX_MEMBER_BYTES)} gems inflates from "
-                "one member of an archive; extract the archive and give gems the files"
+                f"{name}: more than {_size(MAX_INFLATED)} inflated from {self.path} in all (the most gems inflates "
+                "from one archive); extract it and give gems the folder, or split it"
             )
-        if size > RATIO_FLOOR and size > MAX_RATIO * max(packed, 1):
-            raise DataError(
-                f"{name}: inflates {size / max(packed, 1):,.0f} to 1 ({_size(packed)} to {_size(size)}), more than "
-                f"the {MAX_RATIO} to 1 of real exports (limit: members over {_size(RATIO_FLOOR)}); a zip bomb? "
-                "gems does not inflate it"
-            )
+
+
+def _check_sizes(name: str, size: int, packed: int, most: int, what: str) -> None:
+    """``name`` (``what`` in it: '' for one member) inflates from ``packed`` to ``size`` bytes: at most ``most``,
+    and at most :data:`MAX_RATIO` to 1 once past :data:`RATIO_FLOOR`."""
+    if size > most:
+        raise DataError(
+            f"{name}: {what}inflates to {_size(size)}, more than the {_size(most)} gems inflates from one "
+            f"{'member of an ' if not what else ''}archive (10 years of a Spotify extended history are ~300 MB); "
+            "extract the archive and give gems the files"
+        )
+    if size > RATIO_FLOOR and size > MAX_RATIO * max(packed, 1):
+        raise DataError(
+            f"{name}: {what}inflates {size / max(packed, 1):,.0f} to 1 ({_size(packed)} to {_size(size)}), more "
+            f"than the {MAX_RATIO} to 1 of real exports (limit: over {_size(RATIO_FLOOR)}); a zip bomb? gems does "
+            "not inflate it"
+        )
+
+
+def _unreadable(name: str, exc: BaseException) -> DataError:
+    return DataError(f"{name}: cannot read this member of the zip archive ({exc}); is the download complete?")
+
+
+class _Counted(io.RawIOBase):
+    """A member being inflated, in steps of at most :data:`_STEP` bytes: each counted against its archive's
+    budget, and the zip's own errors (a bad CRC, a cut stream) turned into a DataError naming the member."""
+
+    def __init__(self, archive: Archive, handle: BinaryIO, name: str):
+        self.archive, self.handle, self.name = archive, handle, name
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(_STEP), b""))
+        try:
+            data = self.handle.read(min(size, _STEP))
+        except ZIP_ERRORS as exc:
+            raise _unreadable(self.name, exc) from None
+        self.archive.count(len(data), self.name)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.handle.close()
+        super().close()
 
 
 def _skipped_name(parts: Sequence[str]) -> bool:
@@ -174,13 +245,15 @@ class SourceFile:
             return self.archive.read(self.member, limit)
         return read_input(self.path, limit)
 
-    def read_text(self, expected: str = "a JSON export") -> str:
-        """The file as text (UTF-8 or UTF-16, see :mod:`gems.ingest.safe_read`); an empty file, or one in
-        another encoding, is a :class:`DataError`."""
-        raw = self.read_bytes()
-        if not raw.strip():
-            raise DataError(f"{self.name} is empty; expected {expected}")
-        return decode_text(raw, self.name, expected=expected)
+    def open(self) -> BinaryIO:
+        """A binary stream of the whole file (see :meth:`Archive.open` for a member); a FIFO, a device, a
+        missing or unreadable file is a :class:`DataError`."""
+        if self.archive is not None:
+            return self.archive.open(self.member)
+        try:
+            return open_regular(self.path)
+        except OSError as exc:
+            raise DataError(f"{self.path}: {describe_os_error(exc)}") from None
 
     def owner_names(self) -> list[str]:
         """Names that may carry the owner's user name, innermost first: the file's stem, the folders between

@@ -8,19 +8,16 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from gems.errors import DataError
-from gems.ingest.archive import SourceFile, files_by_rel, nearest_file
-from gems.ingest.formats import ListensRead
-from gems.ingest.report import MAX_EXAMPLES, IngestReport
-from gems.ingest.safe_read import decode_head, first_json_value, parse_json
-from gems.ingest.schema import finalize_listens
-from gems.ingest.timestamps import classify_timestamps
+from gems.ingest.archive import SourceFile
+from gems.ingest.safe_read import decode_head, decode_text, first_json_value, parse_json
+from gems.ingest.streaming import line_batches
 
 # values that mean "nothing here" in real exports (compared case-insensitively, after stripping)
 MISSING_MARKERS = frozenset(
@@ -48,6 +45,34 @@ def clean_name(value: Any) -> str | None:
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'})
 
 
+_ANY_DIGIT = re.compile(r"\d")  # a decimal digit of any script (Unicode category Nd)
+
+
+def ascii_digits(value: str) -> str:
+    """``value`` in NFKC with every decimal digit of any script written as an ASCII digit:
+    ``"２０２３－０１－０１"`` → ``"2023-01-01"``, ``"١٧٠٠"`` → ``"1700"`` (``\\d`` matches them, ``float`` reads
+    them, but pandas and Arrow do not)."""
+    return _ANY_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), unicodedata.normalize("NFKC", value))
+
+
+def as_number(value: Any) -> float | None:
+    """A JSON number or numeric text (any script's digits, full-width too) as a float — one too large for a
+    float is ``inf`` — else None (true/false included)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        return float(ascii_digits(value) if isinstance(value, str) and not value.isascii() else value)
+    except OverflowError:  # an integer of hundreds of digits
+        return float("inf") if value > 0 else float("-inf")
+    except ValueError:
+        return None
+
+
+def numbers(values: pd.Series) -> pd.Series:
+    """:func:`as_number` of each value, as float64 (None: NaN)."""
+    return values.map(as_number).astype("float64")
+
+
 def text_track_id(artist: str | None, title: str | None) -> str | None:
     """A stable id for sources without track ids: ``artist — title``, case-folded and space-normalised, with
     typographic quotes made plain, so the same song from two exports (or two spellings of its case) is one
@@ -71,13 +96,20 @@ SNIFF_ERRORS = (OSError, ValueError, EOFError, RuntimeError)
 DEFAULT_USER = "me"
 
 
+ACCOUNT_BYTES = 1 << 20  # a user.json / Userdata.json is a few hundred bytes
+
+
 def json_username(file: SourceFile | None, key: str = "username") -> str | None:
     """``key`` of the JSON object in ``file`` (ListenBrainz ``user.json``, Spotify ``Userdata.json``); None when
-    the file is absent, unreadable or lacks it (the caller then names users another way)."""
+    the file is absent, unreadable, longer than :data:`ACCOUNT_BYTES` or lacks it (the caller then names users
+    another way)."""
     if file is None:
         return None
     try:
-        data = parse_json(file.read_text(), file.name)
+        raw = file.read_bytes(ACCOUNT_BYTES + 1)
+        if len(raw) > ACCOUNT_BYTES:
+            return None
+        data = parse_json(decode_text(raw, file.name, expected="an account file"), file.name)
     except DataError:
         return None
     value = data.get(key) if isinstance(data, dict) else None
@@ -128,48 +160,31 @@ def first_json_record(head: bytes) -> Any:
     return first_json_value(text) if text.startswith("{") else None
 
 
-def json_records(file: SourceFile, *, expected: str, text: str | None = None) -> list[Any]:
-    """The records of a file holding one JSON array (``text``: its content, when already read); anything else
-    is a :class:`DataError` saying ``expected``."""
-    data = parse_json(file.read_text() if text is None else text, file.name)
-    if not isinstance(data, list):
-        raise DataError(f"{file.name}: expected {expected} (a JSON array of records), found {describe_json(data)}")
-    return data
-
-
-def json_lines(file: SourceFile, *, text: str | None = None) -> tuple[list[tuple[int, Any]], list[tuple[int, str]]]:
-    """A JSON-lines file (``text``: its content, when already read) as ``(line, value)`` pairs and
-    ``(line, error)`` for lines that are not JSON (a truncated last line, say, or one nested too deep); blank
-    lines are skipped. Lines end at line feeds only: a raw U+2028 inside a JSON string is text, not a line
-    break."""
-    good: list[tuple[int, Any]] = []
-    bad: list[tuple[int, str]] = []
-    text = file.read_text() if text is None else text
-    numbered = [(n, line.strip()) for n, line in enumerate(text.split("\n"), start=1) if line.strip()]
-    # fast path: one object a line (the usual case) parses as one array, twice as fast as line by line
-    if all(line.startswith("{") and line.endswith("}") for _, line in numbered):
-        try:
-            values = json.loads("[" + ",".join(line for _, line in numbered) + "]")
-        except (ValueError, RecursionError):
-            values = None
-        if isinstance(values, list) and len(values) == len(numbered):
-            return [(n, v) for (n, _), v in zip(numbered, values)], bad
-    for number, line in numbered:
-        try:
-            good.append((number, json.loads(line)))
-        except ValueError as exc:
-            bad.append((number, getattr(exc, "msg", str(exc))))
-        except RecursionError:
-            bad.append((number, "nested too deep"))
-    return good, bad
-
-
-def describe_json(value: Any) -> str:
-    """What a JSON value is, for a message: ``an object with keys a, b`` or ``a number``..."""
-    if isinstance(value, dict):
-        return f"an object with keys {', '.join(map(str, list(value)[:6]))}" if value else "an empty object"
-    kinds = {list: "an array", str: "a string", bool: "true/false", int: "a number", float: "a number"}
-    return kinds.get(type(value), "null" if value is None else type(value).__name__)
+def json_lines(file: SourceFile, *, expected: str) -> Iterator[tuple[list[tuple[int, Any]], list[tuple[int, str]]]]:
+    """A JSON-lines file in batches of lines: ``(line, value)`` pairs and ``(line, error)`` for lines that are
+    not JSON (a truncated last line, say, or one nested too deep); blank lines are skipped. Lines end at line
+    feeds only: a raw U+2028 inside a JSON string is text, not a line break."""
+    for first, lines in line_batches(file, expected=expected):
+        numbered = [(n, line.strip()) for n, line in enumerate(lines, start=first) if line.strip()]
+        good: list[tuple[int, Any]] = []
+        bad: list[tuple[int, str]] = []
+        # fast path: one object a line (the usual case) parses as one array, twice as fast as line by line
+        if all(line.startswith("{") and line.endswith("}") for _, line in numbered):
+            try:
+                values = json.loads("[" + ",".join(line for _, line in numbered) + "]")
+            except (ValueError, RecursionError):
+                values = None
+            if isinstance(values, list) and len(values) == len(numbered):
+                yield [(n, v) for (n, _), v in zip(numbered, values)], bad
+                continue
+        for number, line in numbered:
+            try:
+                good.append((number, json.loads(line)))
+            except ValueError as exc:
+                bad.append((number, getattr(exc, "msg", str(exc))))
+            except RecursionError:
+                bad.append((number, "nested too deep"))
+        yield good, bad
 
 
 def shown(value: Any) -> str:
@@ -250,116 +265,3 @@ def is_true(values: pd.Series) -> np.ndarray:
     return values.map(lambda v: v is True or (isinstance(v, str) and v.strip().casefold() == "true")).to_numpy(
         dtype=bool
     )
-
-
-class RowSieve:
-    """Keeps rows and sets aside the rest by reason; each row gets the first reason that applies.
-
-    ``where(i)`` locates row ``i`` ("file:line" or "file record N") for the report's examples.
-    """
-
-    def __init__(self, report: IngestReport, n: int, where: Callable[[int], str]):
-        self.report = report
-        self.where = where
-        self.keep = np.ones(n, dtype=bool)
-
-    def drop(self, mask: Iterable[bool], reason: str, detail: Callable[[int], str] | None = None) -> None:
-        mask = np.asarray(mask, dtype=bool)
-        hit = np.flatnonzero(mask & self.keep)
-        examples = [self.where(i) + (f": {detail(i)}" if detail else "") for i in hit[:MAX_EXAMPLES]]
-        self.report.set_aside_rows(reason, len(hit), examples)
-        self.keep &= ~mask
-
-
-def items_from_listens(frame: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:
-    """One catalogue row per listened track id: its most common title, artist and album (as ``soundtrack``;
-    ties go to the spelling seen first), plus the ``extra`` columns (``duration_s``, ``recording_mbid``...)
-    that ``frame`` has with some value (their first known value)."""
-    items = pd.DataFrame({"track_id": frame["track_id"].drop_duplicates()})
-    for column in ("title", "artist", "album"):
-        if column not in frame:
-            continue
-        spelled = pd.DataFrame({"track_id": frame["track_id"], column: frame[column], "at": np.arange(len(frame))})
-        counts = spelled.groupby(["track_id", column], observed=True)["at"].agg(["size", "min"]).reset_index()
-        counts = counts.sort_values(["size", "min"], ascending=[False, True], kind="stable")
-        items = items.merge(counts.drop_duplicates("track_id")[["track_id", column]], on="track_id", how="left")
-    extra = [c for c in extra if c in frame and frame[c].notna().any()]  # an all-empty extra says nothing
-    if extra:
-        items = items.merge(
-            frame.groupby("track_id", sort=False)[extra].first().reset_index(), on="track_id", how="left"
-        )
-    return items.rename(columns={"album": "soundtrack"}).reset_index(drop=True)
-
-
-def resolve_users(
-    files: Sequence[SourceFile],
-    file_index: np.ndarray,
-    named: pd.Series,
-    *,
-    account_file: str | None = None,
-    all_files: Sequence[SourceFile] = (),
-) -> pd.Series:
-    """The user id of every row of a personal export.
-
-    ``named`` holds the user name each row carries (Spotify ``username``, ListenBrainz ``user_name``), if any.
-    A row without one takes, in order: the one name the other rows of files in the same folder carry (older
-    and newer Spotify files of one export); the ``username`` of the nearest ``account_file`` (ListenBrainz
-    ``user.json``, Spotify ``Userdata.json``) among ``all_files``; the owner its path names
-    (:func:`owner_of`); else :data:`DEFAULT_USER`.
-    """
-    users = clean_names(named)
-    folders = np.array([str(f.rel.parent) for f in files], dtype=object)[file_index]
-    by_rel = files_by_rel(all_files)
-    account_users: dict[SourceFile | None, str | None] = {}  # each account file is read once
-    owners = np.empty(len(files), dtype=object)
-    for folder in dict.fromkeys(folders):
-        in_folder = folders == folder
-        missing = in_folder & users.isna().to_numpy()
-        if not missing.any():
-            continue
-        distinct = users[in_folder].dropna().unique()
-        if len(distinct) == 1:
-            users[missing] = distinct[0]
-            continue
-        for i in np.unique(file_index[missing]):
-            account = nearest_file(by_rel, files[i], account_file) if account_file else None
-            if account not in account_users:
-                account_users[account] = json_username(account)
-            owners[i] = account_users[account] or owner_of(files[i]) or DEFAULT_USER
-        users[missing] = owners[file_index[missing]]
-    return users
-
-
-def drop_bad_dates(sieve: RowSieve, raw: pd.Series, *, missing: str = "missing date") -> pd.Series:
-    """Set aside rows whose date is missing (reason ``missing``), a pre-1971 placeholder (``placeholder date``)
-    or unreadable (``unparseable date``); returns the parsed UTC dates."""
-    stamps, unparseable, placeholder = classify_timestamps(raw)
-    date = lambda i: f"date={shown(raw.iloc[i])}"  # noqa: E731
-    sieve.drop(stamps.isna().to_numpy() & ~unparseable & ~placeholder, missing, lambda i: "no date")
-    sieve.drop(placeholder, "placeholder date", date)
-    sieve.drop(unparseable, "unparseable date", date)
-    return stamps
-
-
-def drop_repeats(
-    sieve: RowSieve, key: pd.DataFrame, detail: Callable[[int], str], *, reason: str = "duplicate listen"
-) -> None:
-    """Set aside rows whose ``key`` columns repeat those of an earlier row still kept."""
-    repeated = np.zeros(len(key), dtype=bool)
-    repeated[sieve.keep] = key[sieve.keep].duplicated().to_numpy()
-    sieve.drop(repeated, reason, detail)
-
-
-def finish_listens(
-    frame: pd.DataFrame, keep: np.ndarray, report: IngestReport, *, extra: Sequence[str] = ()
-) -> ListensRead:
-    """The kept rows of ``frame`` (user_id, track_id, weight, timestamp, title, artist[, album, extra...]) sorted
-    by user and time, as canonical listens with their items (``extra`` columns go to the items only)."""
-    report.rows_kept = int(keep.sum())
-    out = frame[keep].sort_values(["user_id", "timestamp"], kind="stable")
-    if (out["user_id"] == DEFAULT_USER).any():
-        report.notes.append(
-            f"the export names no user (no user name inside, none in its file names): its listens are user "
-            f"'{DEFAULT_USER}'; rename the file or folder after its owner to change that"
-        )
-    return ListensRead(finalize_listens(out), report, items_from_listens(out, extra=extra))

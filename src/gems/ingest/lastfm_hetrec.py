@@ -22,18 +22,19 @@ year) or ``user_taggedartists-timestamps.dat`` (userID, artistID, tagID, timesta
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Iterator, Mapping
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
 
 from gems.errors import DataError
+from gems.ingest.archive import SourceFile
 from gems.ingest.common import clean_name
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import MAX_EXAMPLES, IngestReport
-from gems.ingest.safe_read import HEAD_BYTES, read_input, text_encoding
 from gems.ingest.schema import finalize_catalog, finalize_listens
+from gems.ingest.streaming import line_batches
 
 FORMAT = "lastfm-hetrec"
 LISTENS_FILE = "user_artists.dat"
@@ -55,23 +56,14 @@ def sniff(path: Path) -> bool:
 # ------------------------------------------------------------------------------------------------- text
 
 
-def _decode(path: Path) -> tuple[str, str]:
-    """The text of ``path`` and the encoding used: UTF-8 (BOM removed) or UTF-16 when it is so encoded, else
-    ISO-8859-1 (the original ``tags.dat``)."""
-    raw = read_input(path)
-    encoding = text_encoding(raw[:HEAD_BYTES], str(path), expected="a HetRec .dat file", fallback="latin-1")
-    try:
-        return raw.decode(encoding), encoding
-    except UnicodeDecodeError:  # UTF-8 at the start only
-        return raw.decode("latin-1"), "latin-1"
-
-
-def _lines(text: str) -> list[str]:
-    """Lines split on LF only (a stray U+0085 or U+2028 inside a name is not a line break), CR removed."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+def _lines(path: Path, used: list[str] | None = None) -> Iterator[tuple[int, str]]:
+    """``(line number, line)`` of ``path``, streamed, CR removed: UTF-8 (BOM removed) or UTF-16 when it is so
+    encoded, else ISO-8859-1 (the original ``tags.dat``; ``used`` gets the encoding read with). Lines split on LF
+    only (a stray U+0085 or U+2028 inside a name is not a line break)."""
+    file = SourceFile(path, PurePosixPath(path.name))
+    for first, lines in line_batches(file, expected="a HetRec .dat file", fallback="latin-1", used=used):
+        for number, line in enumerate(lines, start=first):
+            yield number, line[:-1] if line.endswith("\r") else line
 
 
 def _has_header(first: str, name: str) -> bool:
@@ -82,15 +74,18 @@ def _has_header(first: str, name: str) -> bool:
 
 
 def _read_listens(file: Path, report: IngestReport) -> pd.DataFrame:
-    text, _ = _decode(file)
-    lines = _lines(text)
-    if not lines:
-        raise DataError(f"{file} is empty; expected the header userID<TAB>artistID<TAB>weight and one row per pair")
-    header = [field.strip().lower() for field in lines[0].split("\t")]
+    lines = _lines(file)
+    try:
+        _, first = next(lines)
+    except StopIteration:
+        raise DataError(
+            f"{file} is empty; expected the header userID<TAB>artistID<TAB>weight and one row per pair"
+        ) from None
+    header = [field.strip().lower() for field in first.split("\t")]
     if any(name not in header for name in _HEADER):
         raise DataError(
             f"{file}:1: expected the header userID<TAB>artistID<TAB>weight of HetRec's user_artists.dat, "
-            f"found {lines[0][:80]!r}; add the header line or read the file as a generic table"
+            f"found {first[:80]!r}; add the header line or read the file as a generic table"
         )
     iu, ia, iw = (header.index(name) for name in _HEADER)
     width = len(header)
@@ -101,7 +96,7 @@ def _read_listens(file: Path, report: IngestReport) -> pd.DataFrame:
     seen: dict[tuple[str, str], int] = {}
     repeats: list[str] = []
     n_repeats = 0
-    for number, line in enumerate(lines[1:], start=2):
+    for number, line in lines:
         if not line.strip():
             continue
         report.rows_read += 1
@@ -159,15 +154,11 @@ def _read_listens(file: Path, report: IngestReport) -> pd.DataFrame:
 
 def _read_artists(file: Path, report: IngestReport) -> dict[str, str]:
     """artistID -> name from ``artists.dat`` (first of a repeated id wins)."""
-    text, encoding = _decode(file)
-    if encoding == "latin-1":
-        report.notes.append(f"{file} is not UTF-8; read it as ISO-8859-1")
-    lines = _lines(text)
+    used: list[str] = []
     names: dict[str, str] = {}
     bad: list[int] = []
-    start = 1 if lines and _has_header(lines[0], "id") else 0
-    for number, line in enumerate(lines[start:], start=start + 1):
-        if not line.strip():
+    for number, line in _lines(file, used):
+        if not line.strip() or (number == 1 and _has_header(line, "id")):
             continue
         fields = line.split("\t")
         artist = fields[0].strip()
@@ -179,6 +170,8 @@ def _read_artists(file: Path, report: IngestReport) -> dict[str, str]:
         names.setdefault(artist, name)
     if bad:
         report.notes.append(f"{file}: {len(bad):,} line(s) without an id and a name were ignored (e.g. line {bad[0]})")
+    if "latin-1" in used:
+        report.notes.append(f"{file} is not UTF-8; read it as ISO-8859-1")
     return names
 
 
@@ -192,24 +185,22 @@ def _read_tags(folder: Path, report: IngestReport, wanted: set[str]) -> dict[str
             report.notes.append(f"no {missing} beside {tags_file.parent}; the artists have no tags")
         return {}
 
-    text, _ = _decode(tags_file)
     values: dict[str, str] = {}
-    lines = _lines(text)
-    start = 1 if lines and _has_header(lines[0], "tagid") else 0
-    for line in lines[start:]:
+    for number, line in _lines(tags_file):
+        if number == 1 and _has_header(line, "tagid"):
+            continue
         fields = line.split("\t")
         if len(fields) >= 2:
             value = clean_name(fields[1])
             if value is not None:
                 values.setdefault(fields[0].strip(), value.replace(";", ","))
 
-    text, _ = _decode(taggings)
-    lines = _lines(text)
-    start = 1 if lines and _has_header(lines[0], "userid") else 0
     counts: dict[str, dict[str, int]] = {}
     unknown = malformed = 0
     first_bad = None
-    for number, line in enumerate(lines[start:], start=start + 1):
+    for number, line in _lines(taggings):
+        if number == 1 and _has_header(line, "userid"):
+            continue
         fields = line.split("\t")
         if len(fields) < 3:
             if line.strip():

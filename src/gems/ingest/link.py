@@ -43,26 +43,43 @@ shared ids first                  ``source_id`` or ``spotify_uri``/``mbid``/``re
                                   ``spotify:track:ID``; MBIDs without case; ISRCs without case or dashes; twins by id as above
 ================================  ======================================================================================
 
+With ``coarse=True`` (a listener's history against a model), a track that is ``none`` by the rules above but
+names an artist links to the model's ARTIST, and to its ALBUM where the source names one that artist has; its
+``track_id`` stays empty, and ranking counts it as kin evidence only (:mod:`gems.serve.history`):
+
+================================  ======================================================================================
+``artist``                        the artist's key (the rules above: credits, "The", ``&``/and, accents) is a model
+                                  artist's key: ``The Beatles feat. X`` → ``Beatles``; else its first credited artist's
+                                  key is: ``Calvin Harris & Disciples`` → ``Calvin Harris``; else exactly one model
+                                  artist credits it first: ``Hans Zimmer`` → ``Hans Zimmer & Lisa Gerrard``
+``ambiguous``                     several model artists credit it first and none is it alone: ``Hans Zimmer`` with
+                                  ``Hans Zimmer & Lisa Gerrard`` and ``Hans Zimmer & Benjamin Wallfisch`` (never guessed)
+``album``                         that artist and the source's album (keyed as titles: ``Inception (Music from the
+                                  Motion Picture)`` = ``Inception``) are an album of the model
+================================  ======================================================================================
+
 Build a :class:`Linker` once per catalogue and call :meth:`Linker.link` for each source (``link_tracks`` does
-both); :func:`summarise_links` counts the outcome; :func:`source_tracks` makes the source table of a listens
-read; :func:`catalogue_keys` are the catalogue's name keys, which a model may store to start a linker faster.
+both); :meth:`Linker.kin_members` gives the catalogue rows of artist and album links. Beside this module:
+:mod:`gems.ingest.link_keys` (the catalogue's name keys, which a model stores to start a linker faster),
+:mod:`gems.ingest.link_summary` (a listens read's source table, the summary line), :mod:`gems.ingest.coarse`
+(artist and album links).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from gems.errors import DataError, ParameterError
 from gems.ingest.common import text_track_ids
+from gems.ingest.keyed import STRING, Codes, Groups, listing, pair_codes
+from gems.ingest.link_keys import catalogue_keys, checked_keys, column
 from gems.ingest.names import ID_COLUMNS, artist_keys, canonical_ids, title_keys
 
 DURATION_TOLERANCE_S = 10.0
-HOW = ("id", "name", "ambiguous", "none")
-KEY_COLUMNS = ("artist_key", "first_artist_key", "title_key", "notes", "album_key")
-SHOWN = 5  # candidates listed per source row
+HOW = ("id", "name", "album", "artist", "ambiguous", "none")
 TITLE_ONLY_LIMIT = 50  # more tracks than this share a title: ambiguous, without reading them all
 GENERIC_TITLES = frozenset(
     """intro outro interlude introduction prelude prologue epilogue overture finale theme maintheme maintitle
@@ -71,53 +88,16 @@ GENERIC_TITLES = frozenset(
     silence""".split()
 )
 _GENERIC = r"^(?:\d+|.{1,2}|(?:track|song|untitled|theme|intro|outro|interlude|part|chapter|act|scene|level)\d+)$"
-_STR = pd.StringDtype("pyarrow")
 _FIRST_ONLY = "linked by the first artist each side credits"
-
-
-class _Groups:
-    """Catalogue rows grouped by an integer key (-1: none), for vectorised look-ups by binary search."""
-
-    def __init__(self, keys: np.ndarray):
-        rows = np.flatnonzero(keys >= 0)
-        order = np.argsort(keys[rows], kind="stable")
-        self.keys, self.rows = keys[rows][order], rows[order]
-
-    def pairs(self, keys: np.ndarray, take: np.ndarray, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(position in ``keys``, row) for every row sharing the key of a position where ``take`` holds; at most
-        ``limit`` + 1 rows per key when given."""
-        low = np.searchsorted(self.keys, keys, "left")
-        sizes = np.where(take & (keys >= 0), np.searchsorted(self.keys, keys, "right") - low, 0)
-        if limit is not None:
-            sizes = np.minimum(sizes, limit + 1)
-        at = np.repeat(np.arange(len(keys)), sizes)
-        within = np.arange(len(at)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        return at, self.rows[low[at] + within]
-
-
-class _Codes:
-    """Distinct strings and their codes; ``of(values)`` codes other strings (-1 when unseen or missing)."""
-
-    def __init__(self, values):
-        self.codes, uniques = pd.factorize(pd.Series(values, dtype=_STR))
-        self.index = pd.Index(uniques, dtype=object)
-        self.index.get_indexer(self.index[:1])  # builds the hash table now, not on the first look-up
-
-    def of(self, values) -> np.ndarray:
-        return self.index.get_indexer(pd.Series(values, dtype=_STR).to_numpy(dtype=object, na_value=None))
 
 
 def _minutes(seconds: np.ndarray) -> np.ndarray:
     return np.array([f"{int(s) // 60}:{int(s) % 60:02d}" if s == s else "?" for s in seconds], dtype=object)
 
 
-def _column(frame: pd.DataFrame, name: str) -> pd.Series:
-    return frame[name] if name in frame else pd.Series(pd.NA, index=frame.index, dtype=_STR)
-
-
 def _durations(frame: pd.DataFrame) -> np.ndarray:
     """``duration_s`` as floats; missing, unreadable and non-positive values NaN."""
-    seconds = pd.to_numeric(_column(frame, "duration_s"), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    seconds = pd.to_numeric(column(frame, "duration_s"), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     return np.where(seconds > 0, seconds, np.nan)
 
 
@@ -139,34 +119,7 @@ def _popularity(popularity, track_ids: pd.Series) -> np.ndarray:
 def _ids(frame: pd.DataFrame, first: str) -> pd.Series:
     """The canonical ids of ``frame``'s rows, column ``first`` then the id columns it has, stacked."""
     columns = [(first, None)] + [(c, kind) for c, kind in ID_COLUMNS.items() if c in frame and c != first]
-    return pd.concat([pd.Series(canonical_ids(frame[c], kind), dtype=_STR) for c, kind in columns], ignore_index=True)
-
-
-def catalogue_keys(catalogue: pd.DataFrame) -> pd.DataFrame:
-    """The name keys a :class:`Linker` indexes, one row per catalogue row: ``artist_key``,
-    ``first_artist_key``, ``title_key``, ``notes``, ``album_key``. A build may store them beside the model's
-    tracks so that linking against the model later starts from them (``Linker(..., keys=...)``)."""
-    artists = artist_keys(_column(catalogue, "artist").reset_index(drop=True))
-    titles = title_keys(catalogue["title"].reset_index(drop=True))
-    return pd.DataFrame(
-        {
-            "artist_key": artists["key"],
-            "first_artist_key": artists["first"],
-            "title_key": titles["key"],
-            "notes": titles["notes"],
-            "album_key": title_keys(_column(catalogue, "soundtrack").reset_index(drop=True))["key"],
-        }
-    )
-
-
-def _checked(keys: pd.DataFrame, n: int) -> pd.DataFrame:
-    missing = [c for c in KEY_COLUMNS if c not in keys]
-    if missing or len(keys) != n:
-        raise DataError(
-            f"the stored link keys do not fit the catalogue (expected {n} rows with {', '.join(KEY_COLUMNS)}; found "
-            f"{len(keys)} rows, missing {', '.join(missing) or 'nothing'}); rebuild the model to refresh them"
-        )
-    return keys.reset_index(drop=True)
+    return pd.concat([pd.Series(canonical_ids(frame[c], kind), dtype=STRING) for c, kind in columns], ignore_index=True)
 
 
 class Linker:
@@ -197,9 +150,9 @@ class Linker:
                 f"duration_tolerance_s must be a positive number of seconds, got {duration_tolerance_s}"
             )
         catalogue = catalogue.reset_index(drop=True)
-        self.track_ids = catalogue["track_id"].astype(_STR)
+        self.track_ids = catalogue["track_id"].astype(STRING)
         n = len(catalogue)
-        self.ids = _Codes(_ids(catalogue.assign(track_id=self.track_ids), "track_id"))
+        self.ids = Codes(_ids(catalogue.assign(track_id=self.track_ids), "track_id"))
         own = self.ids.codes[:n]  # each track's own id, canonical: codes 0..n-1 in order when all differ
         if not np.array_equal(own, np.arange(n)):
             bad = self.track_ids[(own < 0) | pd.Series(own).duplicated(keep=False).to_numpy()].head(3).tolist()
@@ -208,38 +161,47 @@ class Linker:
                 "give one row per track"
             )
         self.tolerance = float(duration_tolerance_s)
-        self.titles = catalogue["title"].astype(_STR)
-        self.artists = _column(catalogue, "artist").astype(_STR)
+        self.titles = catalogue["title"].astype(STRING)
+        self.artists = column(catalogue, "artist").astype(STRING)
+        self.albums = column(catalogue, "soundtrack").astype(STRING)
         self.popularity = _popularity(popularity, self.track_ids)
         self.duration = _durations(catalogue)
-        keys = catalogue_keys(catalogue) if keys is None else _checked(keys, n)
-        self.artist, self.first_artist = _Codes(keys["artist_key"]), _Codes(keys["first_artist_key"])
-        self.title, self.notes, self.album = _Codes(keys["title_key"]), _Codes(keys["notes"]), _Codes(keys["album_key"])
-        self.by_name = _Groups(self._name_codes(self.artist.codes, self.title.codes))
-        self.by_first_artist = _Groups(self._name_codes(self.first_artist.codes, self.title.codes))
-        self.by_title = _Groups(self.title.codes)
-        self.by_title_no_artist = _Groups(np.where(self.artist.codes < 0, self.title.codes, -1))
-        self.by_id = _Groups(self.ids.codes)  # positions in the stacked ids: row = position % n
+        keys = catalogue_keys(catalogue) if keys is None else checked_keys(keys, n)
+        self.artist, self.first_artist = Codes(keys["artist_key"]), Codes(keys["first_artist_key"])
+        self.title, self.notes, self.album = Codes(keys["title_key"]), Codes(keys["notes"]), Codes(keys["album_key"])
+        self.by_name = Groups(self._name_codes(self.artist.codes, self.title.codes))
+        self.by_first_artist = Groups(self._name_codes(self.first_artist.codes, self.title.codes))
+        self.by_title = Groups(self.title.codes)
+        self.by_title_no_artist = Groups(np.where(self.artist.codes < 0, self.title.codes, -1))
+        self.by_id = Groups(self.ids.codes)  # positions in the stacked ids: row = position % n
 
     def _name_codes(self, artist: np.ndarray, title: np.ndarray) -> np.ndarray:
-        both = (artist >= 0) & (title >= 0)
-        return np.where(both, artist.astype(np.int64) * len(self.title.index) + title, -1)
+        return pair_codes(artist, title, len(self.title.index))
 
-    def link(self, source: pd.DataFrame) -> pd.DataFrame:
+    @cached_property
+    def artist_index(self):
+        """The catalogue's artists and albums (:class:`gems.ingest.coarse.ArtistIndex`), built on first use."""
+        from gems.ingest.coarse import ArtistIndex
+
+        return ArtistIndex(self)
+
+    def link(self, source: pd.DataFrame, *, coarse: bool = False) -> pd.DataFrame:
         """One row per ``source`` row, in its order: ``source_id``, ``artist``, ``title``, ``track_id`` (the
-        catalogue's; ``<NA>`` when none), ``how`` (``id``/``name``/``ambiguous``/``none``), ``note`` (why, in
-        words), ``candidates`` (``Title — Artist [track_id]``, "; "-joined: the songs an ambiguous name fits, or
-        near misses), ``linked_artist``, ``linked_title``.
+        catalogue's; ``<NA>`` when none), ``how`` (``id``/``name``/``album``/``artist``/``ambiguous``/``none``),
+        ``note`` (why, in words), ``candidates`` (``Title — Artist [track_id]``, "; "-joined: the songs an
+        ambiguous name fits, or near misses; the artists an ambiguous artist fits), ``linked_artist``,
+        ``linked_title``, ``linked_album`` (of the linked track, album or artist).
 
         ``source``: ``title``, optional ``artist``, ``source_id`` (the source's own id; ``artist — title`` text
-        ids when absent), ``album``, ``duration_s`` and id columns (as for the catalogue)."""
+        ids when absent), ``album``, ``duration_s`` and id columns (as for the catalogue). ``coarse``: link the
+        tracks that are not in the catalogue to its artists and albums (the module docstring's second table)."""
         if "title" not in source:
             raise DataError(
                 f"the tracks to link lack a 'title' column (they have {', '.join(map(str, source.columns))}); "
                 "give one row per track with at least artist and title"
             )
         src = source.reset_index(drop=True)
-        artist, title = _column(src, "artist"), src["title"]
+        artist, title = column(src, "artist"), src["title"]
         if "source_id" not in src:
             src = src.assign(source_id=text_track_ids(artist, title))
         n, size = len(src), len(self.track_ids)
@@ -274,7 +236,15 @@ class Linker:
         self._decide(out, q, at, row, how="name", title_only=True)
         out.note[out.open & ~titled] = "no title"
         out.note[out.open] = "no track of this artist and title in the model"
+        if coarse:
+            self.artist_index.link(out, artists, q.album, np.flatnonzero((out.how == "none") & named))
         return out.frame(self, src["source_id"], artist, title)
+
+    def kin_members(self, links: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The catalogue rows that the artist and album links of :meth:`link` (with ``coarse``) point to:
+        ``{"artist": (positions in links, rows by that artist), "album": (positions, rows of that album)}``;
+        an album link counts for its artist too."""
+        return self.artist_index.members(links)
 
     def _decide(self, out: _Outcome, q: _Query, at, row, *, how: str, title_only: bool = False) -> None:
         """Settle source rows ``at`` from their candidates ``row`` (one pair per candidate). Id links ignore
@@ -340,7 +310,7 @@ class _Query:
         self.notes = linker.notes.of(self.titles["notes"])
         self.plain = (self.titles["notes"] == "").to_numpy(dtype=bool, na_value=True)
         self.duration = _durations(src)
-        self.album = linker.album.of(title_keys(_column(src, "album"))["key"])
+        self.album = linker.album.of(title_keys(column(src, "album"))["key"])
         self.id_columns = 1 + sum(c in src and c != "source_id" for c in ID_COLUMNS)
 
 
@@ -348,7 +318,8 @@ class _Outcome:
     """What is known so far about each source row; tiers settle only rows still ``open``."""
 
     def __init__(self, n: int):
-        self.row = np.full(n, -1)
+        self.row = np.full(n, -1)  # the linked track
+        self.via = np.full(n, -1)  # the track that names a linked artist or album
         self.how = np.full(n, "none", dtype=object)
         self.note = np.full(n, "", dtype=object)
         self.candidates = np.full(n, "", dtype=object)
@@ -368,7 +339,7 @@ class _Outcome:
         keep = np.isin(at, rows) & (True if mask is None else mask)
         shown = lambda column: column.iloc[row[keep]].fillna("").to_numpy(dtype=object)  # noqa: E731
         label = pd.Series(shown(linker.titles) + " — " + shown(linker.artists) + " [" + shown(linker.track_ids) + "]")
-        listed = label.groupby(at[keep]).agg(lambda s: "; ".join(s.head(SHOWN)) + ("; …" if len(s) > SHOWN else ""))
+        listed = label.groupby(at[keep]).agg(listing)
         self.candidates[listed.index.to_numpy()] = listed.to_numpy()
 
     def versions(self, rows, at, row, linker: Linker) -> np.ndarray:
@@ -381,20 +352,24 @@ class _Outcome:
         return words.reindex(rows).to_numpy(dtype=object)
 
     def frame(self, linker: Linker, source_id, artist, title) -> pd.DataFrame:
-        hit = self.row >= 0
-        rows = np.where(hit, self.row, 0) if len(linker.track_ids) else []
-        linked = lambda column: column.iloc[rows].where(hit).reset_index(drop=True) if len(rows) else pd.NA  # noqa: E731
+        hit, named = self.row >= 0, (self.row >= 0) | (self.via >= 0)
+        rows = np.where(hit, self.row, np.maximum(self.via, 0)) if len(linker.track_ids) else []
+
+        def linked(column, where):
+            return column.iloc[rows].where(where).reset_index(drop=True) if len(rows) else pd.NA
+
         return pd.DataFrame(
             {
-                "source_id": pd.array(source_id, dtype=_STR),
-                "artist": pd.array(artist, dtype=_STR),
-                "title": pd.array(title, dtype=_STR),
-                "track_id": linked(linker.track_ids),
+                "source_id": pd.array(source_id, dtype=STRING),
+                "artist": pd.array(artist, dtype=STRING),
+                "title": pd.array(title, dtype=STRING),
+                "track_id": linked(linker.track_ids, hit),
                 "how": pd.Categorical(self.how, categories=HOW),
-                "note": pd.array(self.note, dtype=_STR),
-                "candidates": pd.array(self.candidates, dtype=_STR),
-                "linked_artist": linked(linker.artists),
-                "linked_title": linked(linker.titles),
+                "note": pd.array(self.note, dtype=STRING),
+                "candidates": pd.array(self.candidates, dtype=STRING),
+                "linked_artist": linked(linker.artists, named),
+                "linked_title": linked(linker.titles, hit),
+                "linked_album": linked(linker.albums, hit | (self.how == "album")),
             }
         )
 
@@ -405,48 +380,8 @@ def link_tracks(
     *,
     popularity=None,
     duration_tolerance_s: float = DURATION_TOLERANCE_S,
+    coarse: bool = False,
 ) -> pd.DataFrame:
     """Link ``source`` to ``catalogue`` once (see :meth:`Linker.link`); build a :class:`Linker` to link many."""
-    return Linker(catalogue, popularity=popularity, duration_tolerance_s=duration_tolerance_s).link(source)
-
-
-def source_tracks(listens: pd.DataFrame, items: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The source table of a listens read (``ListensRead.listens``/``.items``): one row per listened track id,
-    as ``source_id``, with the ``artist``, ``title``, ``album``, ``duration_s`` and id columns its items (else
-    its listens' own metadata) give."""
-    meta = items if items is not None else listens.drop_duplicates("track_id")
-    meta = meta.rename(columns={"soundtrack": "album"}).drop_duplicates("track_id")
-    tracks = pd.DataFrame({"track_id": listens["track_id"].drop_duplicates()}).merge(meta, on="track_id", how="left")
-    keep = ["artist", "title", "album", "duration_s", *ID_COLUMNS]
-    if "title" not in tracks:  # ids only (a catalogue's own listens): they can link by id alone
-        tracks["title"] = pd.NA
-    return tracks.rename(columns={"track_id": "source_id"})[["source_id", *[c for c in keep if c in tracks]]]
-
-
-@dataclass(frozen=True)
-class LinkSummary:
-    """How a source met a catalogue: listens rows, distinct tracks, and the tracks by outcome."""
-
-    rows: int
-    tracks: int
-    by_id: int
-    by_name: int
-    ambiguous: int
-    none: int
-
-    def __str__(self) -> str:
-        return (
-            f"{self.rows:,} rows, {self.tracks:,} distinct tracks: {self.by_id:,} linked by id, {self.by_name:,} by "
-            f"name, {self.ambiguous:,} ambiguous, {self.none:,} not in the model"
-        )
-
-
-def summarise_links(links: pd.DataFrame, *, rows: int | None = None) -> LinkSummary:
-    """Count :meth:`Linker.link`'s answer per distinct ``source_id``; ``rows``: the source's listens rows (the
-    link table's own length when not given)."""
-    counts = links.drop_duplicates("source_id")["how"].value_counts()
-    return LinkSummary(
-        rows=len(links) if rows is None else int(rows),
-        tracks=int(links["source_id"].nunique(dropna=False)),
-        **{k: int(counts.get(h, 0)) for k, h in zip(("by_id", "by_name", "ambiguous", "none"), HOW)},
-    )
+    linker = Linker(catalogue, popularity=popularity, duration_tolerance_s=duration_tolerance_s)
+    return linker.link(source, coarse=coarse)

@@ -24,7 +24,7 @@ and time as an earlier listen).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,22 +35,26 @@ from gems.errors import DataError
 from gems.ingest.archive import SourceFile, source_files, with_sibling
 from gems.ingest.common import (
     SNIFF_ERRORS,
-    RowSieve,
+    as_number,
     clean_names,
-    describe_json,
-    drop_bad_dates,
-    drop_repeats,
-    finish_listens,
     first_json_record,
     json_lines,
-    json_records,
-    resolve_users,
     shown,
     text_track_ids,
 )
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import IngestReport
-from gems.ingest.safe_read import HEAD_BYTES
+from gems.ingest.rows import (
+    CHUNK_RECORDS,
+    Collected,
+    RowSieve,
+    drop_bad_dates,
+    drop_repeats,
+    finish_listens,
+    resolve_users,
+)
+from gems.ingest.safe_read import HEAD_BYTES, decode_head, describe_json
+from gems.ingest.streaming import json_array
 
 FORMAT = "listenbrainz"
 SUFFIXES = (".jsonl", ".json")
@@ -108,22 +112,25 @@ def _files(path: Path) -> tuple[list[SourceFile], list[SourceFile]]:
     return chosen, every
 
 
-def _records(file: SourceFile, report: IngestReport) -> list[tuple[str, Any]]:
-    """``(location, record)`` for every record of a JSON array or JSON-lines file; lines that are not JSON are
-    set aside, and a file none of whose lines is JSON is a DataError."""
-    text, name = file.read_text(), file.name
-    if text.lstrip().startswith("["):
-        records = json_records(file, expected=EXPECTED, text=text)
-        report.rows_read += len(records)
-        return [(f"{name} record {n}", r) for n, r in enumerate(records, start=1)]
-    good, bad = json_lines(file, text=text)
-    report.rows_read += len(good) + len(bad)
-    if bad and not good:
-        line, message = bad[0]
-        raise DataError(f"{name}:{line}: invalid JSON ({message}); expected {EXPECTED}, one per line")
-    for line, message in bad:
-        report.set_aside_row("invalid JSON line", f"{name}:{line}: {message}")
-    return [(f"{name}:{line}", r) for line, r in good]
+def _records(file: SourceFile, report: IngestReport, array: bool) -> Iterator[tuple[int, Any]]:
+    """``(line or record number, record)`` for every record of a JSON array (``array``) or JSON-lines file,
+    streamed; lines that are not JSON are set aside, and a file none of whose lines is JSON is a DataError."""
+    if array:
+        for number, record in enumerate(json_array(file, expected=EXPECTED), start=1):
+            report.rows_read += 1
+            yield number, record
+        return
+    any_good, first_bad = False, None
+    for good, bad in json_lines(file, expected=EXPECTED):
+        report.rows_read += len(good) + len(bad)
+        any_good = any_good or bool(good)
+        first_bad = first_bad or (bad[0] if bad else None)
+        for line, message in bad:
+            report.set_aside_row("invalid JSON line", f"{file.name}:{line}: {message}")
+        yield from good
+    if first_bad and not any_good:
+        line, message = first_bad
+        raise DataError(f"{file.name}:{line}: invalid JSON ({message}); expected {EXPECTED}, one per line")
 
 
 def _dict(value: Any) -> dict:
@@ -143,18 +150,25 @@ def _credit(mapping: dict) -> str | None:
     return "".join(parts).strip() or None
 
 
+COLUMNS = [
+    "listened_at",
+    "user_name",
+    "artist",
+    "title",
+    "album",
+    "mapped_artist",
+    "mapped_title",
+    "duration_s",
+    "recording_mbid",
+]
+
+
 def _row(record: dict) -> dict:
     meta = _dict(record.get("track_metadata"))
     info = _dict(meta.get("additional_info"))
     mapping = _dict(meta.get("mbid_mapping") or record.get("mbid_mapping"))
-    duration = info.get("duration_ms")
-    seconds = info.get("duration")
-    try:
-        duration_s = (
-            float(duration) / 1000.0 if duration is not None else float(seconds) if seconds is not None else None
-        )
-    except (TypeError, ValueError):
-        duration_s = None
+    milliseconds, seconds = as_number(info.get("duration_ms")), as_number(info.get("duration"))
+    duration_s = milliseconds / 1000.0 if milliseconds is not None else seconds
     return {
         "listened_at": record.get("listened_at"),
         "user_name": record.get("user_name"),
@@ -168,42 +182,43 @@ def _row(record: dict) -> dict:
     }
 
 
-def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead:
-    """A ListenBrainz export (zip, folder, JSON-lines or JSON-array file) into canonical listens (``columns`` is
-    ignored)."""
-    path = Path(path)
-    files, every = _files(path)
-    report = IngestReport(source=str(path), format=FORMAT)
+def _chunks(files: list[SourceFile], arrays: list[bool], report: IngestReport, where) -> Iterator[tuple]:
+    """``(rows, file index of each, its line or record number)`` for chunks of up to :data:`CHUNK_RECORDS`
+    listens of the files (a chunk may span files); records that are not listens are set aside (``where(file
+    index, number)`` locates them). A file whose first 1,000 records hold no listen is a DataError."""
     rows: list[dict] = []
-    where: list[str] = []
     file_of: list[int] = []
+    at: list[int] = []
     for index, file in enumerate(files):
-        records = _records(file, report)
-        if records and not any(_is_listen(r) for _, r in records[:1000]):
-            place, first = records[0]
-            raise DataError(f"{place}: expected {EXPECTED}, found {describe_json(first)}")
-        for place, record in records:
+        first, matched = None, False
+        for count, (number, record) in enumerate(_records(file, report, arrays[index]), start=1):
+            first = (number, record) if first is None else first
+            matched = matched or _is_listen(record)
+            if not matched and count >= 1000:
+                break
             if not isinstance(record, dict) or not ("listened_at" in record or "track_metadata" in record):
-                report.set_aside_row("not a listen", f"{place}: {describe_json(record)}")
+                report.set_aside_row("not a listen", f"{where(index, number)}: {describe_json(record)}")
                 continue
             rows.append(_row(record))
-            where.append(place)
             file_of.append(index)
-    columns_ = [
-        "listened_at",
-        "user_name",
-        "artist",
-        "title",
-        "album",
-        "mapped_artist",
-        "mapped_title",
-        "duration_s",
-        "recording_mbid",
-    ]
-    raw = pd.DataFrame(rows, columns=columns_).astype(object)
-    file_index = np.asarray(file_of, dtype=np.int64)
-    sieve = RowSieve(report, len(raw), lambda i: where[i])
+            at.append(number)
+            if matched and len(rows) >= CHUNK_RECORDS:
+                yield pd.DataFrame(rows, columns=COLUMNS).astype(object), np.asarray(file_of), np.asarray(at)
+                rows, file_of, at = [], [], []
+        if first is not None and not matched:
+            raise DataError(f"{where(index, first[0])}: expected {EXPECTED}, found {describe_json(first[1])}")
+    if rows:
+        yield pd.DataFrame(rows, columns=COLUMNS).astype(object), np.asarray(file_of), np.asarray(at)
 
+
+def _is_array(file: SourceFile) -> bool:
+    """Whether the file holds a JSON array (the older export), not JSON lines."""
+    return decode_head(file.read_bytes(HEAD_BYTES)).lstrip(" \t\r\n").startswith("[")
+
+
+def _listens(raw: pd.DataFrame, sieve: RowSieve) -> pd.DataFrame:
+    """One chunk of listens (the rows ``sieve`` keeps): names (the mapping's where the submitted ones are
+    missing), time, the user name each carries, duration and MBID."""
     title = clean_names(raw["title"]).fillna(clean_names(raw["mapped_title"]))
     artist = clean_names(raw["artist"]).fillna(clean_names(raw["mapped_artist"]))
     sieve.drop(
@@ -212,16 +227,10 @@ def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead
         lambda i: f"artist_name={shown(raw['artist'].iloc[i])}, track_name={shown(raw['title'].iloc[i])}",
     )
     stamps = drop_bad_dates(sieve, raw["listened_at"])
-    users = resolve_users(files, file_index, raw["user_name"], account_file="user.json", all_files=every)
-    track_id = text_track_ids(artist, title)
-    drop_repeats(
-        sieve, pd.DataFrame({"u": users, "t": track_id, "s": stamps}), lambda i: f"{title.iloc[i]} at {stamps.iloc[i]}"
-    )
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "user_id": users,
-            "track_id": track_id,
-            "weight": 1.0,
+            "named": clean_names(raw["user_name"]),
+            "track_id": text_track_ids(artist, title),
             "timestamp": stamps,
             "title": title,
             "artist": artist,
@@ -230,4 +239,32 @@ def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead
             "recording_mbid": clean_names(raw["recording_mbid"]),
         }
     )
+
+
+def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead:
+    """A ListenBrainz export (zip, folder, JSON-lines or JSON-array file) into canonical listens (``columns`` is
+    ignored)."""
+    path = Path(path)
+    files, every = _files(path)
+    report = IngestReport(source=str(path), format=FORMAT)
+    arrays = [_is_array(file) for file in files]
+
+    def where(f: int, at: int) -> str:
+        return f"{files[f].name} record {at}" if arrays[f] else f"{files[f].name}:{at}"
+
+    collected = Collected(files, report, where)
+    for raw, file, at in _chunks(files, arrays, report, where):
+        sieve = collected.sieve(file, at)
+        collected.note_names(file, raw["user_name"])
+        collected.add(_listens(raw, sieve), sieve, file, at)
+    frame = collected.frame(["named", "track_id", "timestamp", "title", "artist", "album"])
+    file_index = frame["_file"].to_numpy(dtype=np.int64)
+    users = resolve_users(collected, file_index, frame["named"], account_file="user.json", all_files=every)
+    sieve = collected.final_sieve(frame)
+    drop_repeats(
+        sieve,
+        pd.DataFrame({"u": users, "t": frame["track_id"], "s": frame["timestamp"]}),
+        lambda i: f"{frame['title'].iloc[i]} at {frame['timestamp'].iloc[i]}",
+    )
+    frame = frame.assign(user_id=users, weight=1.0)
     return finish_listens(frame, sieve.keep, report, extra=("duration_s", "recording_mbid"))

@@ -14,10 +14,12 @@ import numpy as np
 import pandas as pd
 
 from gems.errors import DataError, ParameterError
+from gems.ingest.common import numbers
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import MAX_EXAMPLES, IngestReport
+from gems.ingest.rows import TextCodes
 from gems.ingest.schema import clean_text, finalize_listens
-from gems.ingest.tabular import TABLE_SUFFIXES, pick_column, read_table
+from gems.ingest.tabular import TABLE_SUFFIXES, RawTable, pick_column, table_batches
 from gems.ingest.timestamps import parse_timestamps
 from gems.safe_files import iter_files
 
@@ -47,25 +49,38 @@ def check_mapping(columns: Mapping[str, str] | None) -> dict[str, str]:
 def read_listens_table(
     path: str | Path, *, columns: Mapping[str, str] | None = None
 ) -> tuple[pd.DataFrame, IngestReport]:
-    """Read one generic listens file into the canonical listens table, setting aside unusable rows by reason."""
+    """Read one generic listens file into the canonical listens table, batch by batch (the kept rows of each
+    held as text codes until the end), setting aside unusable rows by reason."""
     mapping = check_mapping(columns)
-    raw = read_table(path, known_names=KNOWN_NAMES | {c.lower() for c in mapping.values()})
-    frame = raw.frame
-    report = IngestReport(source=str(raw.path), format="table", rows_read=len(frame) + len(raw.malformed))
-    for line, detail in raw.malformed:
-        report.set_aside_row("malformed row", f"{raw.path}:{line}: {detail}")
+    text = TextCodes()
+    report, found, kept = None, None, []
+    for raw in table_batches(path, known_names=KNOWN_NAMES | {c.lower() for c in mapping.values()}):
+        if report is None:
+            report = IngestReport(source=str(raw.path), format="table")
+            found = _roles(list(raw.frame.columns), mapping, raw.path)
+        kept.append(text.frame(_batch(raw, found, report)))
+    report.rows_kept = sum(len(k) for k in kept)
+    return finalize_listens(text.decoded(pd.concat(kept, ignore_index=True))), report
 
-    cols = list(frame.columns)
-    found = {
-        role: pick_column(cols, names, mapping.get(role), role=role, path=raw.path) for role, names in ROLES.items()
-    }
+
+def _roles(cols: list[str], mapping: Mapping[str, str], path: Path) -> dict[str, str | None]:
+    """The column of each role; a table without a user or a track column is a DataError."""
+    found = {role: pick_column(cols, names, mapping.get(role), role=role, path=path) for role, names in ROLES.items()}
     for role in ("user", "track"):
         if found[role] is None:
             raise DataError(
-                f"{raw.path}: no {role} column; expected one named like {', '.join(ROLES[role][:4])} "
+                f"{path}: no {role} column; expected one named like {', '.join(ROLES[role][:4])} "
                 f"(columns are {', '.join(cols)}); map it with --listens-columns {role}=NAME"
             )
+    return found
 
+
+def _batch(raw: RawTable, found: Mapping[str, str | None], report: IngestReport) -> pd.DataFrame:
+    """The kept rows of one batch of a listens table (canonical columns), the rest set aside on ``report``."""
+    frame = raw.frame
+    report.rows_read += len(frame) + len(raw.malformed)
+    for line, detail in raw.malformed:
+        report.set_aside_row("malformed row", f"{raw.path}:{line}: {detail}")
     out = pd.DataFrame({"user_id": clean_text(frame[found["user"]]), "track_id": clean_text(frame[found["track"]])})
     keep = np.ones(len(frame), dtype=bool)
 
@@ -79,7 +94,7 @@ def read_listens_table(
 
     if found["weight"] is not None:
         text = clean_text(frame[found["weight"]])
-        weight = pd.to_numeric(text, errors="coerce")
+        weight = numbers(text.astype(object).where(text.notna(), None))
         bad = (text.notna() & weight.isna()).to_numpy()
         set_aside(bad, "weight is not a number", lambda i: f"{found['weight']}={text.iloc[i]!r}")
         nonpositive = (weight <= 0).fillna(False).to_numpy()
@@ -93,9 +108,7 @@ def read_listens_table(
     for role in ("title", "artist", "album"):
         if found[role] is not None and found[role] not in (found["user"], found["track"]):
             out[role] = clean_text(frame[found[role]])
-
-    report.rows_kept = int(keep.sum())
-    return finalize_listens(out[keep]), report
+    return out[keep].reset_index(drop=True)
 
 
 def sniff(path: Path) -> bool:

@@ -17,7 +17,7 @@ items
     one row per track: ``title`` = ``track_name``, ``artist`` = ``artist_name``, ``soundtrack`` =
     ``album_name`` and ``duration_s`` = ``duration_ms`` / 1000 when present, ``artist_uri``/``album_uri`` when
     present, and ``context``: the track's three most common (lower-cased) playlist names, '; '-joined, most
-    common first (ties alphabetically) — the playlist-name signal used by :mod:`gems.soundtrack`.
+    common first (ties alphabetically) — the playlist-name signal used by :mod:`gems.ingest.soundtrack`.
 
 A playlist's ``num_tracks`` that disagrees with its list (``num_samples`` in the challenge set) is noted and
 the list is trusted; ``collaborative`` and the other playlist fields are not used.
@@ -28,18 +28,20 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from gems.errors import DataError
-from gems.ingest.common import MISSING_MARKERS, clean_name, describe_json
+from gems.ingest.archive import SourceFile
+from gems.ingest.common import MISSING_MARKERS, as_number, clean_name
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import MAX_EXAMPLES, IngestReport
-from gems.ingest.safe_read import decode_head, decode_text, parse_json, read_input
+from gems.ingest.safe_read import decode_head, describe_json, read_input
 from gems.ingest.schema import finalize_catalog, finalize_listens
+from gems.ingest.streaming import json_array_lines
 from gems.safe_files import iter_files
 
 FORMAT = "mpd"
@@ -50,6 +52,7 @@ _SNIFF_BYTES = 4096
 _SNIFF_DEPTH = 3
 _SNIFF_ENTRIES = 5_000
 _NUMBER = re.compile(r"\d+")
+_MAX_POSITION = 1 << 62  # a pos past this cannot be an int64: the track's index in its list is used
 _EXPECTED = 'an object with a "playlists" list (the Million Playlist Dataset\'s {"info": ..., "playlists": [...]})'
 
 
@@ -136,14 +139,6 @@ def _files(path: Path, report: IngestReport) -> list[Path]:
     return sorted(files, key=_natural_key)
 
 
-def _line_of(text: str, pid: Any) -> str:
-    """``:line`` of the playlist with ``pid`` in ``text`` (for error messages only), or ''."""
-    if text is None or pid is None:
-        return ""
-    match = re.search(r'"pid"\s*:\s*' + re.escape(str(pid)) + r"\b", text)
-    return f":{text.count(chr(10), 0, match.start()) + 1}" if match else ""
-
-
 def _name(value: Any) -> str | None:
     """:func:`clean_name`, with a fast path for the usual plain ASCII name (most of the 400k in a sample)."""
     if type(value) is str:
@@ -159,12 +154,12 @@ def _uri(value: Any) -> str | None:
 
 def _track_meta(track: dict) -> tuple:
     """(title, artist, album, duration_s, artist_uri, album_uri) of one MPD track object."""
-    duration = track.get("duration_ms")
+    duration = as_number(track.get("duration_ms")) if isinstance(track.get("duration_ms"), (int, float)) else None
     return (
         _name(track.get("track_name")),
         _name(track.get("artist_name")),
         _name(track.get("album_name")),
-        duration / 1000.0 if isinstance(duration, (int, float)) and not isinstance(duration, bool) else None,
+        duration / 1000.0 if duration is not None else None,
         _uri(track.get("artist_uri")),
         _uri(track.get("album_uri")),
     )
@@ -181,6 +176,7 @@ class _Collector:
         self.weights: list[int] = []
         self.names: list[str | None] = []  # playlist name of each kept row
         self.meta: dict[str, tuple] = {}  # track_uri -> (title, artist, album, duration_s, artist_uri, album_uri)
+        self.uris: dict[str, str] = {}
         self.mismatched = 0
         self.mismatch_example = ""
         self.empty_playlists = 0
@@ -192,16 +188,14 @@ class _Collector:
     def set_aside(self, reason: str, where: str) -> None:
         self.report.set_aside_row(reason, where)
 
-    def add_file(self, file: Path, text: str, data: Any) -> None:
-        if not isinstance(data, dict) or not isinstance(data.get("playlists"), list):
-            found = describe_json(data)
-            if isinstance(data, dict) and "playlists" in data:
-                found = f'"playlists" as {describe_json(data["playlists"])}'
-            raise DataError(f"{file}: expected {_EXPECTED}; found {found}")
-        for index, playlist in enumerate(data["playlists"]):
-            self.add_playlist(file, text, index, playlist)
+    def add_file(self, file: Path) -> None:
+        """Every playlist of one MPD file, streamed one playlist at a time."""
+        source = SourceFile(file, PurePosixPath(file.name))
+        records = json_array_lines(source, expected=_EXPECTED, key="playlists")
+        for index, (line, playlist) in enumerate(records):
+            self.add_playlist(file, line, index, playlist)
 
-    def add_playlist(self, file: Path, text: str, index: int, playlist: Any) -> None:
+    def add_playlist(self, file: Path, line: int, index: int, playlist: Any) -> None:
         if not isinstance(playlist, dict):
             raise DataError(
                 f"{file}: playlist #{index + 1} is {describe_json(playlist)}; expected an object with pid and tracks"
@@ -210,7 +204,7 @@ class _Collector:
         tracks = playlist.get("tracks")
         if not isinstance(tracks, list):
             raise DataError(
-                f"{file}{_line_of(text, pid)}: playlist #{index + 1} (pid={pid}) has "
+                f"{file}:{line}: playlist #{index + 1} (pid={pid}) has "
                 + ("no " if tracks is None else f"{describe_json(tracks)} as ")
                 + '"tracks"; expected a list of tracks'
             )
@@ -237,7 +231,7 @@ class _Collector:
         name = clean_name(playlist.get("name"))
         name = name.lower().replace(";", ",") if name else None
         seen: dict[str, int] = {}  # track_uri -> index of its kept row
-        meta = self.meta
+        meta, uris = self.meta, self.uris
         users, track_ids, positions, weights, names = self.users, self.tracks, self.positions, self.weights, self.names
         for number, track in enumerate(tracks):
             uri = track.get("track_uri") if isinstance(track, dict) else None
@@ -252,6 +246,7 @@ class _Collector:
                 continue
             if uri[0].isspace() or uri[-1].isspace():
                 uri = uri.strip()
+            uri = uris.setdefault(uri, uri)  # one string per track, however many playlists list it
             kept = seen.get(uri)
             if kept is not None:
                 weights[kept] += 1
@@ -265,7 +260,7 @@ class _Collector:
             seen[uri] = len(users)
             users.append(user)
             track_ids.append(uri)
-            positions.append(pos if type(pos) is int else number)
+            positions.append(pos if type(pos) is int and 0 <= pos < _MAX_POSITION else number)
             weights.append(1)
             names.append(name)
             if uri not in meta:
@@ -371,6 +366,5 @@ def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead
     report = IngestReport(source=str(path), format=FORMAT)
     collector = _Collector(report)
     for file in _files(path, report):
-        text = decode_text(read_input(file), str(file), expected="an MPD JSON file")
-        collector.add_file(file, text, parse_json(text, str(file)))
+        collector.add_file(file)
     return collector.finish()

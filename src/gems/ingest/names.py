@@ -83,7 +83,7 @@ def as_arrow(values) -> pa.Array:
     return array.cast(pa.string())
 
 
-def fold(values) -> pa.Array:
+def plain_text(values) -> pa.Array:
     """Text as compared before keying: NFKC, case-folded, Latin/Greek/Cyrillic accents and typographic quotes
     made plain, runs of spaces made one and trimmed; missing values and placeholders ("Unknown Artist") null."""
     array = pc.utf8_trim_whitespace(as_arrow(values))
@@ -142,7 +142,7 @@ def artist_keys(values) -> pd.DataFrame:
     ``first``: the key of the first name it lists ("A & B", "A, B", "A / B", "A and B" → ``a``); a frame
     aligned with ``values``."""
     distinct, codes = _distinct(values)
-    main = _extract(fold(distinct), _ARTIST_CREDIT, "main")
+    main = _extract(plain_text(distinct), _ARTIST_CREDIT, "main")
     first = _extract(main, _FIRST_CREDIT, "first")
     index = values.index if isinstance(values, pd.Series) else None
     keys = {
@@ -202,7 +202,7 @@ def title_keys(values) -> pd.DataFrame:
     of :data:`KINDS` become ``notes``, and the first unknown note ("(Part 2)", "(Reprise)") stays in the key
     with everything before it."""
     distinct, codes = _distinct(values)
-    folded = fold(distinct)
+    folded = plain_text(distinct)
     noted = pc.fill_null(pc.match_substring_regex(folded, _MAY_HAVE_NOTES), False)
     head, notes = folded, pc.if_else(pc.is_null(folded), _S(None), _S(""))
     if pc.any(noted).as_py():

@@ -31,7 +31,7 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _NUL_SAMPLE = 4096
-_LABELS = {
+LABELS = {
     "utf-8-sig": "UTF-8",
     "utf-8": "UTF-8",
     "utf-16": "UTF-16",
@@ -102,11 +102,15 @@ def decode_text(raw: bytes, name: str, *, expected: str, fallback: str | None = 
     except UnicodeDecodeError as exc:
         if fallback is not None:
             return raw.decode(fallback)
-        label = _LABELS.get(encoding, encoding)
-        raise DataError(
-            f"{name}: not valid {label} text at byte {exc.start} ({exc.reason}); expected {expected} — "
-            "is the file complete, and saved in one encoding?"
-        ) from None
+        raise invalid_text(name, encoding, exc.start, exc.reason, expected) from None
+
+
+def invalid_text(name: str, encoding: str, at: int, reason: str, expected: str) -> DataError:
+    """The error for text that is not valid in ``encoding`` at byte ``at``."""
+    return DataError(
+        f"{name}: not valid {LABELS.get(encoding, encoding)} text at byte {at:,} ({reason}); expected {expected} — "
+        "is the file complete, and saved in one encoding?"
+    )
 
 
 def decode_head(head: bytes) -> str:
@@ -137,6 +141,14 @@ def parse_json(text: str, name: str) -> Any:
         raise DataError(f"{name}:{exc.lineno}:{exc.colno}: invalid JSON ({exc.msg}); is the file complete?") from None
     except RecursionError:
         raise too_deep(name) from None
+
+
+def describe_json(value: Any) -> str:
+    """What a JSON value is, for a message: ``an object with keys a, b`` or ``a number``..."""
+    if isinstance(value, dict):
+        return f"an object with keys {', '.join(map(str, list(value)[:6]))}" if value else "an empty object"
+    kinds = {list: "an array", str: "a string", bool: "true/false", int: "a number", float: "a number"}
+    return kinds.get(type(value), "null" if value is None else type(value).__name__)
 
 
 def first_json_value(text: str) -> Any:

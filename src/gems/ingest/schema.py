@@ -25,12 +25,26 @@ def clean_text(values: pd.Series) -> pd.Series:
     return text.mask(text.isin(["", "nan", "NaN", "None", "null", "NULL"]))
 
 
+def as_text(values: pd.Series) -> pd.Series:
+    """``values`` as the string dtype; a categorical (see :class:`gems.ingest.rows.TextCodes`) through Arrow's
+    dictionary cast, in C, instead of a Python object per row."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return values.astype("string")
+    import pyarrow as pa
+
+    codes = values.cat.codes.to_numpy()
+    categories = pa.array(values.cat.categories.to_numpy(dtype=object), pa.large_string())
+    indices = pa.array(codes, mask=codes < 0, type=pa.int32())
+    text = pa.DictionaryArray.from_arrays(indices, categories).cast(pa.large_string())
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([text])), index=values.index)
+
+
 def finalize_listens(frame: pd.DataFrame) -> pd.DataFrame:
     """Canonical column order and dtypes for a listens table (metadata columns kept when present)."""
     out = pd.DataFrame(
         {
-            "user_id": frame["user_id"].astype("string"),
-            "track_id": frame["track_id"].astype("string"),
+            "user_id": as_text(frame["user_id"]),
+            "track_id": as_text(frame["track_id"]),
             "weight": frame["weight"].astype("float32") if "weight" in frame else 1.0,
             "timestamp": (
                 pd.to_datetime(frame["timestamp"], utc=True)
@@ -43,7 +57,7 @@ def finalize_listens(frame: pd.DataFrame) -> pd.DataFrame:
         out["position"] = frame["position"].astype("int64")
     for column in LISTENS_METADATA:
         if column in frame:
-            out[column] = frame[column].astype("string")
+            out[column] = as_text(frame[column])
     out["weight"] = out["weight"].astype("float32")
     return out.reset_index(drop=True)
 

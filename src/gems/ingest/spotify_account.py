@@ -33,21 +33,24 @@ import pandas as pd
 from gems.ingest.archive import SourceFile, source_files
 from gems.ingest.common import (
     SNIFF_ERRORS,
-    RowSieve,
     clean_names,
-    drop_bad_dates,
-    drop_repeats,
-    finish_listens,
     first_json_record,
     missing_mask,
-    resolve_users,
+    numbers,
     shown,
     text_track_ids,
 )
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import IngestReport
+from gems.ingest.rows import Collected, RowSieve, drop_bad_dates
 from gems.ingest.safe_read import HEAD_BYTES
-from gems.ingest.spotify_history import MIN_PLAY_MS, load_records, play_ms, play_time_checks, spotify_files
+from gems.ingest.spotify_history import (
+    MIN_PLAY_MS,
+    finish_plays,
+    play_time_checks,
+    record_chunks,
+    spotify_files,
+)
 
 __all__ = ["MIN_PLAY_MS", "read", "sniff"]
 
@@ -99,42 +102,32 @@ def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead
     path = Path(path)
     files, every = spotify_files(path, _belongs, "Spotify account streaming history (StreamingHistory*.json)")
     report = IngestReport(source=str(path), format=FORMAT)
-    raw = load_records(files, FIELDS, KEYS, EXPECTED, report)
-    file_index = raw["_file"].to_numpy(dtype=np.int64)
-    record = raw["_record"].to_numpy(dtype=np.int64)
-    sieve = RowSieve(report, len(raw), lambda i: f"{files[file_index[i]].name} record {record[i]}")
+    collected = Collected(files, report, lambda f, at: f"{files[f].name} record {at}")
+    kinds = np.array([_kind(f) or "" for f in files], dtype=object)
+    for raw, file, record in record_chunks(files, FIELDS, KEYS, EXPECTED, report):
+        sieve = collected.sieve(file, record)
+        collected.add(_plays(raw, sieve, kinds[file], [files[i].file_name for i in file]), sieve, file, record)
+    frame = collected.frame(["track_id", "ms", "ended", "title", "artist"])
+    named = pd.Series(pd.NA, index=frame.index, dtype="string")
+    return finish_plays(collected, frame, named, every, "%Y-%m-%d %H:%M")
 
-    kinds = np.array([_kind(f) or "" for f in files], dtype=object)[file_index]
+
+def _plays(raw: pd.DataFrame, sieve: RowSieve, kinds: np.ndarray, file_names: list[str]) -> pd.DataFrame:
+    """One chunk of records as plays (the rows ``sieve`` keeps are the listens); ``kinds[i]``: what the name of
+    row ``i``'s file says it holds (podcast, audiobook, video; '' for music), ``file_names[i]`` that name."""
     episode = ~missing_mask(raw["episodeName"]) | ~missing_mask(raw["podcastName"])
     sieve.drop((kinds == "podcast") | episode, "podcast", lambda i: f"episode {shown(raw['episodeName'].iloc[i])}")
     for reason in ("audiobook", "video"):
-        sieve.drop(kinds == reason, reason, lambda i: files[file_index[i]].file_name)
+        sieve.drop(kinds == reason, reason, lambda i: file_names[i])
     title, artist = clean_names(raw["trackName"]), clean_names(raw["artistName"])
     sieve.drop(
         title.isna().to_numpy() | artist.isna().to_numpy(),
         "unknown track",
         lambda i: f"artistName={shown(raw['artistName'].iloc[i])}, trackName={shown(raw['trackName'].iloc[i])}",
     )
-    ms = play_ms(raw["msPlayed"])
+    ms = numbers(raw["msPlayed"])
     play_time_checks(sieve, ms, raw["msPlayed"], "msPlayed")
     ended = drop_bad_dates(sieve, raw["endTime"])
-
-    named = pd.Series(pd.NA, index=raw.index, dtype="string")
-    users = resolve_users(files, file_index, named, account_file="Userdata.json", all_files=every)
-    track_id = text_track_ids(artist, title)
-    drop_repeats(
-        sieve,
-        pd.DataFrame({"u": users, "t": track_id, "s": ended, "m": ms}),
-        lambda i: f"{title.iloc[i]} at {raw['endTime'].iloc[i]}",
+    return pd.DataFrame(
+        {"track_id": text_track_ids(artist, title), "ms": ms, "ended": ended, "title": title, "artist": artist}
     )
-    frame = pd.DataFrame(
-        {
-            "user_id": users,
-            "track_id": track_id,
-            "weight": 1.0,
-            "timestamp": ended - pd.to_timedelta(ms.where(sieve.keep, 0).fillna(0), unit="ms"),
-            "title": title,
-            "artist": artist,
-        }
-    )
-    return finish_listens(frame, sieve.keep, report)

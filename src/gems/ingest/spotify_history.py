@@ -31,7 +31,7 @@ overlapping exports). ``offline_timestamp`` (milliseconds, seconds or null) is n
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -41,23 +41,27 @@ from gems.errors import DataError
 from gems.ingest.archive import SourceFile, source_files, with_sibling
 from gems.ingest.common import (
     SNIFF_ERRORS,
-    RowSieve,
     clean_names,
-    describe_json,
-    drop_bad_dates,
-    drop_repeats,
-    finish_listens,
     first_json_record,
     is_true,
-    json_records,
     missing_mask,
-    resolve_users,
+    numbers,
     shown,
     text_track_ids,
 )
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import IngestReport
-from gems.ingest.safe_read import HEAD_BYTES
+from gems.ingest.rows import (
+    CHUNK_RECORDS,
+    Collected,
+    RowSieve,
+    drop_bad_dates,
+    drop_repeats,
+    finish_listens,
+    resolve_users,
+)
+from gems.ingest.safe_read import HEAD_BYTES, describe_json
+from gems.ingest.streaming import json_array
 
 FORMAT = "spotify-history"
 # A play counts as a listen from 30 s on: the threshold Spotify (and the charts) use to count a stream.
@@ -136,39 +140,46 @@ def spotify_files(path: Path, belongs, what: str) -> tuple[list[SourceFile], lis
     return chosen, every
 
 
-def load_records(
+def record_chunks(
     files: list[SourceFile], fields: tuple[str, ...], keys: tuple[str, str], expected: str, report: IngestReport
-) -> pd.DataFrame:
-    """The records of every file as one frame of ``fields`` plus ``_file`` and ``_record`` (1-based).
+) -> Iterator[tuple[pd.DataFrame, np.ndarray, np.ndarray]]:
+    """``(frame of fields, file index of each row, its record number)`` for chunks of up to
+    :data:`CHUNK_RECORDS` records of the files, streamed (record numbers are 1-based; a chunk may span files).
 
     A file whose first records (up to 1,000) have none with both ``keys`` is not of the format: a DataError.
     A record that is not an object, or has neither key, is set aside as ``not a streaming record``.
     """
-    kept: list[dict] = []
+    kept: list[tuple] = []
     file_of: list[int] = []
-    number_of: list[int] = []
+    numbers: list[int] = []
+    first_key, second_key = keys
     for index, file in enumerate(files):
-        records = json_records(file, expected=expected)
-        report.rows_read += len(records)
-        if records and not any(isinstance(r, dict) and keys[0] in r and keys[1] in r for r in records[:1000]):
-            raise DataError(f"{file.name} record 1: expected {expected}, found {describe_json(records[0])}")
-        for number, record in enumerate(records, start=1):
-            if isinstance(record, dict) and (keys[0] in record or keys[1] in record):
-                kept.append(record)
+        first, matched, number = None, False, 0
+        for number, record in enumerate(json_array(file, expected=expected), start=1):
+            is_dict = type(record) is dict
+            if not matched:  # until the file shows a record of the format
+                first = describe_json(record) if first is None else first
+                matched = is_dict and first_key in record and second_key in record
+                if not matched and number >= 1000:
+                    break
+            if is_dict and (first_key in record or second_key in record):
+                kept.append(tuple(map(record.get, fields)))  # the fields only: the record itself is let go
                 file_of.append(index)
-                number_of.append(number)
+                numbers.append(number)
             else:
                 report.set_aside_row("not a streaming record", f"{file.name} record {number}: {describe_json(record)}")
-    frame = pd.DataFrame({field: [r.get(field) for r in kept] for field in fields}, dtype=object)
-    frame["_file"] = np.asarray(file_of, dtype=np.int64)
-    frame["_record"] = np.asarray(number_of, dtype=np.int64)
-    return frame
+            if matched and len(kept) >= CHUNK_RECORDS:
+                yield _frame(kept, fields), np.asarray(file_of), np.asarray(numbers, dtype=np.int64)
+                kept, file_of, numbers = [], [], []
+        report.rows_read += number
+        if first is not None and not matched:
+            raise DataError(f"{file.name} record 1: expected {expected}, found {first}")
+    if kept:
+        yield _frame(kept, fields), np.asarray(file_of), np.asarray(numbers, dtype=np.int64)
 
 
-def play_ms(raw: pd.Series) -> pd.Series:
-    """Play times in milliseconds (numbers or numeric text); anything else is NaN."""
-    usable = raw.map(lambda v: v if isinstance(v, (int, float, str)) and not isinstance(v, bool) else None)
-    return pd.to_numeric(usable, errors="coerce").astype("float64")
+def _frame(rows: list[tuple], fields: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(rows, columns=list(fields)).astype(object)
 
 
 def play_time_checks(sieve: RowSieve, ms: pd.Series, raw: pd.Series, field: str = "ms_played") -> None:
@@ -195,18 +206,43 @@ def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead
         path, _belongs, "Spotify extended streaming history (endsong_N.json, Streaming_History_Audio_*.json)"
     )
     report = IngestReport(source=str(path), format=FORMAT)
-    raw = load_records(files, FIELDS, KEYS, EXPECTED, report)
-    file_index = raw["_file"].to_numpy(dtype=np.int64)
-    record = raw["_record"].to_numpy(dtype=np.int64)
-    sieve = RowSieve(report, len(raw), lambda i: f"{files[file_index[i]].name} record {record[i]}")
+    collected = Collected(files, report, lambda f, at: f"{files[f].name} record {at}")
+    video_file = np.array([bool(VIDEO_NAME.match(f.file_name)) for f in files], dtype=bool)
+    for raw, file, record in record_chunks(files, FIELDS, KEYS, EXPECTED, report):
+        sieve = collected.sieve(file, record)
+        collected.note_names(file, raw["username"])
+        collected.add(_plays(raw, sieve, video_file[file]), sieve, file, record)
+    frame = collected.frame(["named", "track_id", "ms", "ended", "title", "artist", "album"])
+    return finish_plays(collected, frame, frame["named"], every, "%Y-%m-%dT%H:%M:%SZ")
 
+
+def finish_plays(
+    collected: Collected, frame: pd.DataFrame, named: pd.Series, every: list[SourceFile], shown_as: str
+) -> ListensRead:
+    """The listens of every kept play of a Spotify export (``frame``: track_id, ms, ended, title...; ``named``:
+    the user name each carries): users resolved, repeated plays (same user, track, end and play time) set
+    aside, each timestamp the start of its play (``shown_as``: how an end time is spelled in a message)."""
+    file_index = frame["_file"].to_numpy(dtype=np.int64)
+    users = resolve_users(collected, file_index, named, account_file="Userdata.json", all_files=every)
+    sieve = collected.final_sieve(frame)
+    drop_repeats(
+        sieve,
+        pd.DataFrame({"u": users, "t": frame["track_id"], "s": frame["ended"], "m": frame["ms"]}),
+        lambda i: f"{frame['title'].iloc[i]} at {frame['ended'].iloc[i].strftime(shown_as)}",
+    )
+    started = frame["ended"] - pd.to_timedelta(frame["ms"].fillna(0), unit="ms")
+    return finish_listens(frame.assign(user_id=users, weight=1.0, timestamp=started), sieve.keep, collected.report)
+
+
+def _plays(raw: pd.DataFrame, sieve: RowSieve, video: np.ndarray) -> pd.DataFrame:
+    """One chunk of records as plays (the rows ``sieve`` keeps are the listens; ``video``: which rows come from
+    a video history file): track id, play time, end time, names and the user name the record carries."""
     title = clean_names(raw["master_metadata_track_name"])
     artist = clean_names(raw["master_metadata_album_artist_name"])
     uri = clean_names(raw["spotify_track_uri"])
     uri = uri.where(uri.str.startswith("spotify:track:").fillna(False))
-    video_file = np.array([bool(VIDEO_NAME.match(f.file_name)) for f in files], dtype=bool)
     sieve.drop(
-        video_file[file_index],
+        video,
         "video",
         lambda i: f"video {shown(raw['episode_name'].iloc[i] if pd.isna(title.iloc[i]) else title.iloc[i])}",
     )
@@ -233,29 +269,20 @@ def read(path: Path, *, columns: Mapping[str, str] | None = None) -> ListensRead
         ),
     )
     sieve.drop(is_true(raw["incognito_mode"]), "private session", lambda i: f"{title.iloc[i]} (incognito_mode)")
-    ms = play_ms(raw["ms_played"])
+    ms = numbers(raw["ms_played"])
     play_time_checks(sieve, ms, raw["ms_played"])
     ended = drop_bad_dates(sieve, raw["ts"])
-
-    users = resolve_users(files, file_index, raw["username"], account_file="Userdata.json", all_files=every)
-    no_uri = uri.isna()
     track_id = uri.copy()
+    no_uri = uri.isna()
     track_id[no_uri] = text_track_ids(artist[no_uri], title[no_uri])
-    started = ended - pd.to_timedelta(ms.where(sieve.keep, 0).fillna(0), unit="ms")
-    drop_repeats(
-        sieve,
-        pd.DataFrame({"u": users, "t": track_id, "s": ended, "m": ms}),
-        lambda i: f"{title.iloc[i]} at {raw['ts'].iloc[i]}",
-    )
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "user_id": users,
+            "named": clean_names(raw["username"]),
             "track_id": track_id,
-            "weight": 1.0,
-            "timestamp": started,
+            "ms": ms,
+            "ended": ended,
             "title": title,
             "artist": artist,
             "album": clean_names(raw["master_metadata_album_album_name"]),
         }
     )
-    return finish_listens(frame, sieve.keep, report)

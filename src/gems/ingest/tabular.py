@@ -1,4 +1,5 @@
-"""Delimited text and Parquet files read as tables of strings, with the line number of every row.
+"""Delimited text and Parquet files read as tables of strings, with the line number of every row, in batches
+(:func:`table_batches`: memory follows one batch, not the file) or whole (:func:`read_table`).
 
 Malformed CSV rows (too many or too few fields) are reported with their exact line; the line numbers of
 good rows assume one line per record (a quoted field spanning lines shifts later numbers).
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,8 @@ from gems.errors import DataError
 from gems.ingest.safe_read import HEAD_BYTES, decode_head, machine_errors, read_input, text_encoding
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".dat", ".parquet", ".pq")
+BLOCK_BYTES = 8 << 20  # text per batch: ~100,000 scrobbles
+PARQUET_ROWS = 200_000
 
 
 @dataclass
@@ -29,11 +33,12 @@ class RawTable:
     frame: pd.DataFrame
     lines: np.ndarray
     malformed: list[tuple[int | None, str]]
+    first_row: int = 0  # rows of the file before this batch (Parquet's rows have no line)
 
     def where(self, position: int) -> str:
         """``file:line`` of row ``position`` (``file row N`` for Parquet)."""
         line = self.lines[position] if position < len(self.lines) else -1
-        return f"{self.path}:{line}" if line >= 0 else f"{self.path} row {position + 1}"
+        return f"{self.path}:{line}" if line >= 0 else f"{self.path} row {self.first_row + position + 1}"
 
 
 def _sniff_delimiter(first_line: str, suffix: str) -> str:
@@ -60,7 +65,21 @@ def read_table(
     known_names: set[str] | None = None,
     column_names: list[str] | None = None,
 ) -> RawTable:
-    """Read a CSV/TSV/Parquet file; text encoding (UTF-8 with or without BOM, UTF-16, else Latin-1; see
+    """A whole CSV/TSV/Parquet file as one :class:`RawTable` (see :func:`table_batches`)."""
+    batches = list(table_batches(path, known_names=known_names, column_names=column_names))
+    frame = pd.concat([b.frame for b in batches], ignore_index=True)
+    lines = np.concatenate([b.lines for b in batches])
+    return RawTable(batches[0].path, frame, lines, [m for b in batches for m in b.malformed])
+
+
+def table_batches(
+    path: str | Path,
+    *,
+    known_names: set[str] | None = None,
+    column_names: list[str] | None = None,
+) -> Iterator[RawTable]:
+    """A CSV/TSV/Parquet file as :class:`RawTable` batches of about :data:`BLOCK_BYTES` of text each (at least
+    one batch, maybe empty), streamed; text encoding (UTF-8 with or without BOM, UTF-16, else Latin-1; see
     :mod:`gems.ingest.safe_read`) and delimiter are detected.
 
     ``known_names``: lower-case column names that identify a header row; when the first row has none of them,
@@ -74,11 +93,14 @@ def read_table(
         if not head:
             raise DataError(f"{path} is empty; expected a table")
         if path.suffix.lower() in (".parquet", ".pq"):
-            return _read_parquet(path)
-        return _read_delimited(path, head, known_names, column_names)
+            yield from _parquet_batches(path)
+        else:
+            yield from _delimited_batches(path, head, known_names, column_names)
 
 
-def _read_delimited(path: Path, head: bytes, known_names: set[str] | None, column_names: list[str] | None) -> RawTable:
+def _delimited_batches(
+    path: Path, head: bytes, known_names: set[str] | None, column_names: list[str] | None
+) -> Iterator[RawTable]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -101,16 +123,17 @@ def _read_delimited(path: Path, head: bytes, known_names: set[str] | None, colum
         return "skip"
 
     undecodable: list[BaseException] = []
+    next_line, reported = 2 if has_header else 1, 0
     try:
         with _quiet_row_decoding(undecodable):
-            table = pacsv.read_csv(
+            reader = pacsv.open_csv(
                 path,
                 read_options=pacsv.ReadOptions(
                     use_threads=False,
                     encoding="utf8" if encoding.startswith("utf-8") else encoding,  # Arrow skips a UTF-8 BOM itself
                     column_names=names,
                     skip_rows=1 if has_header else 0,
-                    block_size=1 << 24,
+                    block_size=BLOCK_BYTES,
                 ),
                 parse_options=pacsv.ParseOptions(
                     delimiter=delimiter, invalid_row_handler=on_invalid, newlines_in_values=True
@@ -121,20 +144,34 @@ def _read_delimited(path: Path, head: bytes, known_names: set[str] | None, colum
                     null_values=[""],
                 ),
             )
+            empty = True
+            for batch in reader:
+                frame = batch.to_pandas()
+                # good rows take the line numbers the malformed ones (reported up to here) leave free
+                bad = {n for n, _ in malformed if n is not None and n >= next_line}
+                lines = np.arange(next_line, next_line + len(frame) + len(bad), dtype=np.int64)
+                lines = lines[~np.isin(lines, list(bad))][: len(frame)]
+                next_line = int(lines[-1]) + 1 if len(lines) else next_line
+                yield RawTable(path, frame, lines, malformed[reported:])
+                reported, empty = len(malformed), False
+            if empty or reported < len(malformed):
+                yield RawTable(path, _empty(names), np.zeros(0, dtype=np.int64), malformed[reported:])
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         if undecodable:
             raise DataError(
                 f"{path}: a malformed row holds bytes that are not {encoding} text ({undecodable[0]}); re-save the "
                 "file as UTF-8 and check the row"
             ) from exc
+        if "straddl" in str(exc):  # Arrow's words for one row longer than a block
+            raise DataError(
+                f"{path}: a row longer than {BLOCK_BYTES >> 20} MiB (or a quoted field that never closes) after line "
+                f"{next_line - 1:,}; a table's rows are short — is this the right file?"
+            ) from None
         raise DataError(f"{path} is not a readable delimited table (read as {encoding} text): {exc}") from exc
-    frame = table.to_pandas()
-    first_data_line = 2 if has_header else 1
-    bad = np.asarray(sorted(n for n, _ in malformed if n is not None), dtype=np.int64)
-    lines = np.arange(first_data_line, first_data_line + len(frame) + len(bad), dtype=np.int64)
-    if len(bad):
-        lines = np.setdiff1d(lines, bad)[: len(frame)]
-    return RawTable(path, frame, lines, malformed)
+
+
+def _empty(names: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
 
 
 @contextmanager
@@ -157,17 +194,23 @@ def _quiet_row_decoding(found: list[BaseException]):
         sys.unraisablehook = previous
 
 
-def _read_parquet(path: Path) -> RawTable:
+def _parquet_batches(path: Path) -> Iterator[RawTable]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        frame = pq.read_table(path).to_pandas()
+        parquet = pq.ParquetFile(path)
+        done = 0
+        for batch in parquet.iter_batches(batch_size=PARQUET_ROWS):
+            frame = batch.to_pandas()
+            yield RawTable(path, frame, np.full(len(frame), -1, dtype=np.int64), [], first_row=done)
+            done += len(frame)
+        if done == 0:
+            yield RawTable(path, parquet.schema_arrow.empty_table().to_pandas(), np.zeros(0, dtype=np.int64), [])
     except (pa.ArrowInvalid, OSError) as exc:
         if isinstance(exc, OSError) and exc.errno is not None:
             raise  # the machine's error (permission, disk), not the file's: see machine_errors
         raise DataError(f"{path} is not a readable Parquet file: {exc}") from exc
-    return RawTable(path, frame, np.full(len(frame), -1, dtype=np.int64), [])
 
 
 def pick_column(

@@ -1,10 +1,16 @@
 """Timestamps as people's files hold them: ISO 8601 (with or without ``Z``), ``YYYY-MM-DD HH:MM``,
-``DD Mon YYYY HH:MM`` (with or without a comma), and epoch seconds or milliseconds as numbers or strings."""
+``DD Mon YYYY HH:MM`` (with or without a comma), and epoch seconds or milliseconds as numbers or strings.
+
+Digits may be any script's (full-width ``１７００００００００``, Arabic-Indic ``١٧٠٠٠٠٠٠٠٠``, Devanagari...): a value
+that is not ASCII is read after NFKC normalisation (full-width digits and punctuation become ASCII) with every
+remaining decimal digit replaced by its value, so it parses as its ASCII twin does."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from gems.ingest.common import ascii_digits
 
 _TEXT_FORMATS = (
     "ISO8601",
@@ -21,6 +27,7 @@ _MS_THRESHOLD = 1e11
 PLACEHOLDER_BEFORE = pd.Timestamp("1971-01-01", tz="UTC")
 _MAX_SECONDS = 9.2e9  # 2262-04-11, the end of datetime64[ns]
 _NAT = np.iinfo(np.int64).min
+_MAX_DIGITS = 24  # an epoch in milliseconds with microseconds after the point is 20
 _MIN_NS, _MAX_NS = pd.Timestamp.min.value + 1, pd.Timestamp.max.value
 
 
@@ -48,10 +55,16 @@ def classify_timestamps(values: pd.Series) -> tuple[pd.Series, np.ndarray, np.nd
     """
     codes, uniques = pd.factorize(values.astype("string").str.strip())
     text = pd.Series(uniques, dtype="string")
+    wide = ~text.map(str.isascii, na_action="ignore").fillna(True).to_numpy(dtype=bool)
+    if wide.any():
+        text[wide] = text[wide].map(ascii_digits).str.strip()
     ns = np.full(len(text), _NAT, dtype=np.int64)
     bad = np.zeros(len(text), dtype=bool)
 
-    is_number = text.str.fullmatch(r"-?\d+(\.\d+)?").fillna(False).to_numpy(dtype=bool)
+    is_number = text.str.fullmatch(r"-?[0-9]+(\.[0-9]+)?").fillna(False).to_numpy(dtype=bool)
+    too_long = is_number & (text.str.len() > _MAX_DIGITS).fillna(False).to_numpy(dtype=bool)
+    bad |= too_long  # no epoch has that many digits (and a float64 cannot hold some of them)
+    is_number &= ~too_long
     if is_number.any():
         seconds = pd.to_numeric(text[is_number]).to_numpy(dtype="float64")
         seconds = np.where(np.abs(seconds) < _MS_THRESHOLD, seconds, seconds / 1000.0)

@@ -3,10 +3,12 @@
 A query is what a listener loves: seed tracks, a listener of the model, or a history the model never saw
 (:class:`Queries`). Ranking runs three steps, each a module of this package:
 
-    retrieve (retrieve.py)  candidates by taste (ALS), co-listening (item-kNN), kin (artist/album) and sound
-                            (audio), and every kind of evidence on each candidate
+    retrieve (retrieve.py)  candidates by taste (ALS), co-listening (item-kNN), kin (artist/album), sound
+                            (audio) and sound words (words.py), and every kind of evidence on each candidate
     score    (score.py)     relevance = a blend of the evidence scaled per query, or the learned second stage's
-                            probability (learned.py); score = relevance · (1 + listeners)^−discount
+                            probability (learned.py), or — for a query with sound words — the blend times the
+                            words' match (words.py; a query of words alone: the match);
+                            score = relevance · (1 + listeners)^−discount
     select   (select.py)    the top k with reserved long-tail places, a per-soundtrack cap, themes after
                             their deep cuts
 
@@ -24,6 +26,7 @@ from gems.rank.options import KINDS, RankOptions
 from gems.rank.retrieve import Candidates, candidates_for
 from gems.rank.score import blend, check_comparable, discount, scaled_parts
 from gems.rank.select import final_lists
+from gems.rank.words import scaled_by_words
 
 __all__ = ["KINDS", "Candidates", "Queries", "Ranked", "RankOptions", "RankingInputs", "rank"]
 
@@ -64,15 +67,20 @@ def rank(inputs: RankingInputs, queries: Queries, options: RankOptions) -> Ranke
     candidates = candidates_for(inputs, queries, options)
     parts = scaled_parts(candidates)
     check_comparable(parts)
-    if options.learned and inputs.ranker is not None:
+    if options.learned and inputs.ranker is not None and "words" not in candidates.evidence:
         from gems.rank.features import features as features_of
 
         features = features_of(inputs, queries, candidates, parts)
         relevance = tail_relevance = inputs.ranker.relevance(features)
-    else:
+    else:  # the blend; the learned stage knows no words, so a block with words ranks by the blend too
         features = None
         relevance = blend(candidates, parts, options.weights)
         tail_relevance = blend(candidates, parts, options.tail_weights) if options.tail_weights else relevance
+        if "words" in candidates.evidence:
+            bare, words = queries.bare()[candidates.query], candidates.evidence["words"]
+            same = tail_relevance is relevance
+            relevance = scaled_by_words(relevance, words, bare)
+            tail_relevance = relevance if same else scaled_by_words(tail_relevance, words, bare)
     factor = discount(inputs.listeners, candidates, options)
     scores = relevance * factor
     tail_scores = scores if tail_relevance is relevance else tail_relevance * factor  # one order, sorted once

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gems.rank.inputs import Queries, RankingInputs
-from gems.rank.retrieve import Candidates, history_matrix
+from gems.rank.inputs import Queries, RankingInputs, history_means
+from gems.rank.keys import lookup, own_keys, row_sums
+from gems.rank.retrieve import Candidates
 from gems.rank.score import segment
 from gems.rank.select import ranked, within
 
@@ -75,58 +76,23 @@ def _per_query_max_scaled(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
     return np.where(present, out, np.nan).astype(np.float32)
 
 
-def _lookup_sparse(matrix, keys: np.ndarray, n: int) -> np.ndarray:
-    """(len(keys),) the entries of a (b × n) sparse matrix at keys query · n + column (0 where not stored)."""
-    matrix = matrix.tocsr()
-    matrix.sort_indices()
-    stored = np.repeat(np.arange(matrix.shape[0], dtype=np.int64) * n, np.diff(matrix.indptr)) + matrix.indices
-    out = np.zeros(len(keys), dtype=np.float32)
-    if len(stored):
-        at = np.minimum(np.searchsorted(stored, keys), len(stored) - 1)
-        hit = stored[at] == keys
-        out[hit] = matrix.data[at[hit]]
-    return out
-
-
 def _group_columns(inputs: RankingInputs, name: str, rows: np.ndarray) -> dict[str, np.ndarray]:
     """``<name>_tracks``, ``<name>_listeners``, ``<name>_share`` of the artist or album (``name``) of each row."""
     nan = np.full(len(rows), np.nan, dtype=np.float32)
     if name not in inputs.kin_codes:
         return {f"{name}_tracks": nan, f"{name}_listeners": nan, f"{name}_share": nan}
-
-    def make():
-        codes = np.asarray(inputs.kin_codes[name])
-        known = codes >= 0
-        listeners = np.asarray(inputs.listeners, dtype=np.float64)
-        width = int(codes.max()) + 1
-        return (
-            np.bincount(codes[known], minlength=width).astype(np.float64),
-            np.bincount(codes[known], weights=listeners[known], minlength=width),
-        )
-
-    tracks, total = inputs.cached(("group sizes", name), make)
-    code = np.asarray(inputs.kin_codes[name])[rows]
-    known = code >= 0
+    codes = np.asarray(inputs.kin_codes[name])
+    _, bounds = inputs.kin_members[name]
+    known = codes >= 0
+    listeners = np.asarray(inputs.listeners, dtype=np.float64)
+    total = np.bincount(codes[known], weights=listeners[known], minlength=len(bounds) - 1)
+    code = codes[rows]
     at = np.maximum(code, 0)
-    share = np.asarray(inputs.listeners, dtype=np.float64)[rows] / np.maximum(total[at], 1.0)
     return {
-        f"{name}_tracks": np.where(known, np.log1p(tracks[at]), np.nan),
-        f"{name}_listeners": np.where(known, np.log1p(total[at]), np.nan),
-        f"{name}_share": np.where(known, share, np.nan),
+        f"{name}_tracks": np.where(code >= 0, np.log1p(np.diff(bounds)[at]), np.nan),
+        f"{name}_listeners": np.where(code >= 0, np.log1p(total[at]), np.nan),
+        f"{name}_share": np.where(code >= 0, listeners[rows] / np.maximum(total[at], 1.0), np.nan),
     }
-
-
-def _links(inputs: RankingInputs):
-    """(n × n) CSR with a 1 where the item-kNN similarity has an entry, built once."""
-
-    def make():
-        import scipy.sparse as sp
-
-        similarity = inputs.neighbour_matrix()
-        ones = np.ones(len(similarity.data), dtype=np.float32)
-        return sp.csr_matrix((ones, similarity.indices, similarity.indptr), shape=similarity.shape)
-
-    return inputs.cached("neighbour links", make)
 
 
 def features(inputs: RankingInputs, queries: Queries, candidates: Candidates, parts: dict) -> np.ndarray:
@@ -135,8 +101,8 @@ def features(inputs: RankingInputs, queries: Queries, candidates: Candidates, pa
     nan = np.full(len(rows), np.nan, dtype=np.float32)
     listeners = np.asarray(inputs.listeners, dtype=np.float64)
     log_listeners = np.log1p(listeners)
-    history_popularity = np.array([log_listeners[h].mean() if len(h) else 0.0 for h in queries.histories])
-    history_tail = np.array([inputs.is_tail[h].mean() if len(h) else 0.0 for h in queries.histories])
+    history_popularity = history_means(queries.histories, log_listeners)
+    history_tail = history_means(queries.histories, inputs.is_tail)
     history_size = np.log1p([len(h) for h in queries.histories])
     columns: dict[str, np.ndarray] = {}
     for kind in ("cf", "near", "audio"):
@@ -149,15 +115,17 @@ def features(inputs: RankingInputs, queries: Queries, candidates: Candidates, pa
         columns[f"{kind}_rank"] = _rank_within(query, raw)
     heard = inputs.heard[rows]
     if inputs.item_factors is not None and "cf" in candidates.evidence:
-        norms = np.where(heard, inputs.factor_norms()[rows], np.nan)
+        norms = np.where(heard, inputs.factor_norms[rows], np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             direction = np.where(norms > 0, candidates.evidence["cf"] / norms, np.nan)
         columns["factor_norm"], columns["cf_cosine"] = norms, _per_query_max_scaled(direction, candidates.indptr)
     else:
         columns["factor_norm"] = columns["cf_cosine"] = nan
     if inputs.neighbours is not None and "near" in candidates.evidence:
-        counts = history_matrix(queries.histories, inputs.n_items) @ _links(inputs)
-        columns["near_count"] = np.where(heard, _lookup_sparse(counts, candidates.keys, inputs.n_items), np.nan)
+        indptr, indices, data = inputs.neighbours
+        links = (indptr, indices, np.broadcast_to(np.float32(1.0), np.shape(data)))  # each stored entry counts 1
+        keys, counts = row_sums(links, own_keys(queries.histories, inputs.n_items), inputs.n_items)
+        columns["near_count"] = np.where(heard, lookup(candidates.keys, keys, counts), np.nan)
         columns["near_per_listener"] = candidates.evidence["near"] / np.maximum(listeners[rows], 1.0)
     else:
         columns["near_count"] = columns["near_per_listener"] = nan

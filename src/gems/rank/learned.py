@@ -27,15 +27,17 @@ import threading
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
-from gems.errors import ModelError, ParameterError
+from gems.errors import ModelError
+from gems.params import BOOLEAN, Interval, Params
 from gems.rank.features import FEATURES, NAMES
 
 
 @dataclass(frozen=True)
-class RankerParams:
+class RankerParams(Params):
     """The ``[ranker]`` section: whether and how ``gems build`` trains the learned second stage.
 
     enabled · min_queries: training listeners with a held-back track among their candidates needed, else the
@@ -59,21 +61,20 @@ class RankerParams:
     min_data_in_leaf: int = 100
     random_state: int = 0
 
-    def __post_init__(self):
-        from gems.config import in_range
-
-        if not isinstance(self.enabled, bool):
-            raise ParameterError(f"enabled must be true or false, got {self.enabled!r}")
-        in_range("min_queries", self.min_queries, 1, 10**7)
-        in_range("max_queries", self.max_queries, 1, 10**7)
-        in_range("pair_budget", self.pair_budget, 0.0, 0.5)
-        in_range("min_tracks", self.min_tracks, 2, 10**6)
-        in_range("keep_low", self.keep_low, 0.01, 0.99)
-        in_range("keep_high", self.keep_high, self.keep_low, 0.99)
-        in_range("trees", self.trees, 1, 10_000)
-        in_range("leaves", self.leaves, 2, 4096)
-        in_range("learning_rate", self.learning_rate, 1e-4, 1.0)
-        in_range("min_data_in_leaf", self.min_data_in_leaf, 1, 10**7)
+    constraints: ClassVar = {
+        "enabled": BOOLEAN,
+        "min_queries": Interval(int, 1, 10**7),
+        "max_queries": Interval(int, 1, 10**7),
+        "pair_budget": Interval(float, 0.0, 0.5),
+        "min_tracks": Interval(int, 2, 10**6),
+        "keep_low": Interval(float, 0.01, 0.99),
+        "keep_high": Interval(float, "keep_low", 0.99),
+        "trees": Interval(int, 1, 10_000),
+        "leaves": Interval(int, 2, 4096),
+        "learning_rate": Interval(float, 1e-4, 1.0),
+        "min_data_in_leaf": Interval(int, 1, 10**7),
+        "random_state": Interval(int, 0, 2**31 - 1),
+    }
 
 
 # --------------------------------------------------------------------------------------------- serving

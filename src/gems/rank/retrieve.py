@@ -2,8 +2,10 @@
 
 Candidates are the union of each kind's best: by taste (ALS: the listener's factors · track factors, top
 ``pool`` by :func:`gems.topk.top_k`), co-listening (Σ_{i ∈ history} S[i, j], S the item-kNN similarity), kin
-(the share of the history by the track's artist, or from its album/soundtrack; ties: the less played first)
-and sound (cosine of the track's audio embedding with the mean of the history's). Then every kind is computed
+(the share of the history by the track's artist, or from its album/soundtrack — its tracks the model holds and
+those it links only to an artist or album; ties: the less played first)
+and sound (cosine of the track's audio embedding with the mean of the history's), and for a query that asks for
+sound words, the tracks whose tags match them best (:mod:`gems.rank.words`). Then every kind is computed
 exactly on every candidate, however it was found. A query's own tracks and tracks outside the scope are never
 candidates; with ``deep_cuts`` the candidates are exactly the non-theme tracks of the soundtracks it loves.
 
@@ -18,16 +20,20 @@ import numpy as np
 
 from gems.errors import ParameterError
 from gems.rank.inputs import Queries, RankingInputs
+from gems.rank.keys import allowed, lookup, own_keys, row_sums, sorted_unique, strongest
+from gems.rank.kin import expand, kin_pool, kin_values, shares_of
 from gems.rank.options import RankOptions
+from gems.rank.words import matches, word_keys
 from gems.topk import top_k
 
 INDEX_FROM = 50_000  # audio vectors from which retrieval searches the faiss index instead of scanning them
+TASTE_MARGIN = 16  # taste candidates retrieved beyond the pool, then cut by exact scores (see _taste_keys)
 
 
 def pool_sizes(k: int) -> dict[str, int]:
     """How many candidates each kind retrieves per query; the union is scored exactly. (On MPD validation,
     top 50: pools of 75, 100 and 150 per kind give NDCG@50 0.204, 0.203 and 0.203, tail recall 0.073 each.)"""
-    return {kind: max(100, 2 * k) for kind in ("cf", "near", "audio", "kin")}
+    return {kind: max(100, 2 * k) for kind in ("cf", "near", "audio", "kin", "words")}
 
 
 @dataclass
@@ -37,7 +43,8 @@ class Candidates:
 
     ``evidence[kind]`` (nnz,) float32 for the kinds the inputs have: cf (ALS preference), near (co-listening),
     audio (cosine), kin (the larger of kin_artist and kin_album, the history shares); NaN where a track cannot
-    take that kind (no listens, no audio, no known artist or album) or the query has nothing to compare with."""
+    take that kind (no listens, no audio, no known artist or album) or the query has nothing to compare with.
+    ``evidence["words"]``, when a query asks for words: each entry's match (1 for a query without words)."""
 
     indptr: np.ndarray
     rows: np.ndarray
@@ -60,83 +67,29 @@ class Candidates:
         return np.where(items >= 0, found, -1)
 
 
-def history_matrix(histories: list[np.ndarray], n: int):
-    """(b × n) binary CSR matrix with a 1 at each query's own tracks."""
-    import scipy.sparse as sp
-
-    indptr = np.r_[0, np.cumsum([len(h) for h in histories])].astype(np.int64)
-    indices = np.concatenate(histories).astype(np.int64) if histories else np.zeros(0, dtype=np.int64)
-    return sp.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(histories), n))
-
-
-def _keys_of(matrix, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(keys query · n + column, values) of a (b × n) sparse matrix's stored entries, keys sorted."""
-    matrix = matrix.tocsr()
-    matrix.sort_indices()
-    keys = np.repeat(np.arange(matrix.shape[0], dtype=np.int64) * n, np.diff(matrix.indptr)) + matrix.indices
-    return keys, np.asarray(matrix.data, dtype=np.float32)
-
-
-def sorted_unique(keys: np.ndarray) -> np.ndarray:
-    """``np.unique`` of int64 keys by one sort (numpy's hash-based unique is several times slower on these)."""
-    keys = np.sort(keys)
-    return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
-
-
-def _lookup(keys: np.ndarray, sorted_keys: np.ndarray, values: np.ndarray, missing: float = 0.0) -> np.ndarray:
-    """values at ``keys`` in (sorted_keys, values), ``missing`` where absent."""
-    out = np.full(len(keys), missing, dtype=np.float32)
-    if len(sorted_keys):
-        at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
-        hit = sorted_keys[at] == keys
-        out[hit] = values[at[hit]]
-    return out
-
-
-def _pair_dots(vectors, rows: np.ndarray, queries: np.ndarray, query: np.ndarray, chunk: int = 65536) -> np.ndarray:
-    """vectors[rows[e]] · queries[query[e]] for every entry e, in chunks (bounded memory), float32."""
+def _pair_dots(
+    read, rows: np.ndarray, queries: np.ndarray, query: np.ndarray, *, file_order: bool, chunk: int = 65536
+) -> np.ndarray:
+    """read(rows)[e] · queries[query[e]] for every entry e, in chunks (bounded memory), float32. ``read``
+    gives the vectors of an array of rows; ``file_order``: they are memory-mapped, so read in ascending order."""
     out = np.empty(len(rows), dtype=np.float32)
     for start in range(0, len(rows), chunk):
         part = slice(start, start + chunk)
-        order = np.argsort(rows[part])  # read memory-mapped rows in file order
-        block = np.empty((len(order), queries.shape[1]), dtype=np.float32)
-        block[order] = vectors[rows[part][order]]
+        if not file_order:
+            block = np.asarray(read(rows[part]), dtype=np.float32)
+        else:
+            order = np.argsort(rows[part])
+            block = np.empty((len(order), queries.shape[1]), dtype=np.float32)
+            block[order] = read(rows[part][order])
         out[part] = np.einsum("ij,ij->i", block, queries[query[part]])
     return out
 
 
-def _strongest(inputs: RankingInputs, keys: np.ndarray, values: np.ndarray, limit: int, *, tie_break: bool):
-    """The keys of each query's ``limit`` strongest entries (keys sorted by query); ``tie_break``: among equal
-    values the less played track first (kin values tie often: every track of an artist shares one)."""
-    if len(keys) == 0:
-        return keys
-    query = keys // inputs.n_items
-    starts = np.searchsorted(query, np.arange(query[-1] + 2))
-    keep = np.ones(len(keys), dtype=bool)
-    for q in np.flatnonzero(np.diff(starts) > limit):  # only the queries with more entries than the limit
-        segment = slice(starts[q], starts[q + 1])
-        if tie_break:
-            order = np.lexsort((keys[segment], inputs.listeners[keys[segment] % inputs.n_items], -values[segment]))
-            keep[segment][order[limit:]] = False
-        else:  # the query's own entries decide, whatever else is in the block
-            keep[segment][np.argpartition(values[segment], len(values[segment]) - limit)[:-limit]] = False
-    return keys[keep]
-
-
-def _excluded(inputs: RankingInputs, options: RankOptions) -> np.ndarray:
+def out_of_scope(inputs: RankingInputs, options: RankOptions) -> np.ndarray:
     """(n,) tracks no query may get: outside ``options.scope``."""
     if options.scope == "soundtrack" and inputs.is_soundtrack is not None:
         return ~np.asarray(inputs.is_soundtrack, dtype=bool)
     return np.zeros(inputs.n_items, dtype=bool)
-
-
-def _allowed(keys: np.ndarray, own_keys: np.ndarray, excluded: np.ndarray, n: int) -> np.ndarray:
-    """Mask of ``keys`` that are neither a query's own track (``own_keys`` sorted) nor excluded."""
-    own = np.zeros(len(keys), dtype=bool)
-    if len(own_keys):
-        at = np.minimum(np.searchsorted(own_keys, keys), len(own_keys) - 1)
-        own = own_keys[at] == keys
-    return ~own & ~excluded[keys % n]
 
 
 def taste_vectors(inputs: RankingInputs, queries: Queries) -> np.ndarray | None:
@@ -172,7 +125,7 @@ def audio_profiles(inputs: RankingInputs, queries: Queries) -> np.ndarray | None
     return out
 
 
-def _nearest_audio(inputs, profiles, own_keys, excluded, n_pool: int) -> np.ndarray:
+def _nearest_audio(inputs, profiles, own, excluded, n_pool: int) -> np.ndarray:
     """Keys of each query's ``n_pool`` closest tracks by sound: through the faiss index of the audio space when
     it holds at least INDEX_FROM vectors (exact below 100k vectors, IVF above; see ``gems.index``), else by
     an exact scan. A narrow scope (most of the space excluded) always scans exactly."""
@@ -182,24 +135,24 @@ def _nearest_audio(inputs, profiles, own_keys, excluded, n_pool: int) -> np.ndar
     live = np.flatnonzero(~np.isnan(profiles[:, 0]))
     if len(live) == 0 or len(have_rows) == 0:
         return np.zeros(0, dtype=np.int64)
-    own_count = np.bincount(own_keys // n, minlength=len(profiles))
+    own_count = np.bincount(own // n, minlength=len(profiles))
     blocked_in_space = int(excluded[have_rows].sum())
     found = []
-    if inputs.audio_index is not None and len(have_rows) >= INDEX_FROM and blocked_in_space < 4 * n_pool:
+    if inputs.audio_space is not None and len(have_rows) >= INDEX_FROM and blocked_in_space < 4 * n_pool:
         from gems.index import search
 
         depth = min(len(have_rows), n_pool + blocked_in_space + int(own_count[live].max()))
-        positions, _ = search(inputs.audio_index.index, profiles[live] / _row_norms(profiles[live]), depth)
+        positions, _ = search(inputs.audio_space.index, profiles[live] / _row_norms(profiles[live]), depth)
         for query, row_positions in zip(live, positions):
             rows = have_rows[row_positions[row_positions >= 0]]
             keys = query * n + rows
-            found.append(keys[_allowed(keys, own_keys, excluded, n)][:n_pool])
+            found.append(keys[allowed(keys, own, excluded, n)][:n_pool])
         return np.concatenate(found)
     vectors = inputs.audio_vectors
     for query in live:
         values = np.asarray(vectors @ profiles[query], dtype=np.float32)
         keys = query * n + have_rows
-        values[~_allowed(keys, own_keys, excluded, n)] = -np.inf
+        values[~allowed(keys, own, excluded, n)] = -np.inf
         finite = np.flatnonzero(np.isfinite(values))
         if len(finite) > n_pool:
             finite = finite[np.lexsort((finite, -values[finite]))[:n_pool]]
@@ -211,67 +164,74 @@ def _row_norms(matrix: np.ndarray) -> np.ndarray:
     return np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
 
 
-def _deep_cut_keys(inputs: RankingInputs, queries: Queries, own_keys, excluded) -> np.ndarray:
+def _deep_cut_keys(inputs: RankingInputs, queries: Queries, own, excluded) -> np.ndarray:
     """Keys of every non-theme track of the soundtracks each query loves (its own tracks and excluded ones
     left out): with ``deep_cuts`` these are the candidates."""
     n = inputs.n_items
-    loved = history_matrix(queries.histories, n) @ inputs.membership("album")
-    loved.data[:] = 1.0
-    members = (loved @ inputs.membership("album").T).tocsr()
-    keys, _ = _keys_of(members, n)
-    return keys[_allowed(keys, own_keys, excluded, n) & ~np.asarray(inputs.is_theme)[keys % n]]
+    albums = shares_of(inputs, queries)["album"]
+    keys = sorted_unique(expand(inputs, albums.keys // albums.width, "album", albums.keys % albums.width))
+    return keys[allowed(keys, own, excluded, n) & ~np.asarray(inputs.is_theme)[keys % n]]
 
 
 def candidates_for(inputs: RankingInputs, queries: Queries, options: RankOptions) -> Candidates:
     """The candidates of every query and the exact evidence of every kind on them (module docstring)."""
     n, b, pools = inputs.n_items, len(queries), pool_sizes(options.k)
-    own = history_matrix(queries.histories, n)
-    own_keys, _ = _keys_of(own, n)
-    excluded = _excluded(inputs, options)
+    own = own_keys(queries.histories, n)
+    excluded = out_of_scope(inputs, options)
     taste = taste_vectors(inputs, queries)
     profiles = audio_profiles(inputs, queries)
     sparse: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if inputs.neighbours is not None:
-        keys, values = _keys_of(own @ inputs.neighbour_matrix(), n)
-        keep = _allowed(keys, own_keys, excluded, n) & (values > 0)
+        keys, values = row_sums(inputs.neighbours, own, n)
+        keep = allowed(keys, own, excluded, n) & (values > 0)
         sparse["near"] = (keys[keep], values[keep])
-    sizes = np.maximum(np.diff(own.indptr), 1).astype(np.float32)
-    for name in inputs.kin_codes:
-        membership = inputs.membership(name)
-        share = (own @ membership).multiply(1.0 / sizes[:, None]).tocsr()
-        keys, values = _keys_of(share @ membership.T, n)
-        keep = _allowed(keys, own_keys, excluded, n) & (values > 0)
-        sparse[f"kin_{name}"] = (keys[keep], values[keep])
+    shares = shares_of(inputs, queries)  # kin: linked tracks and coarse links (artist/album)
     if options.deep_cuts:
         if "album" not in inputs.kin_codes:
             raise ParameterError("--deep-cuts needs a catalogue that knows soundtracks (albums); this one does not")
-        keys = _deep_cut_keys(inputs, queries, own_keys, excluded)
+        keys = _deep_cut_keys(inputs, queries, own, excluded)
         if len(keys) == 0:
             raise ParameterError("--deep-cuts needs seeds (or a history) from soundtracks with other tracks to offer")
     else:
         found = [np.zeros(0, dtype=np.int64)]
         if taste is not None:
-            live = np.flatnonzero(np.abs(taste).sum(axis=1) > 0)
-            if len(live):
-                ordered = inputs.norm_ordered(materialize=b > 1)
-                sub = own[live]
-                ids, _ = top_k(ordered, taste[live], min(pools["cf"], n), sub.indptr, sub.indices, excluded)
-                ok = ids >= 0
-                found.append(np.repeat(live, ok.sum(axis=1)) * n + ids[ok])
+            found.append(_taste_keys(inputs, taste, queries.histories, excluded, pools["cf"]))
         if "near" in sparse:
-            found.append(_strongest(inputs, *sparse["near"], pools["near"], tie_break=False))
-        kin = [sparse[name] for name in sparse if name.startswith("kin_")]
-        if kin:
-            keys = sorted_unique(np.concatenate([k for k, _ in kin]))
-            values = np.max([_lookup(keys, k, v) for k, v in kin], axis=0)
-            found.append(_strongest(inputs, keys, values, pools["kin"], tie_break=True))
+            found.append(strongest(inputs, *sparse["near"], pools["near"], tie_break=False))
+        found.append(kin_pool(inputs, shares, own, excluded, pools["kin"]))
         if profiles is not None:
-            found.append(_nearest_audio(inputs, profiles, own_keys, excluded, pools["audio"]))
+            found.append(_nearest_audio(inputs, profiles, own, excluded, pools["audio"]))
+        if queries.worded().any():
+            found.append(word_keys(inputs, queries.words, own, excluded, pools["words"]))
         keys = sorted_unique(np.concatenate(found))
-    return _evidence(inputs, keys, b, taste, profiles, sparse)
+    candidates = _evidence(inputs, keys, b, taste, profiles, sparse, shares)
+    if queries.worded().any():
+        candidates.evidence["words"] = matches(inputs, queries.words, candidates.query, candidates.rows)
+    return candidates
 
 
-def _evidence(inputs: RankingInputs, keys: np.ndarray, b: int, taste, profiles, sparse) -> Candidates:
+def _taste_keys(inputs: RankingInputs, taste: np.ndarray, histories, excluded: np.ndarray, pool: int) -> np.ndarray:
+    """Keys of each query's ``pool`` best tracks by taste. The exact top-k computes its scores in blocks whose
+    rounding depends on the block's size, so it retrieves TASTE_MARGIN more; they are cut by scores computed
+    entry by entry (:func:`_pair_dots`), ties to the smaller row: the same pool alone or in a block."""
+    n = inputs.n_items
+    live = np.flatnonzero(np.abs(taste).sum(axis=1) > 0)
+    if len(live) == 0:
+        return np.zeros(0, dtype=np.int64)
+    mine = [histories[i] for i in live]
+    indptr = np.r_[0, np.cumsum([len(h) for h in mine])].astype(np.int64)
+    rows = np.concatenate(mine).astype(np.int64) if mine else np.zeros(0, dtype=np.int64)
+    ids, _ = top_k(inputs.ordered, taste[live], min(pool + TASTE_MARGIN, n), indptr, rows, excluded)
+    ok = ids >= 0
+    query, rows = np.repeat(live, ok.sum(axis=1)), ids[ok]
+    exact = _pair_dots(inputs.factors_of, rows, taste, query, file_order=not inputs.batch)
+    order = np.lexsort((rows, -exact, query))
+    first = np.searchsorted(query[order], query[order], side="left")
+    keep = order[np.arange(len(order)) - first < pool]
+    return np.sort(query[keep] * n + rows[keep])
+
+
+def _evidence(inputs: RankingInputs, keys: np.ndarray, b: int, taste, profiles, sparse, shares) -> Candidates:
     """Candidates from sorted unique keys, with every kind computed exactly on every entry."""
     n = inputs.n_items
     query, rows = keys // n, keys % n
@@ -279,26 +239,19 @@ def _evidence(inputs: RankingInputs, keys: np.ndarray, b: int, taste, profiles, 
     heard = inputs.heard[rows]
     evidence: dict[str, np.ndarray] = {}
     if taste is not None:
-        cf = _pair_dots(inputs.item_factors, rows, taste, query)
+        cf = _pair_dots(inputs.factors_of, rows, taste, query, file_order=not inputs.batch)
         cf[~heard | (np.abs(taste).sum(axis=1) == 0)[query]] = np.nan
         evidence["cf"] = cf
     if "near" in sparse:
-        near = _lookup(keys, *sparse["near"])
+        near = lookup(keys, *sparse["near"])
         near[~heard] = np.nan
         evidence["near"] = near
-    kin_names = [name for name in inputs.kin_codes]
-    if kin_names:
-        parts = []
-        for name in kin_names:
-            values = _lookup(keys, *sparse[f"kin_{name}"])
-            values[np.asarray(inputs.kin_codes[name])[rows] < 0] = np.nan
-            evidence[f"kin_{name}"] = values
-            parts.append(values)
-        evidence["kin"] = np.fmax.reduce(parts)  # NaN only where the track has neither an artist nor an album
+    evidence.update(kin_values(inputs, shares, query, rows))
     if profiles is not None:
         position = inputs.audio_position[rows]
         audio = np.full(len(keys), np.nan, dtype=np.float32)
         have = (position >= 0) & ~np.isnan(profiles[query, 0])
-        audio[have] = _pair_dots(inputs.audio_vectors, position[have], np.nan_to_num(profiles), query[have])
+        vectors, profiles = inputs.audio_vectors, np.nan_to_num(profiles)
+        audio[have] = _pair_dots(vectors.__getitem__, position[have], profiles, query[have], file_order=True)
         evidence["audio"] = audio
     return Candidates(indptr, rows.astype(np.int64), keys, evidence)

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gems.popularity import hit_mask
-from gems.rank.inputs import RankingInputs
+from gems.popularity import hit_floor
+from gems.rank.inputs import RankingInputs, history_means
 from gems.rank.options import RankOptions
 from gems.rank.retrieve import Candidates
 
@@ -32,7 +32,7 @@ def tail_places(inputs: RankingInputs, options: RankOptions, histories: list[np.
     the tail gets more of it, a mainstream one less; tail_share 0.1 gives f's own share)."""
     if not options.calibrated:
         return np.full(len(histories), options.tail_places, dtype=np.int64)
-    shares = np.array([inputs.is_tail[h].mean() if len(h) else 0.0 for h in histories])
+    shares = history_means(histories, inputs.is_tail)
     return np.round(options.k * np.minimum(1.0, options.tail_share * 10 * shares)).astype(np.int64)
 
 
@@ -133,7 +133,7 @@ def final_lists(
     if inputs.is_theme.any():
         out = themes_last(inputs, out, histories)
     if options.discount > 0 and options.hit_spacing > 0:
-        out = hits_spaced(out, inputs.cached("hits", lambda: hit_mask(inputs.listeners)), options.hit_spacing)
+        out = hits_spaced(out, np.asarray(inputs.listeners) >= hit_floor(inputs.listeners), options.hit_spacing)
     return out
 
 

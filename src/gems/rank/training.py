@@ -118,11 +118,7 @@ def training_rows(inputs: RankingInputs, queries: Queries, holdout: Holdout, opt
     options = replace(options, k=TRAIN_K, deep_cuts=False, scope="all")
     parts_out = ([], [], [], [])
     for start in range(0, len(queries), BLOCK):
-        block = Queries(
-            queries.histories[start : start + BLOCK],
-            queries.user_rows[start : start + BLOCK],
-            queries.weights[start : start + BLOCK],
-        )
+        block = queries.take(slice(start, start + BLOCK))
         candidates = candidates_for(inputs, block, options)
         parts = scaled_parts(candidates)
         labels = _held_back(candidates, holdout, np.arange(start, start + len(block)), inputs.n_items)

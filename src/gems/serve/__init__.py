@@ -2,16 +2,16 @@
 export. Faces parse and print; they never reach into ranking themselves.
 
     open_model(path) -> Model                         a model folder, opened memory-mapped
-    rank_options(model, **overrides) -> RankOptions   the model's defaults with the caller's overrides
     recommend(model, options, like=, user=) -> Answer seeds / a listener -> picks (one ranking path)
     search(model, text, limit) -> list[Suggestion]    tracks a person may mean, best first
-    playlist_for(model, answer, arc=) -> Playlist     the picks ordered so the sound flows
+    playlist_for(model, answer, arc=) -> Playlist     the picks ordered so the sound flows (gems.serve.playlist)
     popularity_curve(model, points=) -> dict          listeners by popularity rank, for the long-tail chart
     audio_file(model, track_id) -> Path | None        the local file of a track the catalogue names
 """
 
 from gems.serve.catalogue import Suggestion, audio_file, popularity_curve, popularity_ranks, search
-from gems.serve.recommend import Answer, open_model, rank_options, recommend
+from gems.serve.playlist import playlist_for
+from gems.serve.recommend import Answer, open_model, recommend
 
 __all__ = [
     "Answer",
@@ -21,14 +21,6 @@ __all__ = [
     "playlist_for",
     "popularity_curve",
     "popularity_ranks",
-    "rank_options",
     "recommend",
     "search",
 ]
-
-
-def playlist_for(model, answer: Answer, *, arc: bool = False):
-    """The answer's picks as a :class:`gems.playlist.Playlist`, ordered for flow (see ``gems.playlist``)."""
-    from gems.playlist import playlist_from_answer
-
-    return playlist_from_answer(model, answer, arc=arc)

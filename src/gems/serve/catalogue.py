@@ -28,10 +28,11 @@ class Suggestion:
         return out
 
 
-def search(model, text: str, limit: int = SEARCH_LIMIT) -> list[Suggestion]:
+def search(model, text: str, limit: int = SEARCH_LIMIT, match_budget=None) -> list[Suggestion]:
     """Up to ``limit`` tracks ``text`` may name, best first: the track with that id, tracks with that title,
-    titles starting with it, then fuzzy matches of ``Title (Soundtrack)`` and ``Artist - Title``."""
-    rows = model.lookup.suggest(text, limit)
+    titles starting with it, then fuzzy matches of ``Title (Soundtrack)`` and ``Artist - Title`` (within
+    ``match_budget``, a :class:`gems.lookup.MatchBudget`, when given)."""
+    rows = model.lookup.suggest(text, limit, match_budget)
     return [
         Suggestion(
             track_id=model.track_ids[row],
@@ -135,12 +136,12 @@ def _row_of(model, track_id: str) -> int:
 def playlist_of(
     model, track_ids: list[str], *, like: list[str] = (), user: str | None = None, arc: bool = False, flow: bool = True
 ):
-    """A :class:`gems.playlist.Playlist` of exactly these tracks (ids): ordered for flow from the seed tracks
+    """A :class:`gems.serve.playlist.Playlist` of exactly these tracks (ids): ordered for flow from the seed tracks
     (``like``: ids) or the listener's history (``user``) as ``gems playlist`` orders its picks, or kept in the
     given order (``flow=False``)."""
     from gems.errors import ParameterError
-    from gems.playlist import Playlist, annotation, entry
-    from gems.serve.flow import flow_order
+    from gems.serve.playlist import assemble
+    from gems.serve.recommend import for_whom
 
     if not track_ids:
         raise ParameterError("a playlist needs at least one track: give track=ID (repeatable)")
@@ -148,18 +149,8 @@ def playlist_of(
     seeds = np.asarray([_row_of(model, t) for t in like], dtype=np.int64)
     if user is not None:
         seeds = model.history(model.user_row(user))[0]
-    order = flow_order(model, rows, seeds if len(seeds) else None, arc=arc) if flow else np.arange(len(rows))
-    if user is not None:
-        who = f"for listener {user}"
-    elif len(seeds):
-        who = "like " + "; ".join(model.label(s) for s in seeds)
-    else:
-        who = "picked by hand"
-    return Playlist(
-        title=f"gems: hidden gems {who}",
-        annotation=annotation(model, who, arc=arc and flow),
-        entries=[entry(model, int(rows[i])) for i in order],
-    )
+    who = for_whom(model, user=user, seeds=seeds)
+    return assemble(model, rows, who, seeds=seeds if len(seeds) else None, arc=arc, flow=flow)
 
 
 def listens_formats() -> list[str]:
@@ -172,9 +163,7 @@ def listens_formats() -> list[str]:
 def model_summary(model) -> dict:
     """What a page needs to set itself up: counts, whether the listens are simulated, and the ranking
     defaults its controls start from (``{k, discount, per_soundtrack, tail_share, scope}``)."""
-    from gems.serve.recommend import rank_options
-
-    options = rank_options(model)
+    options = model.rank_defaults
     counts = model.manifest.get("counts", {})
     return {
         "tracks": int(model.n_tracks),
@@ -188,21 +177,6 @@ def model_summary(model) -> dict:
             "scope": options.scope,
         },
     }
-
-
-def warm(model) -> None:
-    """Read what a first query would read (the ranking inputs, indexes and the popularity order), so the first
-    request is as fast as the next: one recommendation for the most popular track, its errors ignored."""
-    from gems.errors import GemsError
-    from gems.serve.recommend import rank_options, recommend
-
-    if model.n_tracks == 0:
-        return
-    _descending_listeners(model)
-    try:
-        recommend(model, rank_options(model), like=[model.track_ids[int(np.argmax(model.listeners))]])
-    except GemsError:
-        pass
 
 
 def ranking_summary(model) -> str:

@@ -8,16 +8,26 @@ share of the blend, or with a learned ranker its share of the ranker's positive 
     near  — "often played alongside “X”, by 12 listeners"  X = the history track with the largest S[X, pick];
             "often" only from OFTEN listeners in common, else "played alongside “X” by one listener" (for
             playlists: "in 12 playlists")
-    kin   — "also by A, like “X”" or "also from S, like “X”"   X = a history track by artist A / from album S
+    kin   — "also by A, like “X”" or "also from S, like “X”"   X = a history track by artist A / from album S;
+            "by A, an artist in your listening" or "from S, an album in your listening" when no history track
+            the model holds is by A or from S, but tracks it links only to that artist or album are
     cf    — "fits the taste of your listening history" for a listener, or "liked by listeners of “X”",
             X = the history track whose ALS factors are closest (cosine)
     audio — "sounds close to “X” in harmony"    X = the closest history track in audio space; the feature
-            groups named are those whose own cosine is ≥ GROUP_SIMILAR
+            groups named are those whose own cosine is ≥ GROUP_SIMILAR; when the pick and X share sound words
+            both hold confidently (p ≥ CONFIDENT, :mod:`gems.rank.words`; at most 3, surest first):
+            "slow, strings, choir — like “X”, close in harmony"
+and, first, for a query that asks for sound words: "Sounds ambient and slow, as asked." (the words the pick holds
+with p ≥ CONFIDENT) and "The nearest match to strings (p 0.21): a word is said of a track from p 0.4." for
+the others — a word is never said of a track below that confidence;
 then where the pick stands: a soundtrack's theme or a deep cut of a soundtrack the query loves, and how
 lesser-known it is in words — "a hit, among the 1% most played" (percentile ≥ 99), "a well-known track" (the
 head), "a lesser-known long-tail track", or "a rarely played long-tail track" when at least RARELY percent of
 the catalogue is more popular — with its listeners and percentile, one definition each (:mod:`gems.popularity`):
 "a rarely played long-tail track: 1 listener, percentile 69 (31% of the catalogue is more popular)".
+
+A pick of the fallback (:mod:`gems.rank.fallback`) says instead that nothing of the listening led anywhere in
+the model and what the pick is: one of its soundtracks' best lesser-known tracks (:func:`fallback_why`).
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import numpy as np
 
 from gems.popularity import HIT_PERCENTILE
 from gems.rank.options import KINDS
+from gems.rank.words import CONFIDENT, shared_words
 
 EVIDENCE_SHARE = 0.2  # a kind is named when it gives at least this share of the relevance
 GROUP_SIMILAR = 0.35  # per-group cosine above which a feature group (timbre, harmony, ...) is named
@@ -46,13 +57,16 @@ def _shares(ranked, entry: int, weights) -> dict[str, float]:
 
 class QueryEvidence:
     """What the explanations of one query's picks read of its tracks, gathered once: their neighbour lists,
-    their unit ALS factors, their audio vectors, the soundtracks they come from."""
+    their unit ALS factors, their audio vectors, the soundtracks they come from; ``coarse``: the artist and
+    album codes of its tracks the model links only to an artist or album ({"artist": codes, "album": codes});
+    ``words``: the sound words it asks for."""
 
-    def __init__(self, model, history: np.ndarray):
+    def __init__(self, model, history: np.ndarray, coarse: dict[str, np.ndarray] | None = None, words=()):
         inputs = model.inputs
-        self.model, self.history = model, history
+        self.model, self.history, self.words = model, history, tuple(words)
+        self.coarse = {name: set(np.asarray(codes).tolist()) for name, codes in (coarse or {}).items()}
         codes = np.asarray(inputs.soundtrack_codes)[history]
-        self.loved = set(codes[codes >= 0].tolist())
+        self.loved = set(codes[codes >= 0].tolist()) | self.coarse.get("album", set())
         self._near = self._cf = self._audio = None
 
     def near(self):
@@ -112,6 +126,16 @@ class QueryEvidence:
             return None, 0.0
         cosines = vectors @ np.asarray(inputs.audio_vectors[inputs.audio_position[row]])
         return int(tracks[np.argmax(cosines)]), float(cosines.max())
+
+    def coarse_kin(self, row: int) -> str | None:
+        """How ``row`` is kin to the query's artist and album links, in words, when it is ("by A, an artist in
+        your listening"); None when not."""
+        inputs = self.model.inputs
+        for name, noun, column in (("artist", "by", self.model.artists), ("album", "from", self.model.soundtracks)):
+            codes = inputs.kin_codes.get(name)
+            if codes is not None and int(codes[row]) in self.coarse.get(name, ()):
+                return f"{noun} {column[row]}, an {name} in your listening"
+        return None
 
 
 def close_groups(model, a: int, b: int) -> list[str]:
@@ -188,7 +212,27 @@ def _phrase(model, kind: str, row: int, seed: int, value: float, again: bool) ->
     if kind == "cf":
         return "liked by " + ("its listeners" if again else f"listeners of {label}")
     groups = close_groups(model, row, seed)
+    tags = model.tags
+    shared = shared_words(tags.of(row), tags.of(seed)) if tags is not None else []
+    if shared:
+        return f"{', '.join(shared)} — like {label}" + (f", close in {' and '.join(groups)}" if groups else "")
     return "sounds close to " + label + (f" in {' and '.join(groups)}" if groups else "")
+
+
+def words_sentences(model, row: int, words: tuple[str, ...]) -> str:
+    """How a pick holds the sound words its query asks for: those with p ≥ CONFIDENT said of it, the others
+    given with their probability (module docstring)."""
+    held = dict(model.tags.of(row)) if model.tags is not None else {}
+    sure = [w for w in words if held.get(w, 0.0) >= CONFIDENT]
+    unsure = [f"{w} (p {held.get(w, 0.0):.2f})" for w in words if w not in sure]
+    sentences = [f"Sounds {_and(sure)}, as asked."] if sure else []
+    if unsure:
+        sentences.append(f"The nearest match to {_and(unsure)}: a word is said of a track from p {CONFIDENT:g}.")
+    return " ".join(sentences)
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def explain(model, ranked, evidence: QueryEvidence, entry: int, *, listener: bool) -> tuple[str, int | None]:
@@ -196,7 +240,12 @@ def explain(model, ranked, evidence: QueryEvidence, entry: int, *, listener: boo
     describes (``listener``: the query is a listening history, whose ALS taste is named as theirs, not seeds)."""
     row = int(ranked.candidates.rows[entry])
     shares = _shares(ranked, entry, ranked.options.weights)
-    named = [kind for kind, share in sorted(shares.items(), key=lambda kv: -kv[1]) if share >= EVIDENCE_SHARE]
+    present = {kind for kind, values in ranked.candidates.evidence.items() if not np.isnan(values[entry])}
+    # a kind the pick cannot take (a history with no track the model holds has no taste) is never named, even
+    # where the learned ranker's contributions give its missing value weight
+    named = [
+        k for k, share in sorted(shares.items(), key=lambda kv: -kv[1]) if share >= EVIDENCE_SHARE and k in present
+    ]
     phrases, first_seed, named_seeds = [], None, set()
     for kind in named:
         if kind == "cf" and listener:
@@ -204,16 +253,14 @@ def explain(model, ranked, evidence: QueryEvidence, entry: int, *, listener: boo
             continue
         seed, value = evidence.nearest(kind, row)
         if seed is None:
+            coarse = evidence.coarse_kin(row) if kind == "kin" else None
+            phrases.extend([coarse] if coarse else [])
             continue
         first_seed = seed if first_seed is None else first_seed
         phrases.append(_phrase(model, kind, row, seed, value, seed in named_seeds))
         named_seeds.add(seed)
-    if not phrases:
-        evidence_text = "the closest match left after the popularity discount"
-    elif len(phrases) == 1:
-        evidence_text = phrases[0]
-    else:
-        evidence_text = ", ".join(phrases[:-1]) + " and " + phrases[-1]
+    evidence_text = _and(phrases) if phrases else "the closest match left after the popularity discount"
+    evidence_text = "" if evidence.words and not phrases else evidence_text  # the words said why
     soundtrack = model.soundtracks[row]
     if model.is_theme[row]:
         role = f"the theme of {soundtrack}"
@@ -223,4 +270,28 @@ def explain(model, ranked, evidence: QueryEvidence, entry: int, *, listener: boo
         role = None
     tail = popularity_words(model, row)
     where = f"{role[0].upper()}{role[1:]}; {tail}." if role else f"{tail[0].upper()}{tail[1:]}."
-    return f"{evidence_text[0].upper()}{evidence_text[1:]}. {where}", first_seed
+    sentences = [words_sentences(model, row, evidence.words)] if evidence.words else []
+    sentences += [f"{evidence_text[0].upper()}{evidence_text[1:]}."] if evidence_text else []
+    return " ".join([*sentences, where]), first_seed
+
+
+def fallback_words(model, row: int) -> str:
+    """What the fallback's picks are, as a pick ``row`` of it shows: "the most played long-tail tracks of its
+    soundtracks" (of its catalogue when the pick is not soundtrack music)."""
+    flags = model.inputs.is_soundtrack
+    music = "of its soundtracks" if flags is not None and bool(flags[row]) else "of its catalogue"
+    return f"the most played long-tail tracks {music}"
+
+
+def fallback_why(model, row: int, *, found: bool) -> str:
+    """Why a pick of the fallback (:mod:`gems.rank.fallback`) was given: ``found`` — some of the listening
+    links to the model but led to no pick — or nothing of it is in the model; and what the pick is instead."""
+    lead = (
+        "What this model holds of your listening led to no pick"
+        if found
+        else "Nothing of your listening is in this model"
+    )
+    soundtrack = model.soundtracks[row]
+    where = f", from {soundtrack}" if soundtrack is not None else ""
+    tail = popularity_words(model, row)
+    return f"{lead}; instead, one of {fallback_words(model, row)}{where}. {tail[0].upper()}{tail[1:]}."

@@ -8,7 +8,7 @@ hidden folder ``.OUT.parts`` beside the output (:mod:`gems.serve.parts`), so mem
 size and an interrupted export resumes where it stopped (when the model, the users and the options are the
 same). The parts are joined into OUT, in its format, under a temporary name that is renamed when complete: a
 truncated file never appears under the final name. Playlists (``--playlists DIR``) come from the same ranking
-pass, ordered for flow by :mod:`gems.playlist`, each written atomically. One export at a time writes a file or
+pass, ordered for flow by :mod:`gems.serve.playlist`, each written atomically. One export at a time writes a file or
 a playlist folder (:mod:`gems.artifacts.locks`), so two never mix their rows.
 """
 
@@ -27,7 +27,13 @@ from gems.errors import DataError, ParameterError
 from gems.parallel import Runner
 from gems.progress import progress_bar
 from gems.rank import Queries, RankOptions, rank
-from gems.safe_files import atomic_temporaries, describe_os_error, describe_write_error, read_regular
+from gems.safe_files import (
+    atomic_temporaries,
+    check_output,
+    describe_os_error,
+    describe_write_error,
+    read_regular,
+)
 from gems.serve.parts import Parts
 
 log = logging.getLogger(__name__)
@@ -45,6 +51,7 @@ class ExportSummary:
     out: Path | None
     playlists: int = 0  # playlist files written (export_batch with ``playlists``)
     playlist_folder: Path | None = None
+    fallback: int = 0  # listeners of ``histories`` answered by the fallback (gems.rank.fallback)
 
 
 def read_user_ids(path: str | Path) -> list[str]:
@@ -101,67 +108,60 @@ def _single_threaded() -> None:
 def rank_users(model, users: np.ndarray, options: RankOptions) -> tuple[np.ndarray, np.ndarray]:
     """Top-k of a block of the model's listeners (rows): (items (b × k), scores), −1 / −inf padding — what
     ``gems export`` writes and ``gems evaluate`` scores."""
-    indptr, indices, weights = model.interactions
-    histories = [np.asarray(indices[indptr[u] : indptr[u + 1]], dtype=np.int64) for u in users]
-    listened = [np.asarray(weights[indptr[u] : indptr[u + 1]], dtype=np.float64) for u in users]
-    ranked = rank(model.inputs, Queries.of(histories, users, listened), options)
+    ranked = rank(model.batch_inputs, Queries.of_listeners(model.interactions, users), options)
     return ranked.items, ranked.scores
 
 
 def rank_block(task: tuple) -> tuple[np.ndarray, np.ndarray]:
     """One block of listeners -> (items (b × k), scores). ``task``: (model path, options, user rows) for the
-    model's own listeners, or (model path, options, histories, weights) for histories folded in."""
-    path, options, *who = task
+    model's own listeners, or (model path, options, :class:`gems.rank.Queries`) for histories folded in."""
+    path, options, who = task
     model = _model(path)
-    if len(who) == 1:
-        return rank_users(model, who[0], options)
-    ranked = rank(model.inputs, Queries.of(who[0], None, who[1]), options)
+    if not isinstance(who, Queries):
+        return rank_users(model, who, options)
+    ranked = rank(model.batch_inputs, who, options)
     return ranked.items, ranked.scores
 
 
 @dataclass
 class Listeners:
     """Who an export ranks: ``names`` (the user_id column, Arrow strings) and either ``rows``, the model's own
-    listeners, or ``histories`` (track rows) and ``weights`` of listeners the model never saw (folded in).
-    ``identity``: what an interrupted export must find unchanged to resume."""
+    listeners, or the ``queries`` of listeners the model never saw (folded in). ``identity``: what an
+    interrupted export must find unchanged to resume."""
 
     names: object
     identity: str
     rows: np.ndarray | None = None
-    histories: list[np.ndarray] | None = None
-    weights: list[np.ndarray] | None = None
+    queries: Queries | None = None
 
     def __len__(self) -> int:
         return len(self.names)
 
     def task(self, path: str, options: RankOptions, part: slice) -> tuple:
-        if self.rows is not None:
-            return (path, options, self.rows[part])
-        return (path, options, self.histories[part], self.weights[part])
+        return (path, options, self.rows[part] if self.rows is not None else self.queries.take(part))
 
     def history(self, model, i: int) -> np.ndarray:
         """The track rows of listener ``i``."""
-        if self.histories is not None:
-            return self.histories[i]
-        indptr, indices, _ = model.interactions
-        user = self.rows[i]
-        return np.asarray(indices[indptr[user] : indptr[user + 1]], dtype=np.int64)
+        if self.queries is not None:
+            return self.queries.histories[i]
+        return model.history(int(self.rows[i]))[0]
 
 
-def export_recommendations(
-    model,
-    out: str | Path,
-    options: RankOptions,
-    *,
-    user_ids: list[str] | None = None,
-    show_progress: bool = False,
-    block: int = BLOCK,
-    runner: Runner | None = None,
-) -> ExportSummary:
-    """Write the top ``options.k`` of every requested user (default: every listener of the model) to ``out``."""
-    return export_batch(
-        model, options, out=out, user_ids=user_ids, show_progress=show_progress, block=block, runner=runner
-    )
+class _Fallback:
+    """Fills the empty lists of listeners folded in with the fallback (:mod:`gems.rank.fallback`), made once."""
+
+    def __init__(self, model, options: RankOptions):
+        self.model, self.options, self.given, self.list = model, options, 0, None
+
+    def fill(self, items: np.ndarray, scores: np.ndarray) -> None:
+        empty = ~(items >= 0).any(axis=1)
+        if empty.any():
+            if self.list is None:
+                from gems.rank.fallback import fallback_list
+
+                self.list = fallback_list(self.model.inputs, self.options)
+            items[empty], scores[empty] = self.list
+            self.given += int(empty.sum())
 
 
 def _requested_rows(model, user_ids: list[str] | None) -> tuple[np.ndarray, list[str], list[str]]:
@@ -193,10 +193,10 @@ def _requested_rows(model, user_ids: list[str] | None) -> tuple[np.ndarray, list
 
 class _PlaylistFolder:
     """Writes one playlist per user into ``folder``: the user's picks ordered for flow (from their history), each
-    annotated with its rank, score and popularity. Files are named by :func:`gems.playlist.safe_filename`."""
+    annotated with its rank, score and popularity. Files are named by :func:`gems.serve.playlist_files.safe_filename`."""
 
     def __init__(self, model, folder: Path, playlist_format: str):
-        from gems.playlist import FORMATS as PLAYLIST_FORMATS
+        from gems.serve.playlist_files import FORMATS as PLAYLIST_FORMATS
 
         self.suffix = "." + str(playlist_format).lower().lstrip(".")
         if self.suffix not in PLAYLIST_FORMATS:
@@ -211,20 +211,16 @@ class _PlaylistFolder:
         return f"pick {place} of {k} for this listener (score {score:.3f}); {popularity_words(self.model, row)}"
 
     def write(self, user_id: str, history: np.ndarray, items: np.ndarray, scores: np.ndarray) -> int:
-        from gems.playlist import Playlist, annotation, entry, safe_filename, write_playlist
-        from gems.serve.flow import flow_order
+        from gems.serve.playlist import assemble
+        from gems.serve.playlist_files import safe_filename, write_playlist
+        from gems.serve.recommend import for_whom
 
         model = self.model
         picks = items[items >= 0]
         notes = [
             self._note(int(row), place, len(picks), float(s)) for place, (row, s) in enumerate(zip(picks, scores), 1)
         ]
-        order = flow_order(model, picks, history)
-        playlist = Playlist(
-            title=f"gems: hidden gems for {user_id}",
-            annotation=annotation(model, f"for listener {user_id}"),
-            entries=[entry(model, int(picks[i]), notes[i]) for i in order],
-        )
+        playlist = assemble(model, picks, for_whom(model, user=user_id), seeds=history, notes=notes)
         write_playlist(playlist, self.folder / (safe_filename(user_id) + self.suffix))
         self.written += 1
         return len(picks)
@@ -246,11 +242,13 @@ def export_batch(
     """Rank the top ``options.k`` of every requested user (default: every listener), or of every listener of
     ``histories`` (:class:`gems.serve.history.Histories`, folded in), once, in blocks run by ``runner``
     (default: this process), and write them to the table ``out`` and/or as one playlist per user into the folder
-    ``playlists``.
+    ``playlists``. Every listener of ``histories`` is answered: one whose list comes out empty (nothing of their
+    listening links, or what links leads to no pick) gets the fallback (:mod:`gems.rank.fallback`), counted in
+    the summary's ``fallback`` (of the blocks ranked by this run: a resumed export counts its new blocks).
 
     Playlists (``playlist_format`` m3u8, xspf or jspf) are ordered for flow from each user's history like
     ``gems playlist --user``; each is written atomically as it is done (an interrupted export leaves whole files
-    only), named by :func:`gems.playlist.safe_filename` of the user id; other files in the folder are left alone.
+    only), named by :func:`gems.serve.playlist_files.safe_filename` of the user id; other files in the folder are left alone.
     A second export into the same file or folder while this one runs gets a BusyError.
     """
     runner = runner or Runner()
@@ -262,8 +260,10 @@ def export_batch(
         out = Path(out)
         if out.suffix.lower() not in FORMATS:
             raise ParameterError(f"--out must end in {', '.join(FORMATS)}; got {out.name}")
+        check_output(out)
     folder = None
     if playlists is not None:
+        check_output(playlists, folder=True)
         folder = _PlaylistFolder(model, Path(playlists), playlist_format)
     with ExitStack() as held:  # one export at a time into a file or folder: never a mix of two
         for target in (out, None if folder is None else folder.folder):
@@ -288,15 +288,12 @@ def _export(model, options, out, folder, user_ids, histories, show_progress, blo
         except OSError as exc:
             raise DataError(f"{folder.folder}: {describe_write_error(exc, folder.folder)}") from None
     unknown, empty = [], []
+    fallback = None
     if histories is not None:
-        names = pa.array(histories.users, type=pa.string())
-        who = Listeners(
-            names,
-            hash_json([histories.users, [h.tolist() for h in histories.rows]]),
-            None,
-            histories.rows,
-            histories.weights,
-        )
+        names, queries = pa.array(histories.users, type=pa.string()), histories.queries
+        coarse = {name: [c.tolist() for c in codes] for name, codes in queries.coarse_codes.items()}
+        identity = hash_json([histories.users, [h.tolist() for h in queries.histories], coarse])
+        who, fallback = Listeners(names, identity, queries=queries), _Fallback(model, options)
     else:
         rows, unknown, empty = _requested_rows(model, user_ids)
         # Arrow string arrays: each block's ids are one ``take``, not a million Python strings
@@ -319,7 +316,7 @@ def _export(model, options, out, folder, user_ids, histories, show_progress, blo
     path = str(model.path)
     _MODELS.setdefault(path, model)  # local workers fork with it already open ...
     if todo:
-        model.inputs.prepare(batch=True)  # ... and with the factors sorted for the top-k, the matrices built
+        model.batch_inputs  # noqa: B018  ... and with the factors sorted for the top-k, the matrices built
     try:
         written = 0
         tasks = [who.task(path, options, blocks[i]) for i in todo]
@@ -329,6 +326,8 @@ def _export(model, options, out, folder, user_ids, histories, show_progress, blo
         ):
             advance(sum(blocks[i].stop - blocks[i].start for i in range(len(blocks)) if i not in todo))
             for i, (items, scores) in zip(todo, ranked):
+                if fallback is not None:
+                    fallback.fill(items, scores)
                 valid = items >= 0
                 written += int(valid.sum())
                 members = np.arange(blocks[i].start, blocks[i].stop)
@@ -364,4 +363,5 @@ def _export(model, options, out, folder, user_ids, histories, show_progress, blo
         out=out,
         playlists=0 if folder is None else folder.written,
         playlist_folder=None if folder is None else folder.folder,
+        fallback=0 if fallback is None else fallback.given,
     )

@@ -241,9 +241,3 @@ def flow_order(model, rows, seeds=None, *, arc: bool = False) -> np.ndarray:
     groups = _soundtrack_groups(model, rows)
     order = _greedy(step, first, groups, fit, weight)
     return _two_opt(order, step, groups, fit, weight)
-
-
-def order_for_flow(model, picks: list, seeds=None, *, arc: bool = False) -> list:
-    """``picks`` (:class:`~gems.rank.Recommendation`) in the order of :func:`flow_order`."""
-    order = flow_order(model, [p.row for p in picks], seeds, arc=arc)
-    return [picks[i] for i in order]

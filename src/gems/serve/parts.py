@@ -71,14 +71,14 @@ class Parts:
                         table = pq.read_table(self.path(block))
                         rows += table.num_rows
                         sink.write_table(table)
-            elif suffix == ".csv":
-                import pyarrow.csv as pacsv
+            elif suffix == ".csv":  # text cells a spreadsheet cannot run: see gems.spreadsheet
+                from gems.spreadsheet import csv_writer, neutral_table
 
-                with pacsv.CSVWriter(temporary, schema) as sink:
+                with csv_writer(temporary, schema) as sink:
                     for block in range(blocks):
                         table = pq.read_table(self.path(block))
                         rows += table.num_rows
-                        sink.write_table(table)
+                        sink.write_table(neutral_table(table))
             else:
                 with open(temporary, "w", encoding="utf-8") as sink:
                     for block in range(blocks):

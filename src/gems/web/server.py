@@ -34,15 +34,29 @@ def bind(host: str = "127.0.0.1", port: int = 8765) -> socket.socket:
 
 
 def url_of(sock: socket.socket) -> str:
-    """``http://host:port/`` of a bound socket (IPv6 hosts in brackets)."""
+    """``http://host:port/`` of a bound socket (IPv6 hosts in brackets); for a socket on every address
+    (0.0.0.0, ::), its loopback address, which this machine's browser opens and the server answers to."""
     host, port = sock.getsockname()[:2]
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+REQUEST_HEAD_LIMIT = 1 << 20  # bytes of a request line and headers: longer queries than any the API accepts,
+# so too many values get the API's own one-line answer (h11's default, 16 KiB, resets the connection instead)
 
 
 def _server(app, log_level: str):
     import uvicorn
 
-    return uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=log_level == "info", lifespan="off"))
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=log_level == "info",
+        lifespan="off",
+        h11_max_incomplete_event_size=REQUEST_HEAD_LIMIT,
+        proxy_headers=False,  # X-Forwarded-* from a local program would rewrite the URLs playlists stream from
+    )
+    return uvicorn.Server(config)
 
 
 def serve_forever(app, sock: socket.socket, *, log_level: str = "warning") -> None:

@@ -1,20 +1,21 @@
-// gems serve: the page. Plain JS, no framework; every number and sentence comes from the JSON API.
-"use strict";
+// gems serve: the page. Plain JS modules, no framework; every number and sentence comes from the JSON API.
+import { drawCurve } from "/static/chart.js";
 
 const $ = (selector) => document.querySelector(selector);
-const SVG = "http://www.w3.org/2000/svg";
 const CONTROLS = ["discount", "tail_share", "per_soundtrack", "k", "scope", "deep_cuts"];
 
 const state = {
   mode: "seeds",
   seeds: [],          // [{track_id, title, soundtrack}]
   user: "",
+  sounds: "",         // the sound words typed, searched alone or with the mode's query
   upload: null,       // {file, format} of the last uploaded export
   picks: [],          // the objects of /api/recommend, best first
   facts: new Map(),   // track_id -> /api/tracks object
   playlist: [],       // track ids, in playlist order
   curve: null,
   info: null,
+  presets: null,      // each control's value as the model's defaults set it
   asked: 0,           // sequence number of the newest query: older answers are dropped
   suggestions: { text: null, items: [], active: 0 },
 };
@@ -34,8 +35,23 @@ function query(params) {
 async function api(path, params = {}, init = undefined) {
   const response = await fetch(`${path}?${query(params)}`, init);
   const body = await response.json().catch(() => null);
-  if (!response.ok) throw new Error((body && body.error) || `${response.status} ${response.statusText}`);
+  if (!response.ok) {
+    throw Object.assign(new Error((body && body.error) || `${response.status} ${response.statusText}`), { status: response.status });
+  }
   return body;
+}
+
+let token = null;  // the server's token, which uploads carry (only this page can read it: see security.py)
+
+async function post(path, params, body, retry = true) {
+  token = token ?? await (await fetch("/api/token")).text();
+  try {
+    return await api(path, params, { method: "POST", body, headers: { "X-Gems-Token": token } });
+  } catch (error) {
+    if (error.status !== 403 || !retry) throw error;
+    token = null;  // a restarted server has a new one
+    return post(path, params, body, false);
+  }
 }
 
 function el(tag, attributes = {}, ...children) {
@@ -147,11 +163,18 @@ function renderChips() {
 
 // ------------------------------------------------------------------------------------------------ ranking
 
+function controlValue(name) {
+  const input = $(`#${name}`);
+  return input.type === "checkbox" ? String(input.checked) : input.value;
+}
+
+// The controls the listener moved from where the model's defaults put them (none before /api/info has told
+// them): the server applies its own defaults, scope included, to everything else.
 function controlValues() {
   const values = {};
+  if (!state.presets) return values;
   for (const name of CONTROLS) {
-    const input = $(`#${name}`);
-    values[name] = input.type === "checkbox" ? (input.checked ? "true" : "") : input.value;
+    if (controlValue(name) !== state.presets[name]) values[name] = controlValue(name);
   }
   return values;
 }
@@ -162,10 +185,17 @@ function queryParams() {
   return {};
 }
 
+// Sound words go with whatever the mode asks, or alone (an upload always needs its file).
 function hasQuery() {
-  if (state.mode === "seeds") return state.seeds.length > 0;
-  if (state.mode === "user") return Boolean(state.user);
+  if (state.mode === "seeds") return state.seeds.length > 0 || Boolean(state.sounds);
+  if (state.mode === "user") return Boolean(state.user) || Boolean(state.sounds);
   return Boolean(state.upload);
+}
+
+// The words a track holds at the confidence the server states (/api/info), most probable first: never a word below it.
+function confidentWords(pick) {
+  const sounds = state.info && state.info.sounds;
+  return sounds ? (pick.tags || []).filter((tag) => tag.p >= sounds.confident).map((tag) => tag.word) : [];
 }
 
 async function recommend() {
@@ -174,8 +204,8 @@ async function recommend() {
     state.picks = [];
     renderGems();
     drawChart();
-    setStatus({ seeds: "Pick a track you love to begin.", user: "Give a listener id of the model.",
-      upload: "Choose a listening export to upload." }[state.mode]);
+    setStatus({ seeds: "Pick a track you love, or type the sounds you want, to begin.",
+      user: "Give a listener id of the model.", upload: "Choose a listening export to upload." }[state.mode]);
     return;
   }
   setStatus("Finding gems…");
@@ -184,9 +214,9 @@ async function recommend() {
     if (state.mode === "upload") {
       const form = new FormData();
       form.append("file", state.upload.file);
-      picks = await api("/api/history", { ...controlValues(), format: state.upload.format }, { method: "POST", body: form });
+      picks = await post("/api/history", { ...controlValues(), format: state.upload.format, sounds: state.sounds }, form);
     } else {
-      picks = await api("/api/recommend", { ...queryParams(), ...controlValues() });
+      picks = await api("/api/recommend", { ...queryParams(), sounds: state.sounds, ...controlValues() });
     }
     const ids = [...picks.map((p) => p.track_id), ...state.seeds.map((s) => s.track_id)];
     const facts = ids.length ? await api("/api/tracks", { id: ids }) : [];
@@ -229,6 +259,7 @@ function renderGems() {
         text: `${pick.popularity.toLocaleString()} listeners${simulated} · percentile ${Math.round(pick.popularity_percentile)}`
           + (pick.is_tail ? " · long tail" : ""),
       }),
+      confidentWords(pick).length ? el("p", { class: "words", text: `sounds ${confidentWords(pick).join(" · ")}` }) : null,
       el("p", { class: "why", text: pick.why }),
       facts.has_audio
         ? el("audio", { controls: "", preload: "metadata", src: `/api/audio/${encodeURIComponent(pick.track_id)}`, "aria-label": `Preview ${pick.title}` })
@@ -244,47 +275,13 @@ function renderGems() {
 // ------------------------------------------------------------------------------------------------ chart
 
 function drawChart() {
-  const curve = state.curve;
-  const box = $("#curve");
-  if (!curve || !curve.n_tracks) { box.textContent = "This model has no popularity to draw."; return; }
-  const [W, H, L, R, T, B] = [560, 250, 46, 12, 10, 34];
-  const n = curve.n_tracks;
-  const top = Math.max(...curve.listeners, 1);
-  const x = (rank) => L + (n > 1 ? Math.log10(rank) / Math.log10(n) : 0) * (W - L - R);
-  const y = (listeners) => H - B - (Math.log10(1 + listeners) / Math.log10(1 + top)) * (H - B - T);
-  const svg = document.createElementNS(SVG, "svg");
-  const add = (parent, tag, attributes, text) => {
-    const node = document.createElementNS(SVG, tag);
-    for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
-    if (text !== undefined) node.textContent = text;
-    parent.append(node);
-    return node;
-  };
-  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-labelledby", "curve-title");
-  add(svg, "title", { id: "curve-title" },
-    `Listeners by popularity rank for ${n.toLocaleString()} tracks, log scales; seeds and gems marked`);
-  if (curve.head > 0) add(svg, "rect", { class: "head", x: L, y: T, width: Math.max(1, x(curve.head) - L), height: H - B - T });
-  add(svg, "line", { class: "axis", x1: L, y1: H - B, x2: W - R, y2: H - B });
-  add(svg, "line", { class: "axis", x1: L, y1: T, x2: L, y2: H - B });
-  for (let p = 1; p <= n; p *= 10) add(svg, "text", { x: x(p), y: H - B + 14, "text-anchor": "middle" }, p.toLocaleString());
-  for (let p = 1; p <= top; p *= 10) add(svg, "text", { x: L - 5, y: y(p) + 4, "text-anchor": "end" }, p.toLocaleString());
-  add(svg, "text", { x: (L + W - R) / 2, y: H - 4, "text-anchor": "middle" }, "popularity rank (log)");
-  add(svg, "text", { x: 12, y: (T + H - B) / 2, transform: `rotate(-90 12 ${(T + H - B) / 2})`, "text-anchor": "middle" }, "listeners (log)");
-  const points = curve.ranks.map((rank, i) => `${x(rank).toFixed(1)},${y(curve.listeners[i]).toFixed(1)}`);
-  add(svg, "polyline", { class: "curve", points: points.join(" ") });
-  const mark = (facts, kind) => {
-    const [cx, cy] = [x(facts.popularity_rank), y(facts.listeners)];
-    const shape = kind === "seed"
-      ? add(svg, "rect", { class: kind, x: cx - 5, y: cy - 5, width: 10, height: 10, transform: `rotate(45 ${cx} ${cy})` })
-      : add(svg, "circle", { class: kind, cx, cy, r: 5 });
-    shape.setAttribute("data-mark-id", facts.track_id);
-    add(shape, "title", {}, `${facts.title}: ${facts.listeners.toLocaleString()} listeners, rank ${facts.popularity_rank.toLocaleString()}`);
-  };
-  for (const pick of state.picks) if (state.facts.has(pick.track_id)) mark(state.facts.get(pick.track_id), "pick");
-  if (state.mode === "seeds") for (const seed of state.seeds) if (state.facts.has(seed.track_id)) mark(state.facts.get(seed.track_id), "seed");
-  box.replaceChildren(svg);
+  const marks = state.picks.filter((pick) => state.facts.has(pick.track_id))
+    .map((pick) => ({ facts: state.facts.get(pick.track_id), kind: "pick" }));
+  if (state.mode === "seeds") {
+    marks.push(...state.seeds.filter((seed) => state.facts.has(seed.track_id))
+      .map((seed) => ({ facts: state.facts.get(seed.track_id), kind: "seed" })));
+  }
+  drawCurve($("#curve"), state.curve, marks);
 }
 
 // ------------------------------------------------------------------------------------------------ playlist
@@ -355,29 +352,8 @@ function showControlValues() {
   for (const name of ["discount", "tail_share"]) $(`#${name}-value`).textContent = Number($(`#${name}`).value).toFixed(2);
 }
 
-async function start() {
-  try {
-    state.info = await api("/api/info");
-    state.curve = await api("/api/popularity");
-  } catch (error) {
-    setStatus(error.message, true);
-    return;
-  }
-  const { info } = state;
-  const defaults = info.defaults;
-  $("#discount").value = defaults.discount;
-  $("#tail_share").value = defaults.tail_share;
-  $("#per_soundtrack").value = defaults.per_soundtrack;
-  $("#k").value = defaults.k;
-  $("#scope").value = defaults.scope;
-  showControlValues();
-  $("#model-info").textContent = `${info.tracks.toLocaleString()} tracks · ${info.listeners.toLocaleString()} listeners`
-    + (info.simulated ? " (simulated listening log)" : "");
-  $("#format").replaceChildren(...info.formats.map((name) => el("option", { value: name, text: name })));
-  $("#upload-note").textContent = `Up to ${Math.round(info.upload_limit / 2 ** 20)} MB; the file is deleted once read.`;
-  drawChart();
-  renderPlaylist();
-
+// Listeners first, then the model's facts: text typed while /api/info is on its way is searched at once.
+function listen() {
   searchBox().addEventListener("input", () => suggestSoon(searchBox().value));
   searchBox().addEventListener("keydown", onSearchKey);
   searchBox().addEventListener("blur", () => setTimeout(hideSuggestions, 100));
@@ -400,8 +376,39 @@ async function start() {
     state.upload = { file, format: $("#format").value };
     recommend();
   });
+  $("#sounds").addEventListener("input", () => {
+    state.sounds = $("#sounds").value.trim();
+    recommendSoon();
+  });
   $("#flow").addEventListener("click", orderForFlow);
-  searchBox().focus();
+  if (document.activeElement === document.body) searchBox().focus();
+  if (searchBox().value.trim()) suggestSoon(searchBox().value);  // typed before this script ran
+}
+
+async function start() {
+  listen();
+  try {
+    state.info = await api("/api/info");
+    state.curve = await api("/api/popularity");
+  } catch (error) {
+    setStatus(error.message, true);
+    return;
+  }
+  const { info } = state;
+  const defaults = info.defaults;
+  for (const name of ["discount", "tail_share", "per_soundtrack", "k", "scope"]) $(`#${name}`).value = defaults[name];
+  state.presets = Object.fromEntries(CONTROLS.map((name) => [name, controlValue(name)]));  // as the inputs show them
+  showControlValues();
+  $("#model-info").textContent = `${info.tracks.toLocaleString()} tracks · ${info.listeners.toLocaleString()} listeners`
+    + (info.simulated ? " (simulated listening log)" : "");
+  $("#format").replaceChildren(...info.formats.map((name) => el("option", { value: name, text: name })));
+  $("#upload-note").textContent = `Up to ${Math.round(info.upload_limit / 2 ** 20)} MB; the file is deleted once read.`;
+  if (info.sounds) {
+    $("#sounds-box").hidden = false;
+    $("#sound-words").textContent = `${info.sounds.words.join(", ")}. A word is said of a track from p ${info.sounds.confident}.`;
+  }
+  drawChart();
+  renderPlaylist();
 }
 
 document.addEventListener("DOMContentLoaded", start);

@@ -20,30 +20,15 @@ from typing import Any
 from gems import __version__
 from gems.artifacts import layout
 from gems.artifacts.hashing import InputHasher
-from gems.artifacts.reading import ModelFolder
+from gems.artifacts.reading import ModelFolder, arrow_to_numpy
 from gems.artifacts.writing import ModelWriter, library_versions
-from gems.build.fit import fit_cf, fit_index, fit_neighbours, fit_ranker_stage, write_spaces
-from gems.build.runner import StageRunner
-from gems.build.sources import (
-    DISPLAY_COLUMNS,
-    catalogue_arrays,
-    stage_audio,
-    stage_catalogue,
-    stage_ingest,
-    stage_interactions,
-    stage_popularity,
-)
 from gems.config import BuildConfig, load_pipeline
 from gems.errors import GemsError, ModelError, ParameterError
+from gems.stages.fitting import fit_cf, fit_index, fit_neighbours, fit_ranker_stage
+from gems.stages.reading import stage_audio, stage_catalogue, stage_ingest, stage_interactions, stage_popularity
+from gems.stages.runner import StageRunner
 
-__all__ = [
-    "DISPLAY_COLUMNS",
-    "BuildResult",
-    "build_model",
-    "catalogue_arrays",
-    "load_or_default_config",
-    "write_spaces",
-]
+__all__ = ["BuildResult", "build_model", "load_or_default_config"]
 
 
 @dataclass
@@ -125,12 +110,14 @@ def build_model(
             failures = failed[["track_id", "path", "status", "reason"]].to_dict("records")
         _save_memo(writer, hasher)
         records = runner.records
+        scope, scope_reason = default_scope(config, runner.staged)
         manifest = {
             "gems_version": __version__,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "config": config.to_dict(),
             "listens_simulated": config.simulated,
-            "rank_defaults": config.rank.to_section(),
+            "rank_defaults": {**config.rank.to_section(), "scope": scope},
+            "scope_reason": scope_reason,
             "spaces": [s for s in ("audio", "cf", "blend") if runner.staged.has(layout.space_vectors(s))],
             "counts": {
                 "tracks": records["ingest"].counts["tracks"],
@@ -149,6 +136,40 @@ def build_model(
         }
         path = writer.commit(manifest)
     return BuildResult(path, manifest, reports, failures, time.perf_counter() - started)
+
+
+SOUNDTRACK_SCOPE_MIN_TRACKS = 100
+SOUNDTRACK_SCOPE_MIN_SHARE = 0.01
+
+
+def default_scope(config: BuildConfig, folder: ModelFolder) -> tuple[str, str]:
+    """The model's default ranking scope and why, in words: the pipeline's ``[rank] scope`` when it names one
+    (``all`` or ``soundtrack``); for ``auto`` (the default), ``soundtrack`` when the model holds enough soundtrack
+    music: at least :data:`SOUNDTRACK_SCOPE_MIN_TRACKS`
+    soundtrack tracks among the tracks in play (those with listeners; every track of a model without listens),
+    and at least :data:`SOUNDTRACK_SCOPE_MIN_SHARE` of them. A hundred tracks fill ten lists of ten; 1% is about
+    three times the share the detector flags where there are no soundtracks (its false flags: ~0.35% of the
+    MPD sample's other tracks), so a catalogue is narrowed only where soundtracks are really there. Otherwise
+    ``all``; ``--scope all`` widens a soundtrack default per query."""
+    if config.rank.scope != "auto":
+        return config.rank.scope, "the pipeline's [rank] scope"
+    import numpy as np
+
+    n = folder.table(layout.TRACKS, ["track_id"]).num_rows
+    flagged = np.zeros(n, dtype=bool)
+    if "is_soundtrack" in folder.columns(layout.TRACKS):
+        flagged = arrow_to_numpy(folder.table(layout.TRACKS, ["is_soundtrack"]).column(0)).astype(bool)
+    listeners = arrow_to_numpy(folder.table(layout.POPULARITY, ["listeners"]).column(0))
+    in_play = listeners > 0 if listeners.any() else np.ones(n, dtype=bool)
+    soundtracks, tracks = int((flagged & in_play).sum()), int(in_play.sum())
+    share = soundtracks / max(tracks, 1)
+    enough = soundtracks >= SOUNDTRACK_SCOPE_MIN_TRACKS and share >= SOUNDTRACK_SCOPE_MIN_SHARE
+    played = "listened " if listeners.any() else ""
+    return (
+        "soundtrack" if enough else "all",
+        f"{soundtracks:,} of the {tracks:,} {played}tracks ({share:.1%}) are soundtrack music; soundtracks first "
+        f"needs at least {SOUNDTRACK_SCOPE_MIN_TRACKS} and {SOUNDTRACK_SCOPE_MIN_SHARE:.0%}",
+    )
 
 
 def _save_memo(writer: ModelWriter, hasher: InputHasher) -> None:

@@ -10,9 +10,10 @@ import numpy as np
 
 from gems.artifacts import layout
 from gems.artifacts.hashing import InputHasher
-from gems.build.runner import StageRunner, interaction_inputs, load_interactions
+from gems.artifacts.writing import ModelWriter
 from gems.config import BuildConfig
 from gems.errors import ParameterError
+from gems.stages.runner import StageRunner, interaction_inputs, load_interactions
 
 
 def stage_ingest(runner: StageRunner, config: BuildConfig, hasher: InputHasher) -> None:
@@ -49,10 +50,10 @@ def catalogue_arrays(tracks) -> dict[str, np.ndarray]:
     and by folded title, and per artist and per album/soundtrack the codes and the tracks sorted by code."""
     import pandas as pd
 
-    from gems.lookup import fold
+    from gems.lookup import title_key
 
     ids = tracks["track_id"].to_numpy(dtype=str)
-    titles = np.asarray([fold(t if isinstance(t, str) else i) for t, i in zip(tracks["title"], ids)], dtype=str)
+    titles = np.asarray([title_key(t if isinstance(t, str) else i) for t, i in zip(tracks["title"], ids)], dtype=str)
     arrays = {
         layout.ID_ORDER: np.argsort(ids, kind="stable"),
         layout.TITLE_ORDER: np.argsort(titles, kind="stable"),
@@ -70,21 +71,12 @@ DISPLAY_COLUMNS = ("track_id", "title", "artist", "soundtrack", "duration_s", "p
 
 
 def stage_catalogue(runner: StageRunner) -> None:
-    """What serving reads of the catalogue without reading it whole: its display columns as a memory-mappable
-    Arrow file (a million-track query labels ten picks), sort orders that find a track by id or title and a
-    track's artist- and album-mates by binary search (see gems.lookup and RankingInputs.members), and the name
-    keys a history is linked by (gems.ingest.link.catalogue_keys)."""
+    """What serving reads of the catalogue without reading it whole (:func:`write_catalogue`)."""
     inputs = {"tracks": runner.file_hash(layout.TRACKS), "link": LINK_VERSION}
 
     def compute() -> dict[str, Any]:
-        from gems.ingest.link import catalogue_keys
-
-        display = runner.staged.table(layout.TRACKS, list(DISPLAY_COLUMNS))
-        runner.writer.save_arrow(layout.DISPLAY, display)
-        tracks = display.to_pandas()
-        for relpath, array in catalogue_arrays(tracks).items():
-            runner.writer.save_array(relpath, array)
-        runner.writer.save_table(layout.LINK_KEYS, catalogue_keys(tracks))
+        tracks = runner.staged.table(layout.TRACKS, list(DISPLAY_COLUMNS)).to_pandas()
+        write_catalogue(runner.writer, tracks)
         return {
             "tracks": len(tracks),
             "artists": int(tracks["artist"].nunique()),
@@ -92,6 +84,22 @@ def stage_catalogue(runner: StageRunner) -> None:
         }
 
     runner.run("catalogue", inputs, compute)
+
+
+def write_catalogue(writer: ModelWriter, tracks) -> None:
+    """The catalogue's serving files for a tracks frame with :data:`DISPLAY_COLUMNS`: its display columns as a
+    memory-mappable Arrow file (a million-track query labels ten picks), sort orders that find a track by id or
+    title and a track's artist- and album-mates by binary search (:func:`catalogue_arrays`, gems.lookup), and
+    the name keys a history is linked by (gems.ingest.link_keys.catalogue_keys)."""
+    import pyarrow as pa
+
+    from gems.ingest.link_keys import catalogue_keys
+
+    tracks = tracks[list(DISPLAY_COLUMNS)].reset_index(drop=True)
+    writer.save_arrow(layout.DISPLAY, pa.Table.from_pandas(tracks, preserve_index=False))
+    for relpath, array in catalogue_arrays(tracks).items():
+        writer.save_array(relpath, array)
+    writer.save_table(layout.LINK_KEYS, catalogue_keys(tracks))
 
 
 def stage_audio(runner: StageRunner, config: BuildConfig, hasher: InputHasher, show_progress: bool, cache_dir) -> None:
@@ -107,7 +115,6 @@ def stage_audio(runner: StageRunner, config: BuildConfig, hasher: InputHasher, s
         "files": list(zip(with_audio["track_id"], hashed.fingerprint_items())),
         "excerpt_s": params.excerpt_s,
         "min_duration_s": params.min_duration_s,
-        "dims": params.dims,
         "features": _feature_fingerprint(params),
     }
 
@@ -119,7 +126,6 @@ def stage_audio(runner: StageRunner, config: BuildConfig, hasher: InputHasher, s
             hashed,
             excerpt_s=params.excerpt_s,
             min_duration_s=params.min_duration_s,
-            dims=params.dims,
             workers=params.workers,
             scheduler=config.dask.scheduler or None,
             cache_dir=cache_dir,
@@ -130,12 +136,12 @@ def stage_audio(runner: StageRunner, config: BuildConfig, hasher: InputHasher, s
         files.insert(1, "track_id", with_audio["track_id"].to_numpy())
         writer = runner.writer
         writer.save_table(layout.AUDIO_FILES, files)
-        if embedding.embedder is not None:
-            writer.save_array(layout.AUDIO_ROWS, files["track_row"].to_numpy()[embedding.ok_positions])
+        if embedding.scaler is not None:
+            write_tags(writer, files["track_row"].to_numpy()[embedding.ok_positions], embedding.tags)
             writer.save_array(layout.AUDIO_FEATURES, embedding.features)
             writer.save_array(layout.AUDIO_STANDARDIZED, embedding.standardized)
             writer.save_array(layout.AUDIO_VECTORS, embedding.vectors)
-            writer.save_arrays(layout.AUDIO_EMBEDDER, embedding.embedder.to_arrays())
+            writer.save_arrays(layout.AUDIO_EMBEDDER, embedding.scaler.to_arrays())
             writer.save_json(layout.AUDIO_GROUPS, {k: [g.start, g.stop] for k, g in FEATURE_GROUPS.items()})
             writer.save_json(layout.AUDIO_FEATURE_NAMES, list(FEATURE_NAMES))
         return {
@@ -144,10 +150,20 @@ def stage_audio(runner: StageRunner, config: BuildConfig, hasher: InputHasher, s
             "failed": int(len(files) - len(embedding.ok_positions)),
             "cache_hits": embedding.cache_hits,
             "extracted": embedding.extracted,
-            "dims": int(embedding.vectors.shape[1]) if embedding.embedder is not None else 0,
+            "dims": int(embedding.vectors.shape[1]) if embedding.scaler is not None else 0,
         }
 
     runner.run("audio", inputs, compute)
+
+
+def write_tags(writer, rows: np.ndarray, tags: np.ndarray) -> None:
+    """The analysed tracks' rows (``AUDIO_ROWS``: the row order of every audio array) and their sound words'
+    probabilities (rows × 50, MTT_musicnn's, columns ``TAG_WORDS``)."""
+    from gems.audio.musicnn import TAG_WORDS
+
+    writer.save_array(layout.AUDIO_ROWS, np.asarray(rows, dtype=np.int64))
+    writer.save_array(layout.AUDIO_TAGS, np.asarray(tags, dtype=np.float32))
+    writer.save_json(layout.AUDIO_TAG_WORDS, list(TAG_WORDS))
 
 
 def _feature_fingerprint(params) -> str:
@@ -171,13 +187,20 @@ def stage_interactions(runner: StageRunner) -> None:
         item = pd.Index(track_ids).get_indexer(listens["track_id"])
         users, user_idx = np.unique(listens["user_id"].to_numpy(dtype=str), return_inverse=True)
         matrix = interaction_matrix(user_idx, item, listens["weight"].to_numpy(), (len(users), len(track_ids)))
-        writer = runner.writer
-        writer.save_table(layout.USERS, pd.DataFrame({"user_id": users}))
-        for relpath, array in zip(layout.INTERACTIONS, (matrix.indptr, matrix.indices, matrix.data)):
-            writer.save_array(relpath, array)
+        write_interactions(runner.writer, users, matrix)
         return {"users": len(users), "pairs": int(matrix.nnz)}
 
     runner.run("interactions", inputs, compute)
+
+
+def write_interactions(writer: ModelWriter, user_ids, matrix) -> None:
+    """The listeners' ids (sorted: serving finds one by binary search) and the (users × tracks) CSR matrix of
+    summed listen weights, one row per id."""
+    import pandas as pd
+
+    writer.save_table(layout.USERS, pd.DataFrame({"user_id": np.asarray(user_ids, dtype=str)}))
+    for relpath, array in zip(layout.INTERACTIONS, (matrix.indptr, matrix.indices, matrix.data)):
+        writer.save_array(relpath, array)
 
 
 def stage_popularity(runner: StageRunner, config: BuildConfig) -> None:
@@ -188,7 +211,6 @@ def stage_popularity(runner: StageRunner, config: BuildConfig) -> None:
     }
 
     def compute() -> dict[str, Any]:
-        import pandas as pd
         import scipy.sparse as sp
 
         from gems.popularity import popularity_from_matrix
@@ -199,8 +221,7 @@ def stage_popularity(runner: StageRunner, config: BuildConfig) -> None:
         if matrix is None:
             matrix = sp.csr_matrix((0, len(tracks)), dtype=np.float32)
         popularity = popularity_from_matrix(matrix, codes, head_share=config.popularity.head_share)
-        frame = pd.DataFrame({"track_id": tracks["track_id"], **popularity.to_columns()})
-        runner.writer.save_table(layout.POPULARITY, frame)
+        write_popularity(runner.writer, tracks["track_id"], popularity)
         return {
             "head": popularity.n_head,
             "tail": int(popularity.is_tail.sum()),
@@ -208,3 +229,10 @@ def stage_popularity(runner: StageRunner, config: BuildConfig) -> None:
         }
 
     runner.run("popularity", inputs, compute)
+
+
+def write_popularity(writer: ModelWriter, track_ids, popularity) -> None:
+    """Each track's listeners, percentile, head/tail and theme flags (a :class:`gems.popularity.Popularity`)."""
+    import pandas as pd
+
+    writer.save_table(layout.POPULARITY, pd.DataFrame({"track_id": track_ids, **popularity.to_columns()}))

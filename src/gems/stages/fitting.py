@@ -18,8 +18,8 @@ import numpy as np
 from gems.artifacts import layout
 from gems.artifacts.hashing import hash_json
 from gems.artifacts.writing import ModelWriter
-from gems.build.runner import StageRunner, interaction_inputs, load_interactions, n_tracks
 from gems.config import BuildConfig
+from gems.stages.runner import StageRunner, interaction_inputs, load_interactions, n_tracks
 
 
 def fit_cf(runner: StageRunner, config: BuildConfig, show_progress: bool) -> None:
@@ -29,26 +29,45 @@ def fit_cf(runner: StageRunner, config: BuildConfig, show_progress: bool) -> Non
 
     def compute() -> dict[str, Any]:
         from gems.cf import ALSModel
-        from gems.topk import norms_of
 
         matrix = load_interactions(runner, n_tracks(runner))
         model = ALSModel(**asdict(config.cf), show_progress=show_progress).fit(matrix)
-        writer = runner.writer
-        items = model.item_factors_
-        writer.save_array(layout.USER_FACTORS, model.user_factors_)
-        writer.save_array(layout.ITEM_FACTORS, items)
-        writer.save_array(layout.GRAM, items.T.astype(np.float64) @ items.astype(np.float64))
         heard = np.flatnonzero(matrix.getnnz(axis=0) > 0)
-        norms = norms_of(items[heard])
-        order = np.argsort(-norms, kind="stable")
-        writer.save_array(layout.NORM_ORDER, heard[order].astype(np.int64))
-        writer.save_array(layout.NORM_SORTED, norms[order])
-        writer.save_json(layout.WEIGHTING, model.weighting_.to_json())
-        if model.weighting_.idf is not None:
-            writer.save_array(layout.IDF, model.weighting_.idf)
+        write_cf(runner.writer, model.item_factors_, model.user_factors_, heard, model.weighting_)
         return {"users": matrix.shape[0], "items": len(heard), "factors": config.cf.factors}
 
     runner.run("cf", inputs, compute)
+
+
+def write_cf(writer: ModelWriter, item_factors, user_factors, heard, weighting) -> None:
+    """ALS factors (n × f, u × f) and what serving derives from them once: YᵀY (f × f, float64) for fold-in,
+    the heard tracks' rows by decreasing factor norm (for the exact top-k of :mod:`gems.topk`) and the fitted
+    confidence weighting (:class:`gems.cf.Weighting`)."""
+    from gems.topk import norms_of
+
+    items = np.asarray(item_factors, dtype=np.float32)
+    writer.save_array(layout.USER_FACTORS, np.asarray(user_factors, dtype=np.float32))
+    writer.save_array(layout.ITEM_FACTORS, items)
+    writer.save_array(layout.GRAM, gram_of(items))
+    heard = np.asarray(heard, dtype=np.int64)
+    norms = norms_of(items[heard])
+    order = np.argsort(-norms, kind="stable")
+    writer.save_array(layout.NORM_ORDER, heard[order])
+    writer.save_array(layout.NORM_SORTED, norms[order])
+    writer.save_json(layout.WEIGHTING, weighting.to_json())
+    if weighting.idf is not None:
+        writer.save_array(layout.IDF, weighting.idf)
+
+
+def gram_of(factors: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """YᵀY (f × f, float64) of (n × f) factors, summed over row chunks: a float64 copy of a million tracks'
+    factors would be the cf stage's memory peak."""
+    f = factors.shape[1]
+    gram = np.zeros((f, f), dtype=np.float64)
+    for start in range(0, len(factors), chunk):
+        block = np.asarray(factors[start : start + chunk], dtype=np.float64)
+        gram += block.T @ block
+    return gram
 
 
 def fit_neighbours(runner: StageRunner, config: BuildConfig) -> None:
@@ -169,6 +188,14 @@ def held_out_inputs(runner: StageRunner, config: BuildConfig, exclude_users: set
     popularity = popularity_from_matrix(kept, codes, head_share=config.popularity.head_share)
     similarity = ItemNeighbours(k=config.neighbours.k).fit(kept).to_arrays()
     als = ALSModel(**asdict(config.cf), show_progress=show_progress).fit(kept)
+    parts = {}
+    if "is_soundtrack" in staged.columns(layout.TRACKS):
+        parts["is_soundtrack"] = staged.table(layout.TRACKS, ["is_soundtrack"]).column(0).to_numpy(zero_copy_only=False)
+    if staged.has(layout.AUDIO_VECTORS):
+        rows = staged.array(layout.AUDIO_ROWS, mmap=False)
+        parts["audio_position"] = np.full(len(codes), -1, dtype=np.int64)
+        parts["audio_position"][rows] = np.arange(len(rows))
+        parts["audio_vectors"] = staged.array(layout.AUDIO_VECTORS, mmap=False)
     inputs = RankingInputs(
         listeners=popularity.listeners,
         is_tail=popularity.is_tail,
@@ -178,14 +205,7 @@ def held_out_inputs(runner: StageRunner, config: BuildConfig, exclude_users: set
         item_factors=als.item_factors_,
         user_factors=als.user_factors_,
         neighbours=(similarity["indptr"], similarity["indices"], similarity["data"]),
+        batch=True,
+        **parts,
     )
-    if "is_soundtrack" in staged.columns(layout.TRACKS):
-        inputs.is_soundtrack = staged.table(layout.TRACKS, ["is_soundtrack"]).column(0).to_numpy(zero_copy_only=False)
-    if staged.has(layout.AUDIO_VECTORS):
-        rows = staged.array(layout.AUDIO_ROWS, mmap=False)
-        inputs.audio_position = np.full(len(codes), -1, dtype=np.int64)
-        inputs.audio_position[rows] = np.arange(len(rows))
-        inputs.audio_vectors = staged.array(layout.AUDIO_VECTORS, mmap=False)
-    histories = [kept.indices[kept.indptr[u] : kept.indptr[u + 1]].astype(np.int64) for u in holdout.users]
-    weights = [kept.data[kept.indptr[u] : kept.indptr[u + 1]] for u in holdout.users]
-    return inputs, Queries.of(histories, holdout.users, weights), holdout
+    return inputs, Queries.of_listeners((kept.indptr, kept.indices, kept.data), holdout.users), holdout

@@ -17,7 +17,7 @@ from gems.errors import ModelError
 log = logging.getLogger(__name__)
 
 STAGE_VERSIONS = {
-    "ingest": 2,
+    "ingest": 4,
     "catalogue": 2,
     "audio": 2,
     "interactions": 1,

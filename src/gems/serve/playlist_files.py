@@ -1,4 +1,4 @@
-"""Playlists: the picks, ordered so the sound flows (:mod:`gems.serve.flow`), in the format a player opens.
+"""Playlist files: a :class:`gems.serve.playlist.Playlist` in the format a player opens, and track URIs.
 
 Formats (by the suffix of ``--out``)
 ------------------------------------
@@ -25,7 +25,6 @@ CLI says how many tracks that is.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 from dataclasses import dataclass
@@ -33,14 +32,9 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
-import numpy as np
-
 from gems.errors import ParameterError
 from gems.safe_files import write_output
-from gems.serve.flow import order_for_flow
 from gems.terminal import printable
-
-log = logging.getLogger(__name__)
 
 FORMATS = (".m3u8", ".xspf", ".jspf")
 XSPF_NS = "http://xspf.org/ns/0/"
@@ -105,45 +99,6 @@ class Playlist:
     def without_file(self) -> int:
         """How many entries have no local audio file."""
         return sum(1 for entry in self.entries if not entry.path)
-
-
-def entry(model, row: int, note: str | None = None) -> Entry:
-    """The playlist entry of track ``row`` of ``model``."""
-    duration = float(model.durations[row])
-    return Entry(
-        title=model.titles[row],
-        artist=model.artists[row] or None,
-        album=model.soundtracks[row] or None,
-        duration_s=duration if np.isfinite(duration) and duration > 0 else None,
-        path=model.paths[row] or None,
-        uri=track_uri(model.track_ids[row]),
-        note=note,
-        track_id=model.track_ids[row],
-    )
-
-
-def streamed(playlist: Playlist, base_url: str) -> Playlist:
-    """The playlist with every local file located at ``base_url/api/audio/<track id>`` (what ``gems serve``
-    streams) instead of its path on this machine; entries whose file is missing keep their path."""
-    from dataclasses import replace
-
-    base = base_url.rstrip("/")
-    entries = [
-        replace(item, stream_url=f"{base}/api/audio/{quote(item.track_id, safe='')}")
-        if item.path and item.track_id and os.path.isfile(item.path)
-        else item
-        for item in playlist.entries
-    ]
-    return replace(playlist, entries=entries)
-
-
-def annotation(model, for_whom: str, *, arc: bool = False) -> str:
-    """The playlist's description: for whom, how it is ordered, and whether the listening data is simulated."""
-    text = f"Hidden gems {for_whom}, picked by gems and ordered so the sound flows"
-    text += ", rising and falling in energy." if arc else "."
-    if model.simulated:
-        text += " Listener counts come from a simulated listening log."
-    return text
 
 
 # --------------------------------------------------------------------------------------------- formats
@@ -310,44 +265,3 @@ def safe_filename(user_id: str) -> str:
 
         name = name[:160] + "~~" + hashlib.blake2b(user_id.encode("utf-8"), digest_size=16).hexdigest()
     return name
-
-
-# --------------------------------------------------------------------------------------------- gems playlist
-
-
-@dataclass
-class PlaylistSummary:
-    path: Path
-    tracks: int
-    without_file: int
-    seeds: list[int]
-    answer: object = None
-
-
-def playlist_from_answer(model, answer, *, arc: bool = False) -> Playlist:
-    """The picks of a :class:`gems.serve.Answer` ordered for flow from its query (and an energy ``arc``)."""
-    ordered = order_for_flow(model, answer.picks, answer.history, arc=arc)
-    if answer.user is not None:
-        title = f"gems: hidden gems for {answer.user}"
-    else:
-        title = "gems: hidden gems like " + ", ".join(model.titles[s] for s in answer.seeds)
-    return Playlist(
-        title=title,
-        annotation=annotation(model, answer.who, arc=arc),
-        entries=[entry(model, pick.row, pick.why) for pick in ordered],
-    )
-
-
-def make_playlist(model, out: str | Path, options, *, arc: bool = False, **query) -> PlaylistSummary:
-    """Pick ``options.k`` hidden gems for a query (``like``, ``user`` or ``history``, as
-    :func:`gems.serve.recommend` takes them), order them for flow (and an energy ``arc``) and write them to
-    ``out`` in the format its suffix names."""
-    from gems.serve import playlist_for, recommend
-
-    playlist_suffix(out)  # a wrong suffix fails before any ranking
-    answer = recommend(model, options, **query)
-    playlist = playlist_for(model, answer, arc=arc)
-    path = write_playlist(playlist, out)
-    return PlaylistSummary(
-        path=path, tracks=len(playlist.entries), without_file=playlist.without_file, seeds=answer.seeds, answer=answer
-    )
