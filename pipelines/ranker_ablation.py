@@ -95,7 +95,9 @@ def main() -> None:
         matrix, labels, groups, _ = training_rows(inputs, queries, holdout, config.rank)
         users, truth = split.part("validation")
         for name, columns in GROUPS.items():
-            model.model.inputs.ranker = ranker_without(columns, matrix, labels, groups, config.ranker)
+            ranker = ranker_without(columns, matrix, labels, groups, config.ranker)
+            built = model.model  # export's ranking reads the model's batch inputs: these, with this ranker
+            built.__dict__["batch_inputs"] = replace(built.batch_inputs, ranker=ranker)
             for discount in sorted({0.0, config.rank.discount}):
                 options = replace(config.rank, discount=discount)
                 recs, _ = GemsRanker(model, options).fit(train).recommend(users, 50)

@@ -102,9 +102,9 @@ def planted_listens(users: int = 400, groups: int = 8, per_group: int = 40, seed
 
 @pytest.fixture(scope="module")
 def learned_model(tmp_path_factory):
-    from gems.stages import build_model
     from gems.config import BuildConfig, CFParams, ListensSource, RankerParams
     from gems.model import Model
+    from gems.stages import build_model
 
     root = tmp_path_factory.mktemp("planted")
     path = root / "listens.csv"

@@ -33,7 +33,7 @@ class RankOptions(Params):
     """
 
     k: int = 10
-    discount: float = 1.0
+    discount: float = 0.8
     per_soundtrack: int = 0
     tail_share: float = 0.0
     calibrated: bool = True
