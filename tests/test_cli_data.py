@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -96,9 +97,44 @@ def test_evaluate_runs_every_method_and_writes_the_report(model, tmp_path, capsy
     )
     assert code == 0, err
     metrics = json.loads((out / "metrics.json").read_text())
-    assert {"ALS", "ItemKNN", "MostPopular", "Random", "gems"} <= set(metrics["methods"])
+    anchors = {"RP3beta", "EASE^R", "ALS / pop^β"}
+    tuned = anchors | {f"{name} (PSR-tuned)" for name in anchors}
+    assert {"ALS", "ItemKNN", "MostPopular", "Random", "gems"} | tuned <= set(metrics["methods"])
+    assert 0 <= metrics["methods"]["gems"]["metrics"]["psr@50"] <= 1
+    assert 0 <= metrics["methods"]["gems"]["metrics"]["hits@10"] <= 1
+    scores = metrics["extra"]["anchor_tuning"]["scores"]["ALS / pop^β"]
+    best = max(scores, key=lambda params: scores[params]["psr@50"])
+    assert metrics["methods"]["ALS / pop^β (PSR-tuned)"]["params"]["beta"] == ast.literal_eval(best)["beta"]
     assert (out / "report.md").read_text().startswith("#")
     assert (out / "frontier_k50.png").stat().st_size > 0 and (out / "popularity.png").stat().st_size > 0
+    assert metrics["seeds"] == [0] and "interval" not in metrics["methods"]["gems"]
+
+
+def test_evaluate_over_several_seeds_reports_intervals(model, tmp_path, capsys):
+    out = tmp_path / "report"
+    code, _, err = run(
+        capsys,
+        "evaluate",
+        "--listens",
+        model[1],
+        "--protocol",
+        "random",
+        "--seeds",
+        "3,4",
+        "--out",
+        out,
+        "--no-progress",
+    )
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    gems = metrics["methods"]["gems"]
+    assert metrics["seeds"] == [3, 4] and set(gems["per_seed"]) == {"3", "4"}
+    per_seed = [gems["per_seed"][s]["psr@50"] for s in ("3", "4")]
+    assert gems["metrics"]["psr@50"] == pytest.approx(sum(per_seed) / 2)
+    low, high = gems["interval"]["psr@50"]
+    assert low <= min(per_seed) and high >= max(per_seed)
+    code, _, err = run(capsys, "evaluate", "--listens", model[1], "--seeds", "1,x", "--out", out)
+    assert code == 1 and "--seeds" in err
 
 
 def test_evaluate_scores_any_systems_recommendations(tmp_path, capsys):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gems.evaluate.anchors import EASE, RP3beta, tuned
+from gems.evaluate.anchors import EASE, PopularityReranked, RP3beta, tuned
 from gems.evaluate.data import train_data
 from gems.evaluate.splits import random_holdout
+from test_evaluate_baselines import FixedScores
 
 
 def small_train(seed=0, users=40, items=25):
@@ -58,5 +59,27 @@ def test_tuning_keeps_the_parameters_best_on_validation_users():
     split = random_holdout(listens, seed=0)
     best, scores = tuned(RP3beta, [{"beta": 0.0}, {"beta": 0.9}], split, ks=(10,), name="RP3beta")
     assert set(scores) == {"{'beta': 0.0}", "{'beta': 0.9}"}
-    assert best.beta == (0.0 if scores["{'beta': 0.0}"] >= scores["{'beta': 0.9}"] else 0.9)
-    assert best.train_ is split.train
+    for metric in ("ndcg", "psr"):
+        low, high = scores["{'beta': 0.0}"][f"{metric}@10"], scores["{'beta': 0.9}"][f"{metric}@10"]
+        assert best[metric].beta == (0.0 if low >= high else 0.9)
+        assert best[metric].train_ is split.train
+    # the popularity penalty is what PSR pays for: the PSR-best never has the smaller β of a tie-free pair
+    assert scores["{'beta': 0.9}"]["psr@10"] > scores["{'beta': 0.0}"]["psr@10"]
+
+
+def test_als_over_popularity_reorders_the_base_by_score_over_listeners():
+    train = small_train(2)
+    base = FixedScores(np.linspace(1.0, 0.5, train.n_items))
+    listeners = train.listeners.astype(float)
+    users = np.arange(train.n_users)
+    for beta in (0.0, 0.7):
+        items, scores = PopularityReranked(base, beta=beta, n_candidates=train.n_items).fit(train).recommend(users, 5)
+        for u in users[:5]:
+            unheard = np.setdiff1d(np.arange(train.n_items), train.user_items[u].indices)
+            value = np.linspace(1.0, 0.5, train.n_items)[unheard] / listeners[unheard] ** beta
+            expected = unheard[np.argsort(-value, kind="stable")][:5]
+            np.testing.assert_array_equal(items[u], expected)
+            np.testing.assert_allclose(scores[u], np.sort(value)[::-1][:5], rtol=1e-6)
+    plain, _ = FixedScores(np.linspace(1.0, 0.5, train.n_items)).fit(train).recommend(users, 5)
+    same, _ = PopularityReranked(base, beta=0.0).fit(train).recommend(users, 5)
+    np.testing.assert_array_equal(same, plain)  # β = 0 is the base

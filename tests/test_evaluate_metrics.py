@@ -13,14 +13,17 @@ from gems.evaluate.metrics import (
     gini,
     gini_at_k,
     hit_matrix,
+    hits_at_k,
     list_metrics,
     ndcg_at_k,
     novelty_at_k,
+    psr_at_k,
     r_precision,
     recall_at_k,
     relevant_counts,
     tail_recall_at_k,
 )
+from gems.popularity import hit_mask, popularity_percentile
 
 A, B, X, Y, C, D, E = range(7)
 LOG3 = math.log2(3)
@@ -100,6 +103,58 @@ def test_popularity_metrics():
     assert nov[0] == pytest.approx((0 + 2) / 2)  # −log2(8/8), −log2(2/8)
     assert nov[1] == pytest.approx((3 + 2) / 2)
     assert np.isnan(arp_at_k(np.array([[-1, -1]]), listeners, 2)[0])
+
+
+def test_psr_weighs_each_find_by_one_over_its_listeners():
+    listeners = np.array([10, 4, 1, 1, 2, 0, 5])  # A, B, X, Y, C, D, E; D has no training listener: weighs one
+    recs = np.array([[A, X, B], [Y, A, -1], [C, C + 1, E]])
+    truth = [np.array([A, B, Y]), np.array([A, B]), np.array([D, C])]
+    hits, _ = scores(recs, truth)
+    psr = psr_at_k(hits, recs, truth, listeners, 2, 1.0)
+    # user 0: found A (1/10) in the top 2; best 2 of {A 1/10, B 1/4, Y 1/1} = 1.25
+    assert psr[0] == pytest.approx(0.1 / 1.25)
+    assert psr_at_k(hits, recs, truth, listeners, 3, 1.0)[0] == pytest.approx(0.35 / 1.35)  # A and B of all three
+    # user 1: found A (1/10); best 2 of {A 1/10, B 1/4} = 0.35
+    assert psr[1] == pytest.approx(0.1 / 0.35)
+    # user 2: found C (1/2) at rank 1 and D (weighs 1) at rank 2: all there was to find
+    assert psr[2] == pytest.approx(1.0)
+    half = psr_at_k(hits, recs, truth, listeners, 2, 0.5)
+    assert half[1] == pytest.approx((1 / np.sqrt(10)) / (1 / np.sqrt(10) + 1 / 2))
+    recall = recall_at_k(hits, relevant_counts(truth), 2)
+    np.testing.assert_allclose(psr_at_k(hits, recs, truth, listeners, 2, 0.0), recall)  # γ = 0 is recall
+    assert np.isnan(psr_at_k(hits[:1], recs[:1], [np.array([], dtype=np.int64)], listeners, 2, 1.0)[0])
+
+
+def test_psr_rewards_the_rare_find_that_recall_scores_the_same():
+    listeners = np.array([100, 1, 50, 50])
+    truth = [np.array([0, 1])]
+    popular, rare = np.array([[0, 2]]), np.array([[1, 3]])
+    for recs in (popular, rare):
+        hits, n_rel = scores(recs, truth, 4)
+        assert recall_at_k(hits, n_rel, 2)[0] == 0.5
+    assert psr_at_k(scores(rare, truth, 4)[0], rare, truth, listeners, 2, 1.0)[0] == pytest.approx(1 / 1.01)
+    assert psr_at_k(scores(popular, truth, 4)[0], popular, truth, listeners, 2, 1.0)[0] == pytest.approx(0.01 / 1.01)
+
+
+def test_hits_are_the_tracks_at_percentile_99_or_more_ties_included():
+    listeners = np.r_[np.arange(1, 299), 500, 500]  # 300 items; the two most played tie at the top
+    is_hit = hit_mask(listeners)
+    # percentile ≥ 99 ⟺ at least 297 of the 300 items are played as much or less: 297, 298, 500, 500
+    assert is_hit.sum() == 4 and is_hit[-4:].all()
+    tied = np.r_[np.ones(294), np.full(6, 7)]  # six items tie across the cut (the 297th): all six are hits
+    assert hit_mask(tied).sum() == 6
+    recs = np.array([[298, 0, 1, 299], [2, 3, -1, -1]])
+    assert hits_at_k(recs, is_hit, 4).tolist() == [0.5, 0.0]
+    assert hits_at_k(recs, is_hit, 1).tolist() == [1.0, 0.0]
+    rng = np.random.default_rng(0)
+    for n in (1, 7, 99, 100, 101, 1234):  # the partial sort's cut equals the percentile's definition
+        counts = rng.integers(0, 30, n) ** 2
+        np.testing.assert_array_equal(hit_mask(counts), popularity_percentile(counts) >= 99)
+    m = list_metrics(
+        recs, [np.array([5]), np.array([6])], listeners=listeners, is_tail=listeners < 50, n_train_users=600, ks=[4]
+    )
+    assert m.means["hits@4"] == pytest.approx(0.25) and m.means["hits@10"] == pytest.approx(0.25)
+    assert {"psr@4", "psr_half@4"} <= set(m.means)
 
 
 def test_coverage_and_gini():

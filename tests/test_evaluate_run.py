@@ -69,13 +69,18 @@ def test_end_to_end_writes_every_file_and_is_reproducible(tmp_path):
         "hit_rate@5",
         "r_precision",
         "soundtrack_ndcg@10",
+        "psr@10",
+        "psr_half@5",
+        "hits@10",
     ):
         assert key in als["metrics"], key
     assert als["by_k"]["10"]["ndcg"] == als["metrics"]["ndcg@10"]
     assert doc["split"]["counts"]["test_users"] == 20 and doc["seed"] == 1
     assert {r["method"] for r in doc["significance"]} == set(doc["methods"]) - {"ALS"}
     assert all(0 <= r["p_holm"] <= 1 for r in doc["significance"] if r["p_holm"] is not None)
-    assert doc["timings"]["ALS"]["fit_seconds"] >= 0
+    timing = doc["timings"]["ALS"]
+    assert timing["users"] == 20 and timing["fit_seconds"] == result.methods["ALS"].fit_seconds
+    assert timing["users_per_second"] == pytest.approx(20 / result.methods["ALS"].recommend_seconds)
     # accuracy sanity on a structured toy: everything beats random
     m = doc["methods"]
     assert m["ItemKNN"]["metrics"]["ndcg@10"] > m["Random"]["metrics"]["ndcg@10"]
@@ -201,3 +206,34 @@ def test_validation_part_and_an_empty_part():
     tiny = random_holdout(listens, seed=0, min_items=100)  # nobody has 100 items: nothing to evaluate
     with pytest.raises(DataError, match="no user to evaluate"):
         evaluate(tiny, {"pop": MostPopular()}, ks=(5,))
+
+
+def test_several_seeds_give_means_and_t_intervals(tmp_path):
+    from scipy.stats import t
+
+    from gems.evaluate.seeds import combine
+
+    listens, items = group_playlists()
+    results = []
+    for seed in (1, 2, 3):
+        split = playlist_continuation(listens, n_seeds=5, n_validation=20, n_test=20, seed=seed, items=items)
+        results.append(evaluate(split, small_methods(split.train, seed), ks=(5, 10), n_resamples=200))
+    combined = combine(results, n_resamples=200)
+    per_seed = np.array([r.methods["ALS"].metrics["psr@10"] for r in results])
+    als = combined.methods["ALS"]
+    assert als.metrics["psr@10"] == pytest.approx(per_seed.mean())
+    half = t.ppf(0.975, 2) * per_seed.std(ddof=1) / np.sqrt(3)
+    assert als.interval["psr@10"] == pytest.approx((per_seed.mean() - half, per_seed.mean() + half))
+    assert len(als.per_user["ndcg@10"]) == 60 and combined.seeds == (1, 2, 3)
+    first, second = results[0].methods["ALS"].recs, results[1].methods["ALS"].recs
+    shift = len(results[0].listeners)
+    np.testing.assert_array_equal(als.recs[20:40], np.where(second >= 0, second + shift, -1))
+    picked = first[first >= 0]
+    np.testing.assert_array_equal(combined.listeners[als.recs[:20][first >= 0]], results[0].listeners[picked])
+    paths = write_report(combined, tmp_path / "seeds", title="toy")
+    doc = json.loads(paths["metrics"].read_text())
+    assert doc["seeds"] == [1, 2, 3]
+    assert doc["methods"]["ALS"]["metrics"]["psr@10"] == pytest.approx(per_seed.mean())
+    assert doc["methods"]["ALS"]["interval"]["psr@10"] == pytest.approx(list(als.interval["psr@10"]))
+    assert doc["methods"]["ALS"]["per_seed"]["2"]["psr@10"] == pytest.approx(per_seed[1])
+    assert f"{als.metrics['psr@10']:.4f} ± {half:.4f}" in paths["report"].read_text()

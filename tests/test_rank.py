@@ -21,8 +21,8 @@ def rank(model, seeds, options):
 
 
 def plain(**kwargs) -> RankOptions:
-    """Options without reserved long-tail places, so each rule is tested on its own."""
-    return RankOptions(**{"tail_share": 0.0, "calibrated": False, "tail_weights": None, **kwargs})
+    """Options without reserved long-tail places or a popularity discount, so each rule is tested on its own."""
+    return RankOptions(**{"discount": 0.0, "tail_share": 0.0, "calibrated": False, "tail_weights": None, **kwargs})
 
 
 @pytest.fixture
@@ -63,6 +63,16 @@ def test_seeds_are_never_recommended_and_explanations_name_the_nearest_seed(near
     # t2 is nearer to t1 than to t0
     assert obscure.seed == "t1" and obscure.why.startswith("Sounds close to “Famous Twin” (B)")
     assert "long-tail" in obscure.why and "2 listeners" in obscure.why
+
+
+def test_explanations_say_how_lesser_known_a_pick_is(near_duplicates):
+    picks = {p.title: p.why for p in rank(near_duplicates, [0], plain(k=3, discount=0.0, weights=AUDIO_ONLY))}
+    # listeners 40 (the seed), 100, 2, 1: percentiles 75, 100, 50, 25
+    assert "A hit, among the 1% most played: 100 listeners, percentile 100" in picks["Famous Twin"]
+    assert (
+        "A rarely played long-tail track: 2 listeners, percentile 50 (50% of the catalogue is more popular)"
+        in picks["Obscure Cousin"]
+    )
 
 
 def test_per_soundtrack_cap(tmp_path):

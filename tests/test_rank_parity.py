@@ -10,9 +10,9 @@ import pytest
 import scipy.sparse as sp
 
 from gems.cf import FoldIn, Weighting
-from gems.popularity import soundtrack_themes, tail_mask
+from gems.popularity import hit_mask, soundtrack_themes, tail_mask
 from gems.rank import Queries, RankingInputs, RankOptions, rank
-from gems.rank.select import final_lists, tail_places
+from gems.rank.select import final_lists, hits_spaced, tail_places
 
 
 def synthetic_inputs(seed: int = 0, n: int = 400, users: int = 60) -> tuple[RankingInputs, list[np.ndarray]]:
@@ -90,7 +90,9 @@ def test_a_block_ranks_each_query_as_it_ranks_alone(options, known):
 
 def greedy_pick(inputs, order, tails, options, history, n_tail):
     """The plain loop: head places by score, reserved places by the tail score, then the rest; the cap counts
-    every pick of a soundtrack; then each loved soundtrack's theme moves behind its last deep cut."""
+    every pick of a soundtrack; then each loved soundtrack's theme moves behind its last deep cut; then, with a
+    discount, each place takes the first pick left that may stand there (a hit only once the list is
+    hit_spacing × the hits placed long), else the first left."""
     cap, k = options.per_soundtrack, options.k
     chosen, counts = [], {}
 
@@ -116,10 +118,42 @@ def greedy_pick(inputs, order, tails, options, history, n_tail):
             if later and later[-1] > out.index(row):
                 out.remove(row)
                 out.insert(later[-1], row)
+    if options.discount > 0 and options.hit_spacing > 0:
+        out = greedy_spacing(out, hit_mask(inputs.listeners), options.hit_spacing)
     return out
 
 
-@pytest.mark.parametrize("seed", range(6))
+def greedy_spacing(picks, is_hit, spacing):
+    """Each place takes the first pick left that may stand there — a hit only once the list is spacing × the
+    hits placed long — else the first pick left."""
+    spaced, left = [], list(picks)
+    while left:
+        placed = sum(bool(is_hit[r]) for r in spaced)
+        allowed = [r for r in left if not is_hit[r] or len(spaced) >= spacing * placed]
+        spaced.append((allowed or left)[0])
+        left.remove(spaced[-1])
+    return spaced
+
+
+@pytest.mark.parametrize("spacing", [1, 2, 3, 10])
+def test_hit_spacing_equals_the_greedy_loop(spacing):
+    rng = np.random.default_rng(spacing)
+    is_hit = rng.random(60) < 0.4
+    out = np.array([rng.permutation(60)[:25] for _ in range(40)])
+    out[rng.random(40) < 0.3, -int(rng.integers(1, 20)) :] = -1  # some lists end early
+    spaced = hits_spaced(out, is_hit, spacing)
+    for row, got in zip(out, spaced):
+        picks = row[row >= 0].tolist()
+        assert got[got >= 0].tolist() == greedy_spacing(picks, is_hit, spacing)
+        assert (got[len(picks) :] == -1).all()
+        # while other picks last, the first p + 1 places hold at most p // spacing + 1 hits
+        hit = is_hit[got[got >= 0]]
+        last_other = np.flatnonzero(~hit).max(initial=-1)
+        place = np.arange(last_other + 1)
+        assert (np.cumsum(hit)[: last_other + 1] <= place // spacing + 1).all()
+
+
+@pytest.mark.parametrize("seed", range(12))
 def test_vectorised_selection_equals_the_greedy_loop(seed):
     inputs, histories = synthetic_inputs(seed)
     rng = np.random.default_rng(100 + seed)
@@ -128,6 +162,8 @@ def test_vectorised_selection_equals_the_greedy_loop(seed):
         per_soundtrack=int(rng.integers(0, 4)),
         tail_share=float(rng.choice([0.0, 0.15, 0.5, 1.0])),
         calibrated=bool(rng.integers(0, 2)),
+        discount=float(rng.choice([0.0, 1.0])),
+        hit_spacing=int(rng.choice([0, 2, 3, 10])),
     )
     queries = Queries.of(histories)
     from gems.rank.retrieve import candidates_for

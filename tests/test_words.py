@@ -189,7 +189,7 @@ def test_explanations_name_at_most_three_words_both_hold_confidently(model):
 def test_words_asked_for_are_said_of_a_pick_only_from_the_confidence(model):
     answer = recommend(model, options(k=3, discount=0.0), sounds=["ambient"])
     sure, faint = answer.picks[0].why, answer.picks[2].why
-    assert sure.startswith("Sounds ambient, as asked. The theme of Ambience; a well-known track")
+    assert sure.startswith("Sounds ambient, as asked. The theme of Ambience; a hit, among the 1% most played")
     assert faint.startswith(f"The nearest match to ambient (p 0.30): a word is said of a track from p {CONFIDENT:g}.")
     assert answer.picks[0].seed is None
     both = recommend(model, options(k=1, discount=0.0), sounds=["slow strings"]).picks[0].why

@@ -9,13 +9,18 @@ Definitions (``n`` tracks, ``L_i`` = distinct listeners of track ``i`` in the tr
   head = {i : L_i > L*}. Every other track is the long tail — so every track exactly as popular as the one
   that crosses the share is in the tail, and which of two equally popular tracks is "head" never depends on
   row order. This is the Elliot framework's convention with ties kept together.
+- hit = a track at percentile ≥ HIT_PERCENTILE (99): at least 99% of the catalogue is played as much or less —
+  the 1% most played, the track at the cut and every track tied with it included.
 - theme of a soundtrack = its track with the most listeners (ties: more plays, then catalogue order);
   only soundtracks with at least two tracks and one listener have a theme; the others are its deep cuts.
 - discount_i = (1 + L_i) ^ (−strength); strength 0 means no discount.
+- stratified weight_i = max(L_i, 1) ^ (−γ): what finding track i is worth to popularity-stratified recall
+  (Steck 2011) and to the learned stage that is trained for it; a track nobody played weighs as one listener.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -24,6 +29,7 @@ import numpy as np
 from gems.params import Interval, Params
 
 HEAD_SHARE = 0.8
+HIT_PERCENTILE = 99.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,21 @@ def popularity_percentile(counts: np.ndarray) -> np.ndarray:
         return np.zeros(0)
     sorted_counts = np.sort(counts)
     return 100.0 * np.searchsorted(sorted_counts, counts, side="right") / n
+
+
+def hit_floor(counts: np.ndarray) -> float:
+    """The fewest listeners of a hit: the ⌈0.99 n⌉-th smallest count, since percentile ≥ HIT_PERCENTILE ⟺ at
+    least ⌈0.99 n⌉ counts are ≤ the track's (a partial sort, O(n)); inf for an empty catalogue."""
+    counts = np.asarray(counts)
+    if len(counts) == 0:
+        return float("inf")
+    at = max(math.ceil(HIT_PERCENTILE / 100 * len(counts) - 1e-9), 1) - 1
+    return float(np.partition(counts, at)[at])
+
+
+def hit_mask(counts: np.ndarray) -> np.ndarray:
+    """True for the hits: tracks at popularity percentile ≥ HIT_PERCENTILE (the module docstring)."""
+    return np.asarray(counts) >= hit_floor(counts)
 
 
 def tail_mask(counts: np.ndarray, head_share: float = HEAD_SHARE) -> np.ndarray:
@@ -144,3 +165,8 @@ def popularity_discount(listeners: np.ndarray, strength: float) -> np.ndarray:
     if strength < 0:
         raise ValueError(f"discount strength must be ≥ 0, got {strength}")
     return np.power(1.0 + np.asarray(listeners, dtype=np.float64), -strength)
+
+
+def stratified_weight(listeners: np.ndarray, gamma: float) -> np.ndarray:
+    """max(listeners, 1) ** −γ (float64): the worth of finding each track under popularity-stratified recall."""
+    return np.power(np.maximum(np.asarray(listeners, dtype=np.float64), 1.0), -float(gamma))

@@ -26,6 +26,7 @@ from gems.terminal import json_text, shown
     epilog="Examples:\n\n"
     "  gems evaluate --listens ../shared/data/mpd-sample/slices --listens-format mpd --out reports/mpd\n\n"
     "  gems evaluate pipelines/demo.toml --out reports/demo\n\n"
+    "  gems evaluate --listens ../shared/data/lastfm-hetrec2011-2k --seeds 0,1,2 --part validation --out reports/v\n\n"
     "  gems evaluate --recs recs.parquet --truth truth.csv --listens train.parquet -k 50 --out reports/scored"
 )
 def evaluate(
@@ -38,6 +39,10 @@ def evaluate(
         str, typer.Option(help="auto, random, temporal or playlist (RecSys 2018 continuation).")
     ] = "auto",
     seed: Annotated[int, typer.Option(help="Seed of the split and of every randomised method.")] = 0,
+    seeds: Annotated[
+        str | None,
+        typer.Option(help="Several seeds, e.g. 0,1,2: one split, tuning and model each; means and 95% intervals."),
+    ] = None,
     k: Annotated[
         list[int] | None, typer.Option("-k", "--k", help="Cut-offs (repeatable) [default: 10 and 50].")
     ] = None,
@@ -53,8 +58,10 @@ def evaluate(
     ks = tuple(k) if k else (10, 50)
     if not all(1 <= cut <= 10_000 for cut in ks):
         raise ParameterError(f"-k must be between 1 and 10000, got {', '.join(map(str, ks))}")
-    if not 0 <= seed < 2**32:
-        raise ParameterError(f"--seed must be between 0 and {2**32 - 1}, got {seed}")
+    chosen_seeds = _seeds(seeds) if seeds is not None else (seed,)
+    for one in chosen_seeds:
+        if not 0 <= one < 2**32:
+            raise ParameterError(f"--seed must be between 0 and {2**32 - 1}, got {one}")
     if part not in ("test", "validation"):
         raise ParameterError(f"--part must be test or validation, got '{part}'")
     console = new_console()
@@ -80,18 +87,26 @@ def evaluate(
     sources = (ListensSource(listens, listens_format or "auto"),) if listens is not None else None
     config = load_or_default_config(pipeline, listens=sources, catalog=catalog)
     result, paths = run_experiment(
-        config, out, protocol=protocol, seed=seed, ks=ks, part=part, show_progress=not no_progress
+        config, out, protocol=protocol, seeds=chosen_seeds, ks=ks, part=part, show_progress=not no_progress
     )
     table = result.table()
     cut = max(ks)
     columns = [
         c
-        for c in (f"ndcg@{cut}", f"recall@{cut}", f"tail_recall@{cut}", f"aplt@{cut}", f"coverage@{cut}")
+        for c in (f"ndcg@{cut}", f"psr@{cut}", "hits@10", f"recall@{cut}", f"tail_recall@{cut}", f"coverage@{cut}")
         if c in table
     ]
     for line in table[columns].to_string(float_format=lambda v: f"{v:.4f}").splitlines():
         console.print(shown(line))
     console.print(f"-> {shown(', '.join(str(p) for p in paths.values()))}")
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    """``0,1,2`` -> (0, 1, 2); ParameterError naming the bad part."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts or not all(part.isdigit() for part in parts):
+        raise ParameterError(f"--seeds must be whole numbers separated by commas (e.g. 0,1,2), got '{text}'")
+    return tuple(int(part) for part in parts)
 
 
 @app.command(

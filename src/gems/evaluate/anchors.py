@@ -14,8 +14,12 @@ on the validation users.
   at most ``max_items`` remain (6,000 items: a 6,000² float64 inverse takes ~300 MB and seconds); the other
   items are never recommended — which is why EASE reaches no further into the tail than its cut.
 
-:func:`tuned` picks a method's parameters on the validation users (NDCG at the largest K), as the issue of
-fairness demands: every anchor gets the tuning gems' own defaults had.
+- ``PopularityReranked`` ("ALS / pop^β"): a base's (ALS's) top ``n_candidates`` re-ranked by
+  score(u, i) / L_i^β, positive scores only — the simplest popularity-debiased recommender (β = 0: the base).
+
+:func:`tuned` picks a method's parameters on the validation users twice — by NDCG and by PSR
+(popularity-stratified recall, γ = 1) at the largest K — as fairness demands: every anchor gets the tuning
+gems' own defaults had, for each end of the accuracy / long-tail frontier.
 """
 
 from __future__ import annotations
@@ -32,8 +36,10 @@ from gems.evaluate.data import TrainData, pad_invalid, top_k
 
 log = logging.getLogger(__name__)
 
-RP3BETA_GRID = [{"alpha": a, "beta": b} for a in (0.25, 0.5, 0.75, 1.0) for b in (0.0, 0.15, 0.3, 0.45)]
+RP3BETA_GRID = [{"alpha": a, "beta": b} for a in (0.25, 0.5, 0.75, 1.0) for b in (0.0, 0.15, 0.3, 0.45, 0.6, 0.8)]
 EASE_GRID = [{"lam": lam} for lam in (100.0, 300.0, 1000.0, 3000.0, 10000.0)]
+POP_BETA_GRID = [{"beta": b} for b in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0)]
+TUNED_BY = ("ndcg", "psr")  # each anchor is tuned for each of these, at the largest K
 
 
 def _top_per_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
@@ -139,26 +145,65 @@ class EASE(_ItemItem):
         return pad_invalid(np.where(ids >= 0, items[np.maximum(ids, 0)], -1), values, k)
 
 
+class PopularityReranked(_Baseline):
+    """A base recommender's top ``n_candidates`` re-ranked by score / L_i^β (module docstring); items the base
+    scores ≤ 0 are dropped. The base is fitted unless it was already fitted on this very TrainData."""
+
+    def __init__(self, base, *, beta: float = 0.25, n_candidates: int = 1000, name: str = "ALS / pop^β"):
+        if beta < 0 or n_candidates < 1:
+            raise ParameterError(f"ALS / pop^β needs β ≥ 0 and n_candidates ≥ 1; got {beta}, {n_candidates}")
+        self.base, self.beta, self.n_candidates, self.name = base, beta, n_candidates, name
+
+    def params(self) -> dict:
+        return {"beta": self.beta, "n_candidates": self.n_candidates, "base": self.base.name}
+
+    def fit(self, train: TrainData) -> PopularityReranked:
+        if getattr(self.base, "train_", None) is not train:
+            self.base.fit(train)
+        self.train_ = train
+        return self
+
+    def recommend(self, users, k: int):
+        users = self._users(users)
+        items, scores = self.base.recommend(users, max(k, self.n_candidates))
+        items = np.asarray(items, dtype=np.int64)
+        scores = np.asarray(scores, dtype=np.float64)
+        valid = (items >= 0) & np.isfinite(scores) & (scores > 0)
+        penalty = np.power(np.maximum(self.train_.listeners[np.maximum(items, 0)], 1).astype(np.float64), self.beta)
+        reranked = np.where(valid, scores / penalty, -np.inf)
+        order = np.argsort(-reranked, axis=1, kind="stable")[:, :k]
+        return pad_invalid(np.take_along_axis(items, order, axis=1), np.take_along_axis(reranked, order, axis=1), k)
+
+
 def tuned(
-    make: Callable[..., object], grid: Sequence[dict], split, *, ks: Sequence[int], name: str
-) -> tuple[object, dict]:
-    """The method ``make(**params)`` whose params in ``grid`` give the best NDCG at max(ks) on the split's
-    validation users; returns (that method, fitted, under ``name``; each candidate's validation NDCG)."""
+    make: Callable[..., object], grid: Sequence[dict], split, *, ks: Sequence[int], name: str, by=TUNED_BY
+) -> tuple[dict[str, object], dict[str, dict[str, float]]]:
+    """For each metric of ``by``, the method ``make(**params)`` whose params in ``grid`` score best on it at
+    max(ks) on the split's validation users (:func:`tune`)."""
+    users, truth = split.part("validation")
+    return tune(make, grid, split.train, users, truth, k=max(ks), name=name, by=by)
+
+
+def tune(
+    make: Callable[..., object], grid: Sequence[dict], train, users, truth, *, k: int, name: str, by=TUNED_BY
+) -> tuple[dict[str, object], dict[str, dict[str, float]]]:
+    """For each metric of ``by``, the method ``make(**params)`` whose params in ``grid`` score best on it at K
+    for ``users`` (rows of ``train``) against ``truth``; returns ({metric: that method, fitted, named
+    ``name``}, each candidate's scores {str(params): {metric@K: value}})."""
     from gems.evaluate.metrics import list_metrics
 
-    train = split.train
-    users, truth = split.part("validation")
-    k = max(ks)
-    scores = {}
-    best, best_score = None, -1.0
+    scores: dict[str, dict[str, float]] = {}
+    best: dict[str, tuple[object, float]] = {}
     for params in grid:
         method = make(**params, name=name).fit(train)
         recs, _ = method.recommend(users, k)
-        value = list_metrics(
+        means = list_metrics(
             recs, truth, listeners=train.listeners, is_tail=train.is_tail, n_train_users=train.n_users, ks=(k,)
-        ).means[f"ndcg@{k}"]
-        scores[str(params)] = round(float(value), 4)
-        log.info("%s %s: validation NDCG@%d %.4f", name, params, k, value)
-        if value > best_score:
-            best, best_score = method, value
-    return best, scores
+        ).means
+        scores[str(params)] = {f"{metric}@{k}": round(float(means[f"{metric}@{k}"]), 4) for metric in by}
+        log.info("%s %s: %s", name, params, scores[str(params)])
+        for metric in by:
+            value = means[f"{metric}@{k}"]
+            if metric not in best or value > best[metric][1]:
+                best[metric] = (method, value)
+    return {metric: method for metric, (method, _) in best.items()}, scores

@@ -170,6 +170,8 @@ class ALS(_Baseline):
         return asdict(self.model.params)
 
     def fit(self, train: TrainData) -> ALS:
+        if getattr(self, "train_", None) is train:  # fitted already (by a re-ranker's tuning)
+            return self
         self.model.fit(train.user_items)
         self.train_ = train
         return self

@@ -17,6 +17,13 @@ R_u = u's relevant items, L_i = item i's distinct training listeners, Tail = the
                   misses, so it is exact for users with |R_u| ≤ the list length     higher is better
 - HitRate@K     = 1 if hits@K ≥ 1 else 0                                           higher is better
 - Tail recall@K = tail hits@K / min(|R_u ∩ Tail|, K), over users with a tail item   higher is better
+- PSR@K         = popularity-stratified recall (Steck, RecSys 2011), γ = 1 (``psr``) or γ = ½ (``psr_half``):
+                  Σ_{r ≤ K, rec_r ∈ R_u} w(rec_r) / Σ of the min(|R_u|, K) largest w(i), i ∈ R_u,
+                  w(i) = 1 / max(L_i, 1)^γ (an item without training listeners weighs as one with a
+                  single listener; with γ = 0 it is Recall@K)                      higher is better
+- Hits@K        = |list ∩ Hits| / |list|, Hits = the tracks at popularity percentile ≥ 99 of the training
+                  listeners (the 1% most played; ties with the track at the cut are hits too,
+                  ``gems.popularity.hit_mask``)                                    lower = fewer hits picked
 - ARP@K         = mean over the list of L_i                                        lower = less popular picks
 - APLT@K        = |list ∩ Tail| / |list|                                           higher = more long tail
 - Novelty@K     = mean over the list of −log2(L_i / n_users)                       higher = more novel
@@ -40,6 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gems.errors import ParameterError
+from gems.popularity import hit_mask, stratified_weight
 
 DEFAULT_KS = (10, 50)
 
@@ -50,6 +58,9 @@ METRIC_INFO: dict[str, tuple[str, str]] = {
     "r_precision": ("hits in the top |relevant| over |relevant|", "higher is better"),
     "hit_rate": ("share of users with at least one hit", "higher is better"),
     "tail_recall": ("recall over held-out long-tail items only", "higher is better"),
+    "psr": ("popularity-stratified recall, a found item counts 1 / listeners", "higher is better"),
+    "psr_half": ("popularity-stratified recall, a found item counts 1 / √listeners", "higher is better"),
+    "hits": ("share of each list among the 1% most played training items", "lower means fewer hits picked"),
     "arp": ("mean training listener count of recommended items", "lower means less popular picks"),
     "aplt": ("share of each list in the long tail", "higher means more long-tail picks"),
     "coverage": ("share of training items recommended to anyone", "higher is better"),
@@ -57,12 +68,10 @@ METRIC_INFO: dict[str, tuple[str, str]] = {
     "gini": ("Gini coefficient of exposure over training items", "lower means fairer exposure (0 = equal)"),
 }
 ACCURACY = ("ndcg", "recall", "r_precision", "hit_rate")
-BEYOND = ("tail_recall", "aplt", "arp", "novelty", "coverage", "gini")
+BEYOND = ("psr", "psr_half", "hits", "tail_recall", "aplt", "arp", "novelty", "coverage", "gini")
+PSR_GAMMAS = {"psr": 1.0, "psr_half": 0.5}
+HITS_AT = 10  # hits@10 is reported whatever the cut-offs
 SOUNDTRACK = ("ndcg", "recall", "r_precision", "hit_rate", "tail_recall")
-
-
-def metric_key(name: str, k: int | None) -> str:
-    return name if k is None else f"{name}@{k}"
 
 
 # ---------------------------------------------------------------------------------------------- building blocks
@@ -189,6 +198,34 @@ def tail_recall_at_k(
     return recall_at_k(tail_hits, n_tail_relevant, k)
 
 
+def psr_at_k(
+    hits: np.ndarray, recs: np.ndarray, truth: Sequence[np.ndarray], listeners: np.ndarray, k: int, gamma: float
+) -> np.ndarray:
+    """PSR@K per user (module docstring): found weight over the best min(|R_u|, K) held-out weights,
+    w(i) = 1 / max(L_i, 1)^γ; NaN for users with |R_u| = 0. Higher is better."""
+    recs = _check_recs(recs)
+    kk = _cut(k, recs.shape[1])
+    weight = stratified_weight(listeners, gamma)
+    found = np.where(hits[:, :kk], weight[np.where(recs[:, :kk] >= 0, recs[:, :kk], 0)], 0.0).sum(axis=1)
+    lengths = relevant_counts(truth)
+    best = np.zeros(len(truth))
+    if lengths.sum():
+        owner = np.repeat(np.arange(len(truth)), lengths)
+        w = weight[np.concatenate([np.asarray(t, dtype=np.int64) for t in truth])]
+        order = np.lexsort((-w, owner))
+        place = np.arange(len(order)) - np.repeat(np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+        counted = order[place < k]
+        best = np.bincount(owner[counted], weights=w[counted], minlength=len(truth))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(lengths > 0, found / best, np.nan)
+
+
+def hits_at_k(recs: np.ndarray, is_hit: np.ndarray, k: int) -> np.ndarray:
+    """Hits@K per user = |top-K list ∩ Hits| / |top-K list| (non-empty slots), ``is_hit`` (n_items,) bool from
+    :func:`gems.popularity.hit_mask`; NaN for an empty list. Lower means fewer of the most played picks."""
+    return aplt_at_k(recs, is_hit, k)
+
+
 def exposure(recs: np.ndarray, n_items: int, k: int) -> np.ndarray:
     """Number of top-K lists each training item appears in, shape (n_items,)."""
     recs = _check_recs(recs)[:, : _cut(k, np.shape(recs)[1])]
@@ -268,6 +305,7 @@ def list_metrics(
         raise ParameterError(f"a recommended item row ({recs.max()}) is outside the {n_items} training items")
     ks = sorted({int(k) for k in ks})
     is_tail = np.asarray(is_tail, dtype=bool)
+    is_hit = hit_mask(listeners)
     hits = hit_matrix(recs, truth, n_items)
     n_rel = relevant_counts(truth)
     n_tail = relevant_counts(truth, is_tail)
@@ -282,11 +320,15 @@ def list_metrics(
         out._put(f"recall@{k}", recall_at_k(hits, n_rel, k))
         out._put(f"hit_rate@{k}", hit_rate_at_k(hits, n_rel, k))
         out._put(f"tail_recall@{k}", tail_recall_at_k(hits, recs, is_tail, n_tail, k))
+        for name, gamma in PSR_GAMMAS.items():
+            out._put(f"{name}@{k}", psr_at_k(hits, recs, truth, listeners, k, gamma))
         out._put(f"arp@{k}", only_active(arp_at_k(recs, listeners, k)))
         out._put(f"aplt@{k}", only_active(aplt_at_k(recs, is_tail, k)))
         out._put(f"novelty@{k}", only_active(novelty_at_k(recs, listeners, n_train_users, k)))
         out._put_scalar(f"coverage@{k}", coverage_at_k(recs[active], n_items, k))
         out._put_scalar(f"gini@{k}", gini_at_k(recs[active], n_items, k))
+    for k in sorted(set(ks) | {HITS_AT}):
+        out._put(f"hits@{k}", only_active(hits_at_k(recs, is_hit, k)))
     out._put("r_precision", r_precision(hits, n_rel))
     if is_soundtrack is not None:
         st = np.asarray(is_soundtrack, dtype=bool)

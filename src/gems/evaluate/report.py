@@ -2,13 +2,16 @@
 
 Files in ``out_dir`` (written to a temporary name, then renamed):
 
-- ``metrics.json``  title, protocol, part, seed, split parameters and counts, Ks, per method its parameters,
-  every metric (flat ``name@K`` and nested ``by_k``), users counted per metric, timings (the only part that
-  changes between runs with the same seed, under the top-level ``timings`` key) and the significance rows.
-- ``report.md``     split description, accuracy, beyond-accuracy, soundtrack and significance tables, timings,
-  and which direction is better for each metric.
-- ``frontier_k{K}.png``  NDCG@K (y) against tail recall@K (x) per method; names "family (setting)" (e.g.
-  "gems (discount 0.3)", "ALS+xQuAD (λ 0.5)") are joined by a line per family.
+- ``metrics.json``  title, protocol, part, seed and seeds, split parameters and counts, Ks, per method
+  (``methods.<name>``) its parameters, every metric (``metrics``: flat ``name@K``, e.g. ``psr@50``, ``hits@10``;
+  the mean over the seeds when there are several, with ``interval`` (name@K → [low, high], 95%) and
+  ``per_seed``; and nested ``by_k``), users counted per metric, timings (the only part that changes between
+  runs with the same seeds, under the top-level ``timings`` key) and the significance rows.
+- ``report.md``     split description, accuracy, beyond-accuracy, soundtrack and significance tables (mean ±
+  half the 95% interval over several seeds), timings, and which direction is better for each metric.
+- ``frontier_k{K}.png``  two panels per method: NDCG@K (y) against PSR@K (x), and PSR@K (y) against hits@10
+  (x); names "family (setting)" (e.g. "gems (discount 0.5, tail share 0.3)", "RP3beta (PSR-tuned)") are
+  joined by a line per family.
 - ``popularity.png``  distribution (CDF) of the training listener counts of what each method recommends,
   beside the catalogue's and the held-out truth's.
 """
@@ -78,11 +81,15 @@ def metrics_document(result, *, title: str, extra: dict | None = None) -> dict:
             metric, _, k = key.partition("@")
             by_k.setdefault(k or "all", {})[metric] = value
         methods[name] = {"params": m.params, "metrics": m.metrics, "by_k": by_k, "n_users": m.n_users}
+        if m.per_seed:
+            methods[name]["interval"] = {key: list(bounds) for key, bounds in m.interval.items()}
+            methods[name]["per_seed"] = {str(seed): values for seed, values in m.per_seed.items()}
     return {
         "title": title,
         "protocol": result.protocol,
         "part": result.part,
         "seed": result.seed,
+        "seeds": list(result.seeds or (result.seed,)),
         "ks": list(result.ks),
         "depth": result.depth,
         "split": {"params": result.split_params, "counts": result.counts, "description": result.description},
@@ -132,8 +139,16 @@ def _metric_table(result, names, ks, prefix: str = "") -> str | None:
     columns = [c for c in columns if c in first.metrics]
     if not columns:
         return None
-    rows = [[f"**{name}**"] + [_fmt(m.metrics.get(c)) for c in columns] for name, m in result.methods.items()]
+    rows = [[f"**{name}**"] + [_with_interval(m, c) for c in columns] for name, m in result.methods.items()]
     return _table(["method"] + columns, rows)
+
+
+def _with_interval(method, key: str) -> str:
+    """The value, and ± half its 95% interval when the method has one (several seeds)."""
+    low, high = method.interval.get(key, (None, None))
+    if low is None or not (math.isfinite(low) and math.isfinite(high)):
+        return _fmt(method.metrics.get(key))
+    return f"{_fmt(method.metrics.get(key))} ± {_fmt((high - low) / 2)}"
 
 
 def _markdown(result, title: str, plots: list[str], extra: dict | None) -> str:
@@ -143,9 +158,9 @@ def _markdown(result, title: str, plots: list[str], extra: dict | None) -> str:
         "",
         f"**Split.** {result.description}",
         "",
-        f"Scored on the **{result.part}** users; seed {result.seed}. Popularity and the head/tail split "
+        f"Scored on the **{result.part}** users; {_seed_words(result)}. Popularity, the head/tail split "
         "(head = the largest set of most popular items holding at most 80% of training interactions, equally "
-        "popular items never split) come from the training data.",
+        "popular items never split) and the hits (popularity percentile ≥ 99) come from the training data.",
         "",
     ]
     out += ["## Accuracy", "", _metric_table(result, ACCURACY, ks), ""]
@@ -202,6 +217,16 @@ def _markdown(result, title: str, plots: list[str], extra: dict | None) -> str:
     return "\n".join(out)
 
 
+def _seed_words(result) -> str:
+    seeds = result.seeds or (result.seed,)
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    return (
+        f"seeds {', '.join(map(str, seeds))} (each its own split, tuning and model): means over the seeds ± half "
+        "their 95% t interval"
+    )
+
+
 def _families(names: list[str]) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
     for name in names:
@@ -213,25 +238,29 @@ def _families(names: list[str]) -> dict[str, list[str]]:
 def _plot_frontier(result, k: int, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 5))
-    names = list(result.methods)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, (family, members) in enumerate(_families(names).items()):
-        xs = [result.methods[n].metrics.get(f"tail_recall@{k}", float("nan")) for n in members]
-        ys = [result.methods[n].metrics.get(f"ndcg@{k}", float("nan")) for n in members]
-        colour = colours[i % len(colours)]
-        if len(members) > 1:
-            order = np.argsort(xs)
-            ax.plot(np.asarray(xs)[order], np.asarray(ys)[order], "-", color=colour, alpha=0.6)
-        ax.scatter(xs, ys, color=colour, label=family, zorder=3)
-        for n, x, y in zip(members, xs, ys):
-            if np.isfinite(x) and np.isfinite(y):
-                ax.annotate(n, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    ax.set_xlabel(f"tail recall@{k} (higher = finds more held-out long-tail items)")
-    ax.set_ylabel(f"NDCG@{k} (higher = more accurate)")
-    ax.set_title(f"Accuracy / long-tail frontier ({result.protocol}, {result.part})")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+    panels = (
+        (f"psr@{k}", f"ndcg@{k}", f"PSR@{k} (higher = finds more lesser-known held-out items)", f"NDCG@{k}"),
+        ("hits@10", f"psr@{k}", "hits@10 (share of the top 10 among the 1% most played; lower = fewer)", f"PSR@{k}"),
+    )
+    for ax, (x_key, y_key, x_label, y_label) in zip(axes, panels):
+        for i, (family, members) in enumerate(_families(list(result.methods)).items()):
+            xs = [result.methods[n].metrics.get(x_key, float("nan")) for n in members]
+            ys = [result.methods[n].metrics.get(y_key, float("nan")) for n in members]
+            colour = colours[i % len(colours)]
+            if len(members) > 1:
+                order = np.argsort(xs)
+                ax.plot(np.asarray(xs)[order], np.asarray(ys)[order], "-", color=colour, alpha=0.6)
+            ax.scatter(xs, ys, color=colour, label=family, zorder=3)
+            for n, x, y in zip(members, xs, ys):
+                if np.isfinite(x) and np.isfinite(y):
+                    ax.annotate(n, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=6)
+        ax.set_xlabel(x_label, fontsize=8)
+        ax.set_ylabel(y_label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7, loc="best")
+    fig.suptitle(f"Accuracy / lesser-known frontier ({result.protocol}, {result.part})")
     fig.tight_layout()
     _save(fig, path)
 

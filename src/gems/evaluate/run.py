@@ -3,7 +3,7 @@
 ``evaluate`` fits every method once on ``split.train``, asks it for the top max(K) items of the part's users in
 batches, checks the lists (shape, item range, no training item, no duplicate), computes every metric of
 ``gems.evaluate.metrics`` and, when a method named ``reference`` ("ALS") is present, the paired tests of
-``gems.evaluate.significance`` on per-user NDCG@K and tail recall@K.
+``gems.evaluate.significance`` on per-user NDCG@K, PSR@K and tail recall@K.
 
 ``score_recommendations`` scores exported recommendations against a truth table with popularity and the
 head/tail split taken from the training listens. Decisions:
@@ -43,7 +43,9 @@ REFERENCE = "ALS"
 
 @dataclass
 class MethodResult:
-    """One method's results on one part. ``recs``: (n_users × max K) item rows, −1 padding."""
+    """One method's results on one part. ``recs``: (n_users × max K) item rows, −1 padding. Over several seeds
+    (:mod:`gems.evaluate.seeds`) ``metrics`` are means over the seeds, ``interval`` their 95% intervals and
+    ``per_seed`` each seed's means; both are empty for one seed."""
 
     name: str
     params: dict
@@ -53,6 +55,8 @@ class MethodResult:
     fit_seconds: float
     recommend_seconds: float
     recs: np.ndarray
+    interval: dict[str, tuple[float, float]] = field(default_factory=dict)
+    per_seed: dict[int, dict[str, float]] = field(default_factory=dict)
 
     @property
     def users_per_second(self) -> float:
@@ -71,6 +75,7 @@ class EvaluationResult:
     part: str
     ks: tuple[int, ...]
     seed: int
+    seeds: tuple[int, ...] = ()
     methods: dict[str, MethodResult] = field(default_factory=dict)
     significance: list[dict] = field(default_factory=list)
     reference: str | None = None
@@ -165,6 +170,7 @@ def evaluate(
         part=part,
         ks=ks,
         seed=split.seed,
+        seeds=(split.seed,),
         listeners=train.listeners,
         truth_listeners=train.listeners[truth_items],
         has_soundtracks=train.is_soundtrack is not None,
@@ -215,7 +221,7 @@ def evaluate(
         result.significance = compare_to_reference(
             {name: m.per_user for name, m in result.methods.items()},
             reference=reference,
-            metrics=[f"{metric}@{k}" for k in ks for metric in ("ndcg", "tail_recall")],
+            metrics=[f"{metric}@{k}" for k in ks for metric in ("ndcg", "psr", "tail_recall")],
             n_resamples=n_resamples,
             seed=split.seed,
         )

@@ -77,14 +77,6 @@ class Split:
             return self.validation_users, self.validation_truth
         return self.test_users, self.test_truth
 
-    def truth_frame(self, name: str) -> pd.DataFrame:
-        """The held-out truth of one part as a table with columns user_id, track_id."""
-        users, truth = self.part(name)
-        lengths = np.array([len(t) for t in truth], dtype=np.int64)
-        rows = np.repeat(np.asarray(users, dtype=np.int64), lengths)
-        items = np.concatenate(truth) if truth else np.zeros(0, dtype=np.int64)
-        return pd.DataFrame({"user_id": self.train.user_ids[rows], "track_id": self.train.item_ids[items]})
-
     def describe(self) -> str:
         """One paragraph a person reads: protocol, parameters and counts."""
         c = self.counts

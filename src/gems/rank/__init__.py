@@ -5,9 +5,10 @@ A query is what a listener loves: seed tracks, a listener of the model, or a his
 
     retrieve (retrieve.py)  candidates by taste (ALS), co-listening (item-kNN), kin (artist/album), sound
                             (audio) and sound words (words.py), and every kind of evidence on each candidate
-    score    (score.py)     relevance = a blend of the evidence scaled per query, or the learned second stage
-                            (learned.py), times the match of a query's sound words (words.py; a query of words
-                            alone: the match); score = relevance · (1 + listeners)^−discount
+    score    (score.py)     relevance = a blend of the evidence scaled per query, or the learned second stage's
+                            probability (learned.py), or — for a query with sound words — the blend times the
+                            words' match (words.py; a query of words alone: the match);
+                            score = relevance · (1 + listeners)^−discount
     select   (select.py)    the top k with reserved long-tail places, a per-soundtrack cap, themes after
                             their deep cuts
 
@@ -36,8 +37,8 @@ class Ranked:
 
     items (b × k): track rows best first, −1 padding; scores (b × k) float32, −inf padding; positions (b × k):
     each pick's entry among ``candidates`` (−1 padding); parts: each kind's evidence scaled per query (nnz,);
-    relevance (nnz,): what the score discounts (the blend, or the learned ranker's); features: the learned
-    ranker's features of the shortlisted entries, None when the blend ranked."""
+    relevance (nnz,): what the score discounts (the blend, or the learned ranker's probability); features:
+    (nnz × F) the learned ranker's features of every candidate entry, None when the blend ranked."""
 
     items: np.ndarray
     scores: np.ndarray
@@ -48,7 +49,6 @@ class Ranked:
     options: RankOptions
     ranker: object | None = None
     features: np.ndarray | None = None
-    shortlisted: np.ndarray | None = None  # (nnz,) each entry's row in ``features``, −1 off the shortlist
 
     @property
     def learned(self) -> bool:
@@ -56,10 +56,10 @@ class Ranked:
 
     def contributions(self, entry: int) -> dict[str, float]:
         """What each kind of evidence gave the learned relevance of one candidate entry (SHAP values summed
-        per kind); empty when the blend ranked it (off the ranker's shortlist, or no learned stage)."""
-        if self.features is None or self.shortlisted[entry] < 0:
+        per kind); empty when the blend ranked it."""
+        if self.features is None:
             return {}
-        return self.ranker.contributions(self.features[self.shortlisted[entry]])
+        return self.ranker.contributions(self.features[entry])
 
 
 def rank(inputs: RankingInputs, queries: Queries, options: RankOptions) -> Ranked:
@@ -67,22 +67,20 @@ def rank(inputs: RankingInputs, queries: Queries, options: RankOptions) -> Ranke
     candidates = candidates_for(inputs, queries, options)
     parts = scaled_parts(candidates)
     check_comparable(parts)
-    features = None
-    relevance = blend(candidates, parts, options.weights)
-    tail_relevance = blend(candidates, parts, options.tail_weights) if options.tail_weights else relevance
-    if "words" in candidates.evidence:  # the learned stage knows no words: a block with words ranks by the blend
-        bare, words, same = queries.bare()[candidates.query], candidates.evidence["words"], tail_relevance is relevance
-        relevance = scaled_by_words(relevance, words, bare)
-        tail_relevance = relevance if same else scaled_by_words(tail_relevance, words, bare)
-    elif options.learned and inputs.ranker is not None:
-        from gems.rank.learned import features as features_of
-        from gems.rank.learned import shortlist
+    if options.learned and inputs.ranker is not None and "words" not in candidates.evidence:
+        from gems.rank.features import features as features_of
 
-        listed = shortlist(candidates, relevance, tail_relevance, inputs.is_tail[candidates.rows], options.k)
-        features = features_of(inputs, queries, candidates, parts, listed)
-        relevance = tail_relevance = inputs.ranker.relevance(candidates, features, listed, relevance)
-        shortlisted = np.full(len(listed), -1, dtype=np.int64)
-        shortlisted[listed] = np.arange(int(listed.sum()))
+        features = features_of(inputs, queries, candidates, parts)
+        relevance = tail_relevance = inputs.ranker.relevance(features)
+    else:  # the blend; the learned stage knows no words, so a block with words ranks by the blend too
+        features = None
+        relevance = blend(candidates, parts, options.weights)
+        tail_relevance = blend(candidates, parts, options.tail_weights) if options.tail_weights else relevance
+        if "words" in candidates.evidence:
+            bare, words = queries.bare()[candidates.query], candidates.evidence["words"]
+            same = tail_relevance is relevance
+            relevance = scaled_by_words(relevance, words, bare)
+            tail_relevance = relevance if same else scaled_by_words(tail_relevance, words, bare)
     factor = discount(inputs.listeners, candidates, options)
     scores = relevance * factor
     tail_scores = scores if tail_relevance is relevance else tail_relevance * factor  # one order, sorted once
@@ -100,5 +98,4 @@ def rank(inputs: RankingInputs, queries: Queries, options: RankOptions) -> Ranke
         options,
         inputs.ranker,
         features,
-        None if features is None else shortlisted,
     )

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 class Ranker(Protocol):
     """The learned second stage as ranking uses it (:class:`gems.rank.learned.LearnedRanker`)."""
 
-    def relevance(self, candidates, features: np.ndarray, listed: np.ndarray, relevance: np.ndarray) -> np.ndarray:
-        """The learned relevance of every candidate entry (the blend's ``relevance`` off the shortlist)."""
+    def relevance(self, features: np.ndarray) -> np.ndarray:
+        """The learned relevance of every candidate entry (``features``: one row each): the probability that it
+        is a track the listener adds."""
 
     def contributions(self, features: np.ndarray) -> dict[str, float]:
         """What each kind of evidence gave one entry's relevance."""

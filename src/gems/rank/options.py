@@ -27,19 +27,22 @@ class RankOptions(Params):
     tail_weights: the blend of the evidence kinds for the list / for the reserved places (None: ``weights``) ·
     scope: ``all``, ``soundtrack`` (soundtrack music only) or ``auto`` (the build decides: soundtracks first when the
     model holds enough soundtrack music, :func:`gems.stages.default_scope`; ranks as ``all`` if never decided) · deep_cuts: only the non-theme tracks of the
-    soundtracks the query loves · learned: rank with the model's learned second stage when it has one.
+    soundtracks the query loves · learned: rank with the model's learned second stage when it has one ·
+    hit_spacing: with a discount, the first j · hit_spacing places hold at most j hits (popularity percentile
+    ≥ 99; 0 = no spacing).
     """
 
     k: int = 10
-    discount: float = 0.0
+    discount: float = 0.8
     per_soundtrack: int = 0
-    tail_share: float = 0.05
+    tail_share: float = 0.0
     calibrated: bool = True
     weights: tuple[float, ...] = (0.7, 0.3, 0.5, 0.2)
     tail_weights: tuple[float, ...] | None = (0.3, 0.7, 0.5, 1.0)
     scope: str = "auto"
     deep_cuts: bool = False
     learned: bool = True
+    hit_spacing: int = 10
 
     constraints: ClassVar = {
         "k": Interval(int, 1, 10_000),
@@ -50,6 +53,7 @@ class RankOptions(Params):
         "scope": Choice(("auto", "all", "soundtrack")),
         "deep_cuts": BOOLEAN,
         "learned": BOOLEAN,
+        "hit_spacing": Interval(int, 0, 10_000),
     }
 
     def __post_init__(self):

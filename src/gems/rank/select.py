@@ -6,7 +6,9 @@ In order, for each query:
    pass could not fill);
 3. the next best candidates fill whatever is still empty;
 at most ``per_soundtrack`` picks of one soundtrack in all three passes (0: no cap); then, within a soundtrack
-the query loves, its theme moves behind that soundtrack's last deep cut in the list.
+the query loves, its theme moves behind that soundtrack's last deep cut in the list; then, when popularity is
+discounted (discount > 0), the hits (popularity percentile ≥ 99) are spaced: the j-th hit of a list (j ≥ 1)
+moves down to place j · ``hit_spacing`` or later, so the first j · hit_spacing places hold at most j hits.
 
 A greedy pass with a cap takes an entry exactly when fewer than ``cap`` entries of its soundtrack were taken
 before it — those earlier in the same pass within the cap, plus those of earlier passes — and the pass still
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gems.popularity import hit_floor
 from gems.rank.inputs import RankingInputs, history_means
 from gems.rank.options import RankOptions
 from gems.rank.retrieve import Candidates
@@ -127,7 +130,25 @@ def final_lists(
         out[query[picked], slot] = rows[picked]
         taken[picked] = True
         filled += np.bincount(query[picked], minlength=b)
-    return themes_last(inputs, out, histories) if inputs.is_theme.any() else out
+    if inputs.is_theme.any():
+        out = themes_last(inputs, out, histories)
+    if options.discount > 0 and options.hit_spacing > 0:
+        out = hits_spaced(out, np.asarray(inputs.listeners) >= hit_floor(inputs.listeners), options.hit_spacing)
+    return out
+
+
+def hits_spaced(out: np.ndarray, is_hit: np.ndarray, spacing: int) -> np.ndarray:
+    """A (b × k) block of lists with the j-th hit of each (j ≥ 1) no earlier than place j · spacing, the hits and
+    the other picks each in their order: a merge in which hit j follows max(a_j, (spacing − 1) · j) other picks,
+    a_j the other picks before it in the list (a hit that cannot be placed so goes after all of them)."""
+    valid = out >= 0
+    hit = valid & is_hit[np.maximum(out, 0)]
+    other = valid & ~hit
+    nth_hit = np.cumsum(hit, axis=1) - 1
+    others_before = np.cumsum(other, axis=1) - other
+    key = np.where(hit, np.maximum(others_before, (spacing - 1) * nth_hit) - 0.5, others_before).astype(np.float64)
+    key[~valid] = np.inf  # padding stays last
+    return np.take_along_axis(out, np.argsort(key, axis=1, kind="stable"), axis=1)
 
 
 def themes_last(inputs: RankingInputs, out: np.ndarray, histories) -> np.ndarray:

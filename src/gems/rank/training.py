@@ -2,7 +2,7 @@
 
     choose_holdout   which listeners train it, and which of their tracks they hold back
     without          the listens with those tracks left out (what the components for training are fitted on)
-    fit_ranker       candidates, features and labels of the training listeners -> LightGBM LambdaRank
+    fit_ranker       candidates, features and labels of the training listeners -> LightGBM, binary: P(held back)
 
 LightGBM's Python package is imported here only: a build trains, serving scores through its C library.
 """
@@ -14,19 +14,21 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from gems.popularity import popularity_discount, stratified_weight
+from gems.rank.features import NAMES
+from gems.rank.features import features as features_of
 from gems.rank.inputs import Queries, RankingInputs
-from gems.rank.learned import NAMES, RankerParams, shortlist
-from gems.rank.learned import features as features_of
+from gems.rank.learned import RankerParams
 from gems.rank.options import RankOptions
 from gems.rank.retrieve import candidates_for
 from gems.rank.score import blend, scaled_parts
 
 log = logging.getLogger(__name__)
 
-TRAIN_K = 50  # list length the ranker is trained for (its shortlist: 100 by the blend, 50 long-tail)
+TRAIN_K = 50  # list length the ranker is trained for: retrieval pools as for a top 50
 BLOCK = 256  # training listeners retrieved at once
 VALIDATION_SHARE = 0.15  # of the training listeners, for early stopping and the report
-PATIENCE = 50  # rounds without a better validation NDCG before training stops
+PATIENCE = 50  # rounds without a better validation log loss before training stops
 
 
 @dataclass
@@ -83,56 +85,50 @@ def without(user_items, holdout: Holdout):
     return kept.tocsr()
 
 
-def _labels(candidates, holdout: Holdout, positions: np.ndarray, is_tail: np.ndarray) -> np.ndarray:
-    """Per entry: 2 held-back long-tail track, 1 held-back head track, 0 otherwise (``positions``: each
-    candidate query's index into the holdout)."""
-    n = len(is_tail)
+def _held_back(candidates, holdout: Holdout, positions: np.ndarray, n: int) -> np.ndarray:
+    """(nnz,) bool: is the entry one of its query's held-back tracks (``positions``: each candidate query's
+    index into the holdout)?"""
     held_keys = np.concatenate(
         [q * n + holdout.held(p) for q, p in enumerate(positions)] or [np.zeros(0, dtype=np.int64)]
     )
-    query = candidates.query
-    hit = np.isin(query * n + candidates.rows, held_keys)
-    return np.where(hit, np.where(is_tail[candidates.rows], 2, 1), 0).astype(np.int32)
+    return np.isin(candidates.query * n + candidates.rows, held_keys)
 
 
-def _ndcg(scores, labels, groups, gains, k: int) -> float:
-    """Mean NDCG@k over queries (entries grouped by ``groups`` sizes) with the given gain per label."""
-    out, start = [], 0
+def _list_scores(scores, labels, listeners, groups, discount: float, k: int) -> dict[str, float]:
+    """Mean NDCG@k (binary gains) and PSR@k (γ 1) over queries (entries grouped by ``groups`` sizes) of the lists
+    ranked by scores · (1 + L)^−discount; the ideal of each is taken over the held-back tracks on the candidates."""
+    ranked_by = scores * popularity_discount(listeners, discount)
+    weight = stratified_weight(listeners, 1.0)
+    discounts = 1 / np.log2(np.arange(2, k + 2))
+    ndcg, psr, start = [], [], 0
     for size in groups:
-        s, g = scores[start : start + size], gains[labels[start : start + size]]
+        part = slice(start, start + size)
         start += size
-        ideal = np.sort(g)[::-1][:k]
-        discounts = 1 / np.log2(np.arange(2, k + 2))
-        best = float((ideal * discounts[: len(ideal)]).sum())
-        got = g[np.argsort(-s, kind="stable")][:k]
-        out.append(float((got * discounts[: len(got)]).sum()) / best if best > 0 else 0.0)
-    return float(np.mean(out)) if out else float("nan")
+        hit, w = labels[part] > 0, weight[part]
+        top = np.argsort(-ranked_by[part], kind="stable")[:k]
+        n_hit = min(int(hit.sum()), k)
+        ndcg.append(float((hit[top] * discounts[: len(top)]).sum() / discounts[:n_hit].sum()))
+        psr.append(float((w[top] * hit[top]).sum() / np.sort(w[hit])[::-1][:k].sum()))
+    return {f"ndcg@{k}": float(np.mean(ndcg)), f"psr@{k}": float(np.mean(psr))}
 
 
 def training_rows(inputs: RankingInputs, queries: Queries, holdout: Holdout, options: RankOptions):
-    """(features, labels, group sizes, blend scores) of the shortlists of every training listener with a
-    held-back track on it, in blocks of BLOCK listeners."""
+    """(features, labels (1: a held-back track), group sizes, blend scores) of every candidate of every training
+    listener with a held-back track among its candidates, in blocks of BLOCK listeners."""
     options = replace(options, k=TRAIN_K, deep_cuts=False, scope="all")
     parts_out = ([], [], [], [])
     for start in range(0, len(queries), BLOCK):
-        block = Queries(
-            queries.histories[start : start + BLOCK],
-            queries.user_rows[start : start + BLOCK],
-            queries.weights[start : start + BLOCK],
-        )
+        block = queries.take(slice(start, start + BLOCK))
         candidates = candidates_for(inputs, block, options)
         parts = scaled_parts(candidates)
-        blended = blend(candidates, parts, options.weights)
-        tail_blended = blend(candidates, parts, options.tail_weights or options.weights)
-        listed = shortlist(candidates, blended, tail_blended, inputs.is_tail[candidates.rows], TRAIN_K)
-        labels = _labels(candidates, holdout, np.arange(start, start + len(block)), inputs.is_tail)
+        labels = _held_back(candidates, holdout, np.arange(start, start + len(block)), inputs.n_items)
         query = candidates.query
-        positive = np.bincount(query[listed & (labels > 0)], minlength=len(block)) > 0
-        keep = listed & positive[query]
-        parts_out[0].append(features_of(inputs, block, candidates, parts, keep))
-        parts_out[1].append(labels[keep])
+        positive = np.bincount(query[labels], minlength=len(block)) > 0
+        keep = positive[query]
+        parts_out[0].append(features_of(inputs, block, candidates, parts)[keep])
+        parts_out[1].append(labels[keep].astype(np.int32))
         parts_out[2].append(np.bincount(query[keep], minlength=len(block))[positive])
-        parts_out[3].append(blended[keep])
+        parts_out[3].append(blend(candidates, parts, options.weights)[keep])
     if not parts_out[0]:  # no listener to learn from
         return (
             np.zeros((0, len(NAMES)), np.float32),
@@ -143,32 +139,22 @@ def training_rows(inputs: RankingInputs, queries: Queries, holdout: Holdout, opt
     return tuple(np.concatenate(p) for p in parts_out)
 
 
-def fit_ranker(
-    inputs: RankingInputs, queries: Queries, holdout: Holdout, options: RankOptions, params: RankerParams
-) -> tuple[str | None, dict]:
-    """Train the ranker: (LightGBM's model text, or None when there are too few training listeners; what was
-    trained and how it did on the validation listeners against the blend)."""
+def validation_queries(groups: np.ndarray, params: RankerParams) -> np.ndarray:
+    """(len(groups),) bool: the seeded share of training listeners kept for early stopping and the report."""
+    return np.random.default_rng(params.random_state).random(len(groups)) < VALIDATION_SHARE
+
+
+def fit_booster(matrix: np.ndarray, labels: np.ndarray, groups: np.ndarray, params: RankerParams):
+    """LightGBM's binary model of P(held back) on the training rows (``groups``: entries per listener), early
+    stopped on the validation listeners' log loss; returns (its model text, the booster)."""
     import lightgbm
 
-    matrix, labels, groups, blended = training_rows(inputs, queries, holdout, options)
-    info = {"features": list(NAMES), "params": asdict(params), "queries": int(len(groups))}
-    if len(groups) < params.min_queries:
-        info["skipped"] = (
-            f"only {len(groups)} training listeners had a held-back track among their candidates "
-            f"(needs {params.min_queries}); ranking with the hand-set blend"
-        )
-        return None, info
-    rng = np.random.default_rng(params.random_state)
-    validation = rng.random(len(groups)) < VALIDATION_SHARE
+    validation = validation_queries(groups, params)
     entry_query = np.repeat(np.arange(len(groups)), groups)
     train_rows, valid_rows = ~validation[entry_query], validation[entry_query]
-    gains = np.array([0.0, 1.0, params.tail_gain])
     lgb_params = {
-        "objective": "lambdarank",
-        "metric": "ndcg",
-        "eval_at": [TRAIN_K],
-        "label_gain": gains.tolist(),
-        "lambdarank_truncation_level": TRAIN_K,
+        "objective": "binary",
+        "metric": "binary_logloss",
         "num_leaves": params.leaves,
         "learning_rate": params.learning_rate,
         "min_data_in_leaf": params.min_data_in_leaf,
@@ -181,10 +167,8 @@ def fit_ranker(
         "num_threads": 2,
         "verbose": -1,
     }
-    train_set = lightgbm.Dataset(
-        matrix[train_rows], labels[train_rows], group=groups[~validation], feature_name=list(NAMES)
-    )
-    valid_set = lightgbm.Dataset(matrix[valid_rows], labels[valid_rows], group=groups[validation], reference=train_set)
+    train_set = lightgbm.Dataset(matrix[train_rows], labels[train_rows], feature_name=list(NAMES))
+    valid_set = lightgbm.Dataset(matrix[valid_rows], labels[valid_rows], reference=train_set)
     booster = lightgbm.train(
         lgb_params,
         train_set,
@@ -192,23 +176,48 @@ def fit_ranker(
         valid_sets=[valid_set],
         callbacks=[lightgbm.early_stopping(PATIENCE, verbose=False)],
     )
-    best = booster.best_iteration or params.trees
+    booster.best_iteration = booster.best_iteration or params.trees
+    return booster.model_to_string(num_iteration=booster.best_iteration), booster
+
+
+def fit_ranker(
+    inputs: RankingInputs, queries: Queries, holdout: Holdout, options: RankOptions, params: RankerParams
+) -> tuple[str | None, dict]:
+    """Train the ranker: (LightGBM's model text, or None when there are too few training listeners; what was
+    trained and how it did on the validation listeners against the blend)."""
+    matrix, labels, groups, blended = training_rows(inputs, queries, holdout, options)
+    info = {"features": list(NAMES), "params": asdict(params), "queries": int(len(groups))}
+    if len(groups) < params.min_queries:
+        info["skipped"] = (
+            f"only {len(groups)} training listeners had a held-back track among their candidates "
+            f"(needs {params.min_queries}); ranking with the hand-set blend"
+        )
+        return None, info
+    text, booster = fit_booster(matrix, labels, groups, params)
+    best = booster.best_iteration
+    validation = validation_queries(groups, params)
+    valid_rows = validation[np.repeat(np.arange(len(groups)), groups)]
     valid_scores = booster.predict(matrix[valid_rows], num_iteration=best)
     importance = booster.feature_importance("gain", iteration=best)
+    listeners = np.expm1(matrix[valid_rows, NAMES.index("listeners")].astype(np.float64))
+    groups_valid = groups[validation]
+
+    def lists(scores) -> dict[str, dict[str, float]]:
+        return {
+            f"discount {d:g}": _list_scores(scores, labels[valid_rows], listeners, groups_valid, d, TRAIN_K)
+            for d in sorted({0.0, options.discount})
+        }
+
     info.update(
         {
             "trees": int(best),
             "train_queries": int((~validation).sum()),
             "validation_queries": int(validation.sum()),
             "rows": int(len(labels)),
-            "held_back_tracks_on_shortlists": int((labels > 0).sum()),
-            "of_which_long_tail": int((labels == 2).sum()),
-            f"validation_ndcg@{TRAIN_K}": {
-                "ranker": _ndcg(valid_scores, labels[valid_rows], groups[validation], gains, TRAIN_K),
-                "blend": _ndcg(blended[valid_rows], labels[valid_rows], groups[validation], gains, TRAIN_K),
-            },
+            "held_back_tracks_among_candidates": int(labels.sum()),
+            "validation": {"ranker": lists(valid_scores), "blend": lists(blended[valid_rows])},
             "gain_by_feature": {name: round(float(v), 1) for name, v in zip(NAMES, importance)},
         }
     )
-    log.info("ranker: %d trees on %d listeners, %s", best, info["train_queries"], info[f"validation_ndcg@{TRAIN_K}"])
-    return booster.model_to_string(num_iteration=best), info
+    log.info("ranker: %d trees on %d listeners, %s", best, info["train_queries"], info["validation"])
+    return text, info

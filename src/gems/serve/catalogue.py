@@ -192,10 +192,11 @@ def ranking_summary(model) -> str:
     info = folder.json(layout.RANKER_INFO)
     if "skipped" in info:
         return f"ranking: the hand-set blend — {info['skipped']}"
-    scores = next((value for key, value in info.items() if key.startswith("validation_ndcg@")), {})
+    scores = info["validation"]
+    at = f"discount {model.rank_defaults.discount:g}"
+    ranker, blend = (scores[who].get(at, {}).get("psr@50", float("nan")) for who in ("ranker", "blend"))
     return (
-        f"ranking: learned (LightGBM LambdaRank, {info['trees']} trees from {info['train_queries']:,} listeners' "
-        f"held-back tracks, a long-tail hit worth {info['params']['tail_gain']:g} head hits); on "
-        f"{info['validation_queries']:,} validation listeners NDCG@50 {scores.get('ranker', float('nan')):.3f} "
-        f"against the blend's {scores.get('blend', float('nan')):.3f}"
+        f"ranking: learned (LightGBM, the probability of a track a listener adds, {info['trees']} trees from "
+        f"{info['train_queries']:,} listeners' held-back tracks); on {info['validation_queries']:,} validation "
+        f"listeners PSR@50 {ranker:.3f} against the blend's {blend:.3f} (at the default discount)"
     )

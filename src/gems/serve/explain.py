@@ -20,9 +20,11 @@ share of the blend, or with a learned ranker its share of the ranker's positive 
 and, first, for a query that asks for sound words: "Sounds ambient and slow, as asked." (the words the pick holds
 with p ≥ CONFIDENT) and "The nearest match to strings (p 0.21): a word is said of a track from p 0.4." for
 the others — a word is never said of a track below that confidence;
-then where the pick stands: a soundtrack's theme or a deep cut of a soundtrack the query loves, and its
-popularity — listeners and percentile, one definition each (:mod:`gems.popularity`): "a long-tail track: 1
-listener, percentile 69 (31% of the catalogue is more popular)".
+then where the pick stands: a soundtrack's theme or a deep cut of a soundtrack the query loves, and how
+lesser-known it is in words — "a hit, among the 1% most played" (percentile ≥ 99), "a well-known track" (the
+head), "a lesser-known long-tail track", or "a rarely played long-tail track" when at least RARELY percent of
+the catalogue is more popular — with its listeners and percentile, one definition each (:mod:`gems.popularity`):
+"a rarely played long-tail track: 1 listener, percentile 69 (31% of the catalogue is more popular)".
 
 A pick of the fallback (:mod:`gems.rank.fallback`) says instead that nothing of the listening led anywhere in
 the model and what the pick is: one of its soundtracks' best lesser-known tracks (:func:`fallback_why`).
@@ -32,12 +34,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from gems.popularity import HIT_PERCENTILE
 from gems.rank.options import KINDS
 from gems.rank.words import CONFIDENT, shared_words
 
 EVIDENCE_SHARE = 0.2  # a kind is named when it gives at least this share of the relevance
 GROUP_SIMILAR = 0.35  # per-group cosine above which a feature group (timbre, harmony, ...) is named
 OFTEN = 5  # listeners in common from which co-listening is "often"
+RARELY = 25.0  # percent of the catalogue more popular from which a long-tail track is "rarely played"
 
 
 def _shares(ranked, entry: int, weights) -> dict[str, float]:
@@ -176,8 +180,16 @@ def popularity_words(model, row: int) -> str:
     percentile = float(model.percentile[row])
     more = 100.0 - percentile  # percentile = share with as many listeners or fewer
     standing = f"percentile {percent(percentile)} ({percent(more)}% of the catalogue is more popular)"
-    kind = "a long-tail track" if model.is_tail[row] else "a well-known track"
-    return f"{kind}: {count}, {standing}"
+    return f"{lesser_known_words(model, row, more)}: {count}, {standing}"
+
+
+def lesser_known_words(model, row: int, more: float) -> str:
+    """How lesser-known a track is, in words (module docstring); ``more``: percent of the catalogue more popular."""
+    if float(model.percentile[row]) >= HIT_PERCENTILE:
+        return "a hit, among the 1% most played"
+    if not model.is_tail[row]:
+        return "a well-known track"
+    return "a rarely played long-tail track" if more >= RARELY else "a lesser-known long-tail track"
 
 
 def _phrase(model, kind: str, row: int, seed: int, value: float, again: bool) -> str:

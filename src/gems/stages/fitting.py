@@ -163,9 +163,12 @@ def fit_ranker_stage(runner: StageRunner, config: BuildConfig, exclude_users: se
         runner.writer.save_json(layout.RANKER_INFO, info)
         if text is not None:
             runner.writer.save_text(layout.RANKER_MODEL, text)
-        scores = info.get("validation_ndcg@50", {})
         counts = {"listeners": info["queries"], "held_back": int(len(holdout.items))}
-        return {**counts, **({"skipped": True} if text is None else {"trees": info["trees"], **scores})}
+        if text is None:
+            return {**counts, "skipped": True}
+        at = f"discount {config.rank.discount:g}"
+        scores = {f"{who} psr@50": info["validation"][who][at]["psr@50"] for who in ("ranker", "blend")}
+        return {**counts, "trees": info["trees"], **{key: round(value, 4) for key, value in scores.items()}}
 
     runner.run("ranker", inputs, compute)
 

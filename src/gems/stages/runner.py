@@ -25,7 +25,7 @@ STAGE_VERSIONS = {
     "cf": 3,
     "neighbours": 1,
     "index": 3,
-    "ranker": 3,
+    "ranker": 4,
 }
 
 
