@@ -15,7 +15,7 @@ Heavy libraries (implicit, scipy.stats, matplotlib) are imported inside the func
 
 from gems.evaluate.anchors import EASE, RP3beta, tuned
 from gems.evaluate.baselines import ALS, AudioOnly, ItemKNN, MostPopular, Random, XQuAD, default_baselines
-from gems.evaluate.data import Recommender, TrainData, top_k, train_data
+from gems.evaluate.data import Recommender, TrainData, best_columns, train_data
 from gems.evaluate.metrics import DEFAULT_KS, ListMetrics, list_metrics
 from gems.evaluate.report import write_report, write_scored
 from gems.evaluate.run import EvaluationResult, MethodResult, evaluate, score_recommendations
@@ -48,7 +48,7 @@ __all__ = [
     "random_holdout",
     "score_recommendations",
     "temporal_holdout",
-    "top_k",
+    "best_columns",
     "train_data",
     "tuned",
     "write_report",

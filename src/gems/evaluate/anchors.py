@@ -32,7 +32,7 @@ import scipy.sparse as sp
 
 from gems.errors import ParameterError
 from gems.evaluate.baselines import _Baseline, _binary
-from gems.evaluate.data import TrainData, pad_invalid, top_k
+from gems.evaluate.data import TrainData, best_columns, pad_invalid
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class _ItemItem(_Baseline):
         scores = heard @ self.weights_
         scores = scores.toarray() if sp.issparse(scores) else np.asarray(scores)
         scores = np.where(scores > 0, scores, -np.inf).astype(np.float32)
-        return top_k(scores, k, exclude=heard, copy=False)
+        return best_columns(scores, k, exclude=heard, copy=False)
 
 
 class RP3beta(_ItemItem):
@@ -141,7 +141,7 @@ class EASE(_ItemItem):
         scores = np.asarray(heard @ weights, dtype=np.float32)  # (users × kept items)
         scores[np.asarray(heard[:, items].toarray(), dtype=bool)] = -np.inf
         scores[scores <= 0] = -np.inf
-        ids, values = top_k(scores, k)
+        ids, values = best_columns(scores, k)
         return pad_invalid(np.where(ids >= 0, items[np.maximum(ids, 0)], -1), values, k)
 
 

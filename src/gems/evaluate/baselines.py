@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from gems.errors import ModelError, ParameterError
-from gems.evaluate.data import TrainData, block_size, pad_invalid, top_k
+from gems.evaluate.data import TrainData, best_columns, block_size, pad_invalid
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +314,7 @@ class AudioOnly(_Baseline):
             stop = min(len(users), start + step)
             block = profile[start:stop] @ self.vectors_.T
             block[n_audio[start:stop] == 0] = -np.inf
-            idx, sc = top_k(block, k, exclude=heard[start:stop], copy=False)
+            idx, sc = best_columns(block, k, exclude=heard[start:stop], copy=False)
             items[start:stop] = np.where(idx >= 0, self.rows_[np.maximum(idx, 0)], -1)
             scores[start:stop] = sc
         return items, scores

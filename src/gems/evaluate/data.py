@@ -173,7 +173,7 @@ def _audio_rows(item_ids: np.ndarray, audio) -> tuple[np.ndarray, np.ndarray] | 
     return rows.astype(np.int64), np.ascontiguousarray(vectors[first] / norms[first, None], dtype=np.float32)
 
 
-def top_k(
+def best_columns(
     scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None, *, copy: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Best ``k`` columns of each row of ``scores`` (n × n_items), best first (ties: lower column first

@@ -12,9 +12,8 @@ Protocols
 random_holdout
     Users with ≥ ``min_items`` distinct items are eligible; a seeded permutation of half of them gives the
     validation users (``validation_share`` of that half, at most ``max_users``) and the test users (the rest,
-    at most ``max_users``). The other half trains on all its listens — and is what a learned second stage may
-    learn from, since it never trains on the users an evaluation scores. Each drawn user hides ``max(1, round(fraction · n))`` of their n distinct items at random
-    (never all of them).
+    at most ``max_users``). The other half trains on all its listens (what a learned second stage may learn
+    from). Each drawn user hides ``max(1, round(fraction · n))`` of their n distinct items at random, never all.
 temporal_holdout
     As random_holdout, but each drawn user hides the *last* ``fraction`` of their distinct items ordered by
     first-listen time (ties broken at random, seeded). Chosen over a global time cut because a global cut
@@ -73,9 +72,8 @@ class Split:
         """(user rows, truth) of ``validation`` or ``test``."""
         if name not in PARTS:
             raise ParameterError(f"unknown split part '{name}'; choose validation or test")
-        if name == "validation":
-            return self.validation_users, self.validation_truth
-        return self.test_users, self.test_truth
+        validation = name == "validation"
+        return (self.validation_users, self.validation_truth) if validation else (self.test_users, self.test_truth)
 
     def describe(self) -> str:
         """One paragraph a person reads: protocol, parameters and counts."""
