@@ -316,17 +316,20 @@ def test_row_sums_are_the_sparse_product_of_the_queries_with_the_matrix():
     similarity = sp.random(n, n, density=0.03, random_state=2, dtype=np.float32, format="csr")
     histories = [np.sort(rng.choice(n, size=int(rng.integers(0, 30)), replace=False)) for _ in range(70)]
     own = keys_module.own_keys(histories, n)
-    expected = (
-        sp.csr_matrix(
-            (np.ones(len(own), np.float32), own % n, np.r_[0, np.cumsum([len(h) for h in histories])]), shape=(70, n)
-        )
-        @ similarity
+    queries = sp.csr_matrix(
+        (np.ones(len(own), np.float32), own % n, np.r_[0, np.cumsum([len(h) for h in histories])]), shape=(70, n)
     )
-    expected.sum_duplicates()
-    expected.sort_indices()
+    expected = queries @ similarity
+    links = similarity.copy()
+    links.data[:] = 1.0  # every stored entry counts 1: how many of a query's rows list the column
+    expected_counts = queries @ links
+    for matrix in (expected, expected_counts):
+        matrix.sum_duplicates()
+        matrix.sort_indices()
     expected_keys = np.repeat(np.arange(70) * n, np.diff(expected.indptr)) + expected.indices
     arrays = (similarity.indptr, similarity.indices, similarity.data)
     for shift in (keys_module.SHIFT, 64 - 11):  # keys of 10 bits: blocks of 2 queries at a time
-        keys, values = keys_module.row_sums(arrays, own, n, shift=shift)
+        keys, values, counts = keys_module.row_sums(arrays, own, n, shift=shift)
         assert keys.tolist() == expected_keys.tolist()
         np.testing.assert_allclose(values, expected.data, rtol=1e-5)
+        assert counts.tolist() == expected_counts.data.astype(int).tolist()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import numpy as np
 
 from gems.rank.inputs import Queries, RankingInputs, history_means
-from gems.rank.keys import lookup, own_keys, row_sums
 from gems.rank.retrieve import Candidates
 from gems.rank.score import segment
 from gems.rank.select import ranked, within
@@ -122,10 +121,7 @@ def features(inputs: RankingInputs, queries: Queries, candidates: Candidates, pa
     else:
         columns["factor_norm"] = columns["cf_cosine"] = nan
     if inputs.neighbours is not None and "near" in candidates.evidence:
-        indptr, indices, data = inputs.neighbours
-        links = (indptr, indices, np.broadcast_to(np.float32(1.0), np.shape(data)))  # each stored entry counts 1
-        keys, counts = row_sums(links, own_keys(queries.histories, inputs.n_items), inputs.n_items)
-        columns["near_count"] = np.where(heard, lookup(candidates.keys, keys, counts), np.nan)
+        columns["near_count"] = candidates.evidence["near_count"]
         columns["near_per_listener"] = candidates.evidence["near"] / np.maximum(listeners[rows], 1.0)
     else:
         columns["near_count"] = columns["near_per_listener"] = nan

@@ -20,29 +20,32 @@ SHIFT = 32  # row sums pack a key above a float32 value (its 32 bits) in one uin
 
 
 def row_sums(matrix: tuple[np.ndarray, np.ndarray, np.ndarray], keys: np.ndarray, n: int, *, shift: int = SHIFT):
-    """(sorted keys q · n + column, float32 sums) of Σ_{i ∈ h_q} M[i, :] for each query, ``keys`` the sorted
-    keys q · n + i of the queries' rows and ``matrix`` an (n × n) CSR matrix as (indptr, indices, data) of
-    non-negative values. The sparse product of a binary query matrix with M, in numpy: every (key, value) is
-    packed into one uint64 and sorted, so a key's values are summed in the order of their bit patterns — the
-    same sum whatever else the block holds."""
+    """(sorted keys q · n + column, float32 sums, int32 counts) of Σ_{i ∈ h_q} M[i, :] for each query and of
+    |{i ∈ h_q : M[i, column] stored}|, ``keys`` the sorted keys q · n + i of the queries' rows and ``matrix`` an
+    (n × n) CSR matrix as (indptr, indices, data) of non-negative values. The sparse product of a binary query
+    matrix with M, in numpy: every (key, value) is packed into one uint64 and sorted, so a key's values are
+    summed in the order of their bit patterns — the same sum whatever else the block holds."""
     indptr, indices, data = matrix
     width = max(1, (1 << (64 - shift - 1)) // n)  # queries per pass, so that keys fit their bits
     query, rows = keys // n, keys % n
     out_keys, out_values = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.float32)]
+    out_counts = [np.zeros(0, dtype=np.int32)]
     for first in range(0, int(query[-1]) + 1 if len(query) else 0, width):
         lo, hi = np.searchsorted(query, (first, first + width))
         starts, stops = np.asarray(indptr)[rows[lo:hi]], np.asarray(indptr)[rows[lo:hi] + 1]
         lengths = (stops - starts).astype(np.int64)
         at = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(int(lengths.sum()))
         local = np.repeat(query[lo:hi] - first, lengths) * n + np.asarray(indices)[at]
-        bits = np.asarray(data, dtype=np.float32)[at].view(np.uint32)
-        packed = np.sort((local.astype(np.uint64) << np.uint64(shift)) | bits, kind="stable")  # runs: timsort
-        key = (packed >> np.uint64(shift)).astype(np.int64)
-        value = (packed & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.float32)
+        packed = local.view(np.uint64) << np.uint64(shift)  # local ≥ 0: the view is its value
+        packed |= np.asarray(data, dtype=np.float32)[at].view(np.uint32)
+        packed.sort(kind="stable")  # runs: timsort
+        key = (packed >> np.uint64(shift)).view(np.int64)
+        value = packed.astype(np.uint32).view(np.float32)  # the low 32 bits
         starts_of = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
         out_keys.append(key[starts_of] + first * n)
         out_values.append(np.add.reduceat(value, starts_of) if len(key) else value)
-    return np.concatenate(out_keys), np.concatenate(out_values).astype(np.float32)
+        out_counts.append(np.diff(starts_of, append=len(key)).astype(np.int32))
+    return np.concatenate(out_keys), np.concatenate(out_values).astype(np.float32), np.concatenate(out_counts)
 
 
 def keys_of(matrix, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -42,7 +42,8 @@ class Candidates:
     ``indptr[i]:indptr[i + 1]`` (track rows ascending) — a CSR layout. ``keys``: query · n + row, sorted.
 
     ``evidence[kind]`` (nnz,) float32 for the kinds the inputs have: cf (ALS preference), near (co-listening),
-    audio (cosine), kin (the larger of kin_artist and kin_album, the history shares); NaN where a track cannot
+    audio (cosine), kin (the larger of kin_artist and kin_album, the history shares), and near_count (how many
+    of the query's tracks list the entry among their neighbours, for the learned stage); NaN where a track cannot
     take that kind (no listens, no audio, no known artist or album) or the query has nothing to compare with.
     ``evidence["words"]``, when a query asks for words: each entry's match (1 for a query without words)."""
 
@@ -182,9 +183,10 @@ def candidates_for(inputs: RankingInputs, queries: Queries, options: RankOptions
     profiles = audio_profiles(inputs, queries)
     sparse: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if inputs.neighbours is not None:
-        keys, values = row_sums(inputs.neighbours, own, n)
+        keys, values, counts = row_sums(inputs.neighbours, own, n)
         keep = allowed(keys, own, excluded, n) & (values > 0)
         sparse["near"] = (keys[keep], values[keep])
+        sparse["near_count"] = (keys[keep], counts[keep])
     shares = shares_of(inputs, queries)  # kin: linked tracks and coarse links (artist/album)
     if options.deep_cuts:
         if "album" not in inputs.kin_codes:
@@ -243,9 +245,10 @@ def _evidence(inputs: RankingInputs, keys: np.ndarray, b: int, taste, profiles, 
         cf[~heard | (np.abs(taste).sum(axis=1) == 0)[query]] = np.nan
         evidence["cf"] = cf
     if "near" in sparse:
-        near = lookup(keys, *sparse["near"])
-        near[~heard] = np.nan
-        evidence["near"] = near
+        for name in ("near", "near_count"):
+            values = lookup(keys, *sparse[name])
+            values[~heard] = np.nan
+            evidence[name] = values
     evidence.update(kin_values(inputs, shares, query, rows))
     if profiles is not None:
         position = inputs.audio_position[rows]
