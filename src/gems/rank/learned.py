@@ -56,8 +56,8 @@ class RankerParams(Params):
     keep_low: float = 0.1
     keep_high: float = 0.9
     trees: int = 300
-    leaves: int = 31
-    learning_rate: float = 0.05
+    leaves: int = 15
+    learning_rate: float = 0.1
     min_data_in_leaf: int = 100
     random_state: int = 0
 
