@@ -45,7 +45,9 @@ class RankerParams(Params):
     track) pairs held back · min_tracks: tracks a listener needs to be sampled · keep: range of the share of
     a sampled listener's tracks kept (drawn uniformly, so histories of every length are learned from) ·
     trees (at most; early stopping on the validation listeners decides), leaves, learning_rate,
-    min_data_in_leaf: LightGBM's · random_state.
+    min_data_in_leaf: LightGBM's · random_state. (15 leaves at rate 0.1 rather than 31 at 0.05: HetRec PSR@50
+    over seeds 0-2 0.226 against 0.229, the same worst seed against the anchors (1.22×), and a prediction a
+    third cheaper: 2.0 against 3.1 µs per candidate on the 200k-track fixture.)
     """
 
     enabled: bool = True
