@@ -91,10 +91,15 @@ def test_a_block_ranks_each_query_as_it_ranks_alone(options, known):
 def greedy_pick(inputs, order, tails, options, history, n_tail):
     """The plain loop: head places by score, reserved places by the tail score, then the rest; the cap counts
     every pick of a soundtrack; then each loved soundtrack's theme moves behind its last deep cut; then, with a
-    discount, each place takes the first pick left that may stand there (a hit only once the list is
-    hit_spacing × the hits placed long), else the first left."""
+    discount, only the ⌈k / hit_spacing⌉ best-scoring hits take part, and each place takes the first pick left
+    that may stand there (a hit only once the list is hit_spacing × the hits placed long), else the first left."""
     cap, k = options.per_soundtrack, options.k
     chosen, counts = [], {}
+    if options.discount > 0 and options.hit_spacing > 0:  # room for ⌈k / spacing⌉ hits: the best by score
+        is_hit = hit_mask(inputs.listeners)
+        allowed = [r for r in order if is_hit[r]][: -(-k // options.hit_spacing)]
+        order = [r for r in order if not is_hit[r] or r in allowed]
+        tails = [r for r in tails if not is_hit[r] or r in allowed]
 
     def take(rows, limit):
         for row in rows:
@@ -255,3 +260,32 @@ def test_large_audio_spaces_search_their_faiss_index_with_the_answer_of_a_scan(t
     searched = picks_for(model, seeds, options)
     assert [[p.track_id for p in q] for q in searched] == [[p.track_id for p in q] for q in scanned]
     assert [p.track_id for p in picks_for(model, seeds[:1], options)[0]] == [p.track_id for p in searched[0]]
+
+
+@pytest.mark.parametrize("k, spacing", [(10, 10), (25, 10), (7, 3)])
+def test_a_list_holds_at_most_its_share_of_hits_whatever_the_candidates(k, spacing):
+    """Half the catalogue tied at the top (all hits), the best-scoring candidates all hits: a list of k holds
+    ⌈k / spacing⌉ of them, the best-scoring, and fills the rest with the best other tracks; at the familiar end
+    (no discount) the hits stay."""
+    from gems.rank.retrieve import Candidates
+
+    n = 100
+    listeners = np.where(np.arange(n) < 50, 1000, 1 + np.arange(n) % 7)
+    inputs = RankingInputs(
+        listeners=listeners,
+        is_tail=listeners < 5,
+        is_theme=np.zeros(n, dtype=bool),
+        soundtrack_codes=np.full(n, -1),
+    )
+    rows = np.arange(n)
+    scores = np.where(rows < 50, 2.0 - rows / 100, 1.0 - rows / 1000).astype(np.float32)  # hits score best
+    candidates = Candidates(np.array([0, n]), rows, rows.astype(np.int64), {})
+    history = [np.zeros(0, dtype=np.int64)]
+    spaced = RankOptions(k=k, discount=1.0, hit_spacing=spacing, tail_share=0.0)
+    out = final_lists(inputs, candidates, scores, scores, spaced, history)[0]
+    allowed = -(-k // spacing)
+    assert sorted(out[out < 50].tolist()) == list(range(allowed))  # the best-scoring hits, no more
+    assert sorted(out[out >= 50].tolist()) == list(range(50, 50 + k - allowed))  # the best of the others
+    assert (np.cumsum(out < 50)[: len(out)] <= np.arange(len(out)) // spacing + 1).all()
+    familiar = final_lists(inputs, candidates, scores, scores, spaced.with_overrides(discount=0.0), history)[0]
+    assert familiar.tolist() == list(range(k))

@@ -8,7 +8,9 @@ In order, for each query:
 at most ``per_soundtrack`` picks of one soundtrack in all three passes (0: no cap); then, within a soundtrack
 the query loves, its theme moves behind that soundtrack's last deep cut in the list; then, when popularity is
 discounted (discount > 0), the hits (popularity percentile ≥ 99) are spaced: the j-th hit of a list (j ≥ 1)
-moves down to place j · ``hit_spacing`` or later, so the first j · hit_spacing places hold at most j hits.
+moves down to place (j − 1) · ``hit_spacing`` + 1 or later, so the first j · hit_spacing places hold at most j
+hits — and since a list of k places has room for ⌈k / hit_spacing⌉ of them, only that many hits, the
+best-scoring, take part in the passes at all (a list of 10 holds at most one hit, not ten moved to its end).
 
 A greedy pass with a cap takes an entry exactly when fewer than ``cap`` entries of its soundtrack were taken
 before it — those earlier in the same pass within the cap, plus those of earlier passes — and the pass still
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gems.popularity import hit_floor
+from gems.popularity import hit_mask
 from gems.rank.inputs import RankingInputs, history_means
 from gems.rank.options import RankOptions
 from gems.rank.retrieve import Candidates
@@ -119,6 +121,14 @@ def final_lists(
     if tail_scores is not scores:
         order = ranked(query, tail_scores)
     by_tail = order[(tail_scores[order] > 0) & inputs.is_tail[rows[order]]]
+    spaced = options.discount > 0 and options.hit_spacing > 0
+    is_hit = hit_mask(inputs.listeners) if spaced else None
+    if spaced:  # the spacing leaves room for ⌈k / hit_spacing⌉ hits: the best-scoring ones; the others never enter
+        hit = is_hit[rows[by_score]]
+        kept = np.ones(len(rows), dtype=bool)
+        kept[is_hit[rows]] = False
+        kept[by_score[hit & (within(query[by_score], hit) < -(-k // options.hit_spacing))]] = True
+        by_score, by_tail = by_score[kept[by_score]], by_tail[kept[by_tail]]
     out = np.full((b, k), -1, dtype=np.int64)
     filled = np.zeros(b, dtype=np.int64)
     taken = np.zeros(len(rows), dtype=bool)
@@ -132,8 +142,8 @@ def final_lists(
         filled += np.bincount(query[picked], minlength=b)
     if inputs.is_theme.any():
         out = themes_last(inputs, out, histories)
-    if options.discount > 0 and options.hit_spacing > 0:
-        out = hits_spaced(out, np.asarray(inputs.listeners) >= hit_floor(inputs.listeners), options.hit_spacing)
+    if spaced:
+        out = hits_spaced(out, is_hit, options.hit_spacing)
     return out
 
 
