@@ -91,13 +91,13 @@ def test_a_block_ranks_each_query_as_it_ranks_alone(options, known):
 def greedy_pick(inputs, order, tails, options, history, n_tail):
     """The plain loop: head places by score, reserved places by the tail score, then the rest; the cap counts
     every pick of a soundtrack; then each loved soundtrack's theme moves behind its last deep cut; then, with a
-    discount, only the ⌈k / hit_spacing⌉ best-scoring hits take part, and each place takes the first pick left
+    discount, only the k − min(k, hit_spacing) + 1 best-scoring hits take part, and each place takes the first pick left
     that may stand there (a hit only once the list is hit_spacing × the hits placed long), else the first left."""
     cap, k = options.per_soundtrack, options.k
     chosen, counts = [], {}
-    if options.discount > 0 and options.hit_spacing > 0:  # room for ⌈k / spacing⌉ hits: the best by score
+    if options.discount > 0 and options.hit_spacing > 0:  # room for k − min(k, spacing) + 1 hits, the best
         is_hit = hit_mask(inputs.listeners)
-        allowed = [r for r in order if is_hit[r]][: -(-k // options.hit_spacing)]
+        allowed = [r for r in order if is_hit[r]][: k - min(k, options.hit_spacing) + 1]
         order = [r for r in order if not is_hit[r] or r in allowed]
         tails = [r for r in tails if not is_hit[r] or r in allowed]
 
@@ -262,11 +262,11 @@ def test_large_audio_spaces_search_their_faiss_index_with_the_answer_of_a_scan(t
     assert [p.track_id for p in picks_for(model, seeds[:1], options)[0]] == [p.track_id for p in searched[0]]
 
 
-@pytest.mark.parametrize("k, spacing", [(10, 10), (25, 10), (7, 3)])
-def test_a_list_holds_at_most_its_share_of_hits_whatever_the_candidates(k, spacing):
+@pytest.mark.parametrize("k, spacing", [(10, 10), (25, 10), (7, 3), (5, 10)])
+def test_the_first_places_of_a_list_hold_one_hit_whatever_the_candidates(k, spacing):
     """Half the catalogue tied at the top (all hits), the best-scoring candidates all hits: a list of k holds
-    ⌈k / spacing⌉ of them, the best-scoring, and fills the rest with the best other tracks; at the familiar end
-    (no discount) the hits stay."""
+    the k − min(k, spacing) + 1 best-scoring hits and the best other tracks, and its first ``spacing`` places
+    hold one hit; at the familiar end (no discount) the hits stay."""
     from gems.rank.retrieve import Candidates
 
     n = 100
@@ -283,9 +283,9 @@ def test_a_list_holds_at_most_its_share_of_hits_whatever_the_candidates(k, spaci
     history = [np.zeros(0, dtype=np.int64)]
     spaced = RankOptions(k=k, discount=1.0, hit_spacing=spacing, tail_share=0.0)
     out = final_lists(inputs, candidates, scores, scores, spaced, history)[0]
-    allowed = -(-k // spacing)
+    allowed = k - min(k, spacing) + 1
     assert sorted(out[out < 50].tolist()) == list(range(allowed))  # the best-scoring hits, no more
     assert sorted(out[out >= 50].tolist()) == list(range(50, 50 + k - allowed))  # the best of the others
-    assert (np.cumsum(out < 50)[: len(out)] <= np.arange(len(out)) // spacing + 1).all()
+    assert (out[:spacing] < 50).sum() == 1
     familiar = final_lists(inputs, candidates, scores, scores, spaced.with_overrides(discount=0.0), history)[0]
     assert familiar.tolist() == list(range(k))

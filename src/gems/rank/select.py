@@ -8,9 +8,10 @@ In order, for each query:
 at most ``per_soundtrack`` picks of one soundtrack in all three passes (0: no cap); then, within a soundtrack
 the query loves, its theme moves behind that soundtrack's last deep cut in the list; then, when popularity is
 discounted (discount > 0), the hits (popularity percentile ≥ 99) are spaced: the j-th hit of a list (j ≥ 1)
-moves down to place (j − 1) · ``hit_spacing`` + 1 or later, so the first j · hit_spacing places hold at most j
-hits — and since a list of k places has room for ⌈k / hit_spacing⌉ of them, only that many hits, the
-best-scoring, take part in the passes at all (a list of 10 holds at most one hit, not ten moved to its end).
+moves down behind (j − 1) · (``hit_spacing`` − 1) other picks where the list has them (after all of them
+where it has not), so the first hit_spacing places hold at most one hit. So that those places can be filled,
+a list holds at most k − min(k, hit_spacing) + 1 hits, the best-scoring; the others never take part (a list
+of 10 holds one hit, not ten moved to its end; a list of 50, up to 41).
 
 A greedy pass with a cap takes an entry exactly when fewer than ``cap`` entries of its soundtrack were taken
 before it — those earlier in the same pass within the cap, plus those of earlier passes — and the pass still
@@ -123,11 +124,11 @@ def final_lists(
     by_tail = order[(tail_scores[order] > 0) & inputs.is_tail[rows[order]]]
     spaced = options.discount > 0 and options.hit_spacing > 0
     is_hit = hit_mask(inputs.listeners) if spaced else None
-    if spaced:  # the spacing leaves room for ⌈k / hit_spacing⌉ hits: the best-scoring ones; the others never enter
+    if spaced:  # room for k − min(k, hit_spacing) + 1 hits, the best-scoring: the first places need the others
         hit = is_hit[rows[by_score]]
         kept = np.ones(len(rows), dtype=bool)
         kept[is_hit[rows]] = False
-        kept[by_score[hit & (within(query[by_score], hit) < -(-k // options.hit_spacing))]] = True
+        kept[by_score[hit & (within(query[by_score], hit) < k - min(k, options.hit_spacing) + 1)]] = True
         by_score, by_tail = by_score[kept[by_score]], by_tail[kept[by_tail]]
     out = np.full((b, k), -1, dtype=np.int64)
     filled = np.zeros(b, dtype=np.int64)
