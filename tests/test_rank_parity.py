@@ -91,10 +91,12 @@ def test_a_block_ranks_each_query_as_it_ranks_alone(options, known):
 def greedy_pick(inputs, order, tails, options, history, n_tail):
     """The plain loop: head places by score, reserved places by the tail score, then the rest; the cap counts
     every pick of a soundtrack; then each loved soundtrack's theme moves behind its last deep cut; then, with a
-    discount, only the k − min(k, hit_spacing) + 1 best-scoring hits take part, and each place takes the first pick left
-    that may stand there (a hit only once the list is hit_spacing × the hits placed long), else the first left."""
+    discount, only the k − min(k, hit_spacing) + 1 best-scoring hits take part (the others only where nothing
+    else fills the list), and each place takes the first pick left that may stand there (a hit only once the
+    list is hit_spacing × the hits placed long), else the first left."""
     cap, k = options.per_soundtrack, options.k
     chosen, counts = [], {}
+    every_hit = order
     if options.discount > 0 and options.hit_spacing > 0:  # room for k − min(k, spacing) + 1 hits, the best
         is_hit = hit_mask(inputs.listeners)
         allowed = [r for r in order if is_hit[r]][: k - min(k, options.hit_spacing) + 1]
@@ -114,6 +116,7 @@ def greedy_pick(inputs, order, tails, options, history, n_tail):
     take(order, k - n_tail)
     take(tails, k)
     take(order, k)
+    take(every_hit, k)  # a list the others cannot fill takes the hits left out
     loved = set(np.unique(inputs.soundtrack_codes[history]).tolist()) - {-1}
     out = list(chosen)
     for row in chosen:

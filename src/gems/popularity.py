@@ -93,8 +93,10 @@ def hit_floor(counts: np.ndarray) -> float:
 
 
 def hit_mask(counts: np.ndarray) -> np.ndarray:
-    """True for the hits: tracks at popularity percentile ≥ HIT_PERCENTILE (the module docstring)."""
-    return np.asarray(counts) >= hit_floor(counts)
+    """True for the hits: tracks at popularity percentile ≥ HIT_PERCENTILE (the module docstring) that anyone
+    played (in a catalogue nobody listened to, nothing is a hit)."""
+    counts = np.asarray(counts)
+    return (counts >= hit_floor(counts)) & (counts > 0)
 
 
 def tail_mask(counts: np.ndarray, head_share: float = HEAD_SHARE) -> np.ndarray:

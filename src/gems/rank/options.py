@@ -28,8 +28,8 @@ class RankOptions(Params):
     scope: ``all``, ``soundtrack`` (soundtrack music only) or ``auto`` (the build decides: soundtracks first when the
     model holds enough soundtrack music, :func:`gems.stages.default_scope`; ranks as ``all`` if never decided) · deep_cuts: only the non-theme tracks of the
     soundtracks the query loves · learned: rank with the model's learned second stage when it has one ·
-    hit_spacing: with a discount, the first j · hit_spacing places hold at most j hits (popularity percentile
-    ≥ 99; 0 = no spacing).
+    hit_spacing: with a discount, the first hit_spacing places hold at most one hit, and each later hit follows
+    hit_spacing − 1 more other picks where the list has them (hits: popularity percentile ≥ 99; 0 = no spacing).
     """
 
     k: int = 10

@@ -10,8 +10,9 @@ the query loves, its theme moves behind that soundtrack's last deep cut in the l
 discounted (discount > 0), the hits (popularity percentile ≥ 99) are spaced: the j-th hit of a list (j ≥ 1)
 moves down behind (j − 1) · (``hit_spacing`` − 1) other picks where the list has them (after all of them
 where it has not), so the first hit_spacing places hold at most one hit. So that those places can be filled,
-a list holds at most k − min(k, hit_spacing) + 1 hits, the best-scoring; the others never take part (a list
-of 10 holds one hit, not ten moved to its end; a list of 50, up to 41).
+the three passes take at most k − min(k, hit_spacing) + 1 hits, the best-scoring (a list of 10 holds one hit,
+not ten moved to its end; a list of 50, up to 41); only a list that the other candidates cannot fill takes
+the next hits, after everything else.
 
 A greedy pass with a cap takes an entry exactly when fewer than ``cap`` entries of its soundtrack were taken
 before it — those earlier in the same pass within the cap, plus those of earlier passes — and the pass still
@@ -129,11 +130,14 @@ def final_lists(
         kept = np.ones(len(rows), dtype=bool)
         kept[is_hit[rows]] = False
         kept[by_score[hit & (within(query[by_score], hit) < k - min(k, options.hit_spacing) + 1)]] = True
-        by_score, by_tail = by_score[kept[by_score]], by_tail[kept[by_tail]]
+        by_score, by_tail, by_score_all = by_score[kept[by_score]], by_tail[kept[by_tail]], by_score
     out = np.full((b, k), -1, dtype=np.int64)
     filled = np.zeros(b, dtype=np.int64)
     taken = np.zeros(len(rows), dtype=bool)
-    for entries, room in ((by_score, k - places), (by_tail, None), (by_score, None)):
+    passes = [(by_score, k - places), (by_tail, None), (by_score, None)]
+    if spaced:  # a list the others cannot fill takes the hits left out, last
+        passes.append((by_score_all, None))
+    for entries, room in passes:
         entries = entries[~taken[entries]]
         limit = k - filled if room is None else room
         picked = entries[_take(entries, query, codes, limit, caps)]
@@ -149,7 +153,7 @@ def final_lists(
 
 
 def hits_spaced(out: np.ndarray, is_hit: np.ndarray, spacing: int) -> np.ndarray:
-    """A (b × k) block of lists with the j-th hit of each (j ≥ 1) no earlier than place j · spacing, the hits and
+    """A (b × k) block of lists with hit j of each (from 0) no earlier than place j · spacing (from 0), the hits and
     the other picks each in their order: a merge in which hit j follows max(a_j, (spacing − 1) · j) other picks,
     a_j the other picks before it in the list (a hit that cannot be placed so goes after all of them)."""
     valid = out >= 0
