@@ -5,14 +5,14 @@ In order, for each query:
 2. the best long-tail candidates by the tail score fill the places left (the reserved q, and any the first
    pass could not fill);
 3. the next best candidates fill whatever is still empty;
-at most ``per_soundtrack`` picks of one soundtrack in all three passes (0: no cap); then, within a soundtrack
+at most ``per_soundtrack`` picks of one soundtrack in every pass (0: no cap); then, within a soundtrack
 the query loves, its theme moves behind that soundtrack's last deep cut in the list; then, when popularity is
 discounted (discount > 0), the hits (popularity percentile ≥ 99) are spaced: the j-th hit of a list (j ≥ 1)
 moves down behind (j − 1) · (``hit_spacing`` − 1) other picks where the list has them (after all of them
 where it has not), so the first hit_spacing places hold at most one hit. So that those places can be filled,
 the three passes take at most k − min(k, hit_spacing) + 1 hits, the best-scoring (a list of 10 holds one hit,
-not ten moved to its end; a list of 50, up to 41); only a list that the other candidates cannot fill takes
-the next hits, after everything else.
+not ten moved to its end; a list of 50, up to 41); a fourth pass fills a list that the other candidates could
+not with the hits left out, after everything else.
 
 A greedy pass with a cap takes an entry exactly when fewer than ``cap`` entries of its soundtrack were taken
 before it — those earlier in the same pass within the cap, plus those of earlier passes — and the pass still
