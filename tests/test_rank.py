@@ -328,8 +328,28 @@ def test_row_sums_are_the_sparse_product_of_the_queries_with_the_matrix():
         matrix.sort_indices()
     expected_keys = np.repeat(np.arange(70) * n, np.diff(expected.indptr)) + expected.indices
     arrays = (similarity.indptr, similarity.indices, similarity.data)
+    product = keys_module.row_sums_product(arrays, own, n)
     for shift in (keys_module.SHIFT, 64 - 11):  # keys of 10 bits: blocks of 2 queries at a time
         keys, values, counts = keys_module.row_sums(arrays, own, n, shift=shift)
         assert keys.tolist() == expected_keys.tolist()
         np.testing.assert_allclose(values, expected.data, rtol=1e-5)
         assert counts.tolist() == expected_counts.data.astype(int).tolist()
+        for got, numpy_sums in zip(product, (keys, values, counts)):  # the batch path: the same to the bit
+            assert got.dtype == numpy_sums.dtype and got.tobytes() == numpy_sums.tobytes()
+
+
+def test_row_sums_of_long_histories_take_the_numpy_path(monkeypatch):
+    """A query with too many rows to pack its counts above its sums is summed by the numpy path."""
+    import scipy.sparse as sp
+
+    from gems.rank import keys as keys_module
+
+    n = 50
+    rng = np.random.default_rng(4)
+    matrix = sp.csr_matrix(np.triu(rng.random((n, n), dtype=np.float32) * (rng.random((n, n)) < 0.3), 1))
+    arrays = (matrix.indptr, matrix.indices, matrix.data)
+    own = keys_module.own_keys([np.arange(0, 40), np.arange(10, 20)], n)
+    expected = keys_module.row_sums(arrays, own, n)
+    monkeypatch.setattr(keys_module, "COUNTED_MAX", 20)
+    monkeypatch.setattr(keys_module, "row_sums", lambda *a, **k: expected)
+    assert keys_module.row_sums_product(arrays, own, n) is expected

@@ -20,7 +20,7 @@ import numpy as np
 
 from gems.errors import ParameterError
 from gems.rank.inputs import Queries, RankingInputs
-from gems.rank.keys import allowed, lookup, own_keys, row_sums, sorted_unique, strongest
+from gems.rank.keys import allowed, lookup, own_keys, row_sums, row_sums_product, sorted_unique, strongest
 from gems.rank.kin import expand, kin_pool, kin_values, shares_of
 from gems.rank.options import RankOptions
 from gems.rank.words import matches, word_keys
@@ -183,7 +183,8 @@ def candidates_for(inputs: RankingInputs, queries: Queries, options: RankOptions
     profiles = audio_profiles(inputs, queries)
     sparse: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if inputs.neighbours is not None:
-        keys, values, counts = row_sums(inputs.neighbours, own, n)
+        sums = row_sums_product if inputs.batch else row_sums  # the same sums; the product is faster on blocks
+        keys, values, counts = sums(inputs.neighbours, own, n)
         keep = allowed(keys, own, excluded, n) & (values > 0)
         sparse["near"] = (keys[keep], values[keep])
         sparse["near_count"] = (keys[keep], counts[keep])
