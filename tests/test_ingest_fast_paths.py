@@ -1,0 +1,76 @@
+"""The ingest's fast paths against the simple code they stand for (the oracles live here): numbers read whole or
+once per distinct value, as :func:`as_number` reads each."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gems.ingest import read_listens
+from gems.ingest.common import as_number, numbers
+
+TRICKY = [
+    "1", " 2 ", "+3", "-0", "0.0", "1_000", "1e3", "1E-3", ".5", "5.", "１２.５", "٣٠٠٠٠", "१०", "𝟏𝟐", "½", "²",
+    "1" + "0" * 400, "-1" + "0" * 400, "1e400", "nan", "NaN", "inf", "-Infinity", "0x10", "1,5", "", "  ", "x",
+    "True", "None", "١٧٠٠٠x", "\u00a012\u2003", "1 000",
+]  # fmt: skip
+
+
+def oracle_numbers(values: pd.Series) -> pd.Series:
+    """:func:`as_number` value by value: the simple path ``numbers`` must agree with."""
+    return values.map(as_number).astype("float64")
+
+
+def assert_same_numbers(got: pd.Series, want: pd.Series) -> None:
+    assert got.dtype == np.float64 and got.index.equals(want.index) and got.name == want.name
+    a, b = got.to_numpy(), want.to_numpy()
+    assert np.array_equal(np.isnan(a), np.isnan(b))
+    assert np.array_equal(a[~np.isnan(a)], b[~np.isnan(b)]) and np.array_equal(np.signbit(a), np.signbit(b))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series(TRICKY * 3 + [None], dtype=object, name="n"),
+        pd.Series(TRICKY + [None], dtype="string"),
+        pd.Series(TRICKY * 2, dtype="str", index=np.arange(len(TRICKY) * 2) * 7),
+        pd.Series([None, np.nan, None], dtype=object),
+        pd.Series([True, 1, 1.0, False, 0, -0.0, None, "2", b"3", Decimal("4"), np.int64(5), 2**1100], dtype=object),
+        pd.Series([0, -5, 2**31 - 1, -(2**31)], dtype="int32"),
+        pd.Series([0, 2**64 - 1, 2**53 + 1], dtype="uint64"),
+        pd.Series([2**63 - 1, -(2**63)], dtype="int64"),
+        pd.Series([0.1 + 0.2, -0.0, np.inf, -np.inf, np.nan, 1e-310, 1e308], dtype="float64"),
+        pd.Series([0.1, np.nan, -0.0], dtype="float32"),
+        pd.Series([1, None, -3], dtype="Int64"),
+        pd.Series([True, False], dtype=bool),
+    ],
+)
+def test_numbers_agree_with_as_number_value_by_value(values):
+    assert_same_numbers(numbers(values), oracle_numbers(values))
+
+
+@pytest.mark.parametrize(
+    ("weights", "shown"),
+    [
+        ([2.0, 0.0, -1.5, np.nan, 1e20, np.inf, -0.0, 3.25], ["0.0", "-1.5", "-0.0"]),
+        (np.array([2, 0, -1, 7, 1, 2**31 - 1, -5, 3], dtype=np.int32), ["0", "-1", "-5"]),
+    ],
+)
+def test_a_numeric_weight_column_reads_as_its_text_would(tmp_path, weights, shown):
+    """A Parquet weight column of numbers skips the text round trip: same weights, same set-aside rows and
+    examples as the same values written as text."""
+    frame = pd.DataFrame({"user": list("abcdefgh"), "track": list("tuvwxyzt"), "plays": weights})
+    frame.to_parquet(tmp_path / "numbers.parquet")
+    frame.assign(plays=frame["plays"].astype("string")).to_parquet(tmp_path / "text.parquet")
+    (numeric, a), (text, b) = read_listens(tmp_path / "numbers.parquet"), read_listens(tmp_path / "text.parquet")
+    pd.testing.assert_frame_equal(numeric, text)
+    assert a.set_aside == b.set_aside == {"weight is zero or negative": 3}
+    for report in (a, b):
+        assert [e.split(": ", 1)[1] for e in report.examples["weight is zero or negative"]] == [
+            f"plays={s}" for s in shown
+        ]
+    kept = pd.Series(weights).astype("float64").fillna(1.0)
+    assert numeric["weight"].tolist() == kept[kept > 0].astype("float32").tolist()
