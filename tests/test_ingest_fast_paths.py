@@ -1,5 +1,6 @@
 """The ingest's fast paths against the simple code they stand for (the oracles live here): numbers read whole or
-once per distinct value, as :func:`as_number` reads each."""
+once per distinct value, as :func:`as_number` reads each; text codes stacked chunk by chunk, as one dict of
+values codes them."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gems.ingest import read_listens
+from gems.ingest import read_listens, rows
 from gems.ingest.common import as_number, numbers
+from gems.ingest.rows import TextCodes
 
 TRICKY = [
     "1", " 2 ", "+3", "-0", "0.0", "1_000", "1e3", "1E-3", ".5", "5.", "１２.５", "٣٠٠٠٠", "१०", "𝟏𝟐", "½", "²",
@@ -74,3 +76,42 @@ def test_a_numeric_weight_column_reads_as_its_text_would(tmp_path, weights, show
         ]
     kept = pd.Series(weights).astype("float64").fillna(1.0)
     assert numeric["weight"].tolist() == kept[kept > 0].astype("float32").tolist()
+
+
+class OracleTextCodes:
+    """TextCodes as one Python dict of distinct values per column, grown value by value."""
+
+    def __init__(self):
+        self.tables: dict[str, dict[str, int]] = {}
+
+    def encode(self, column: str, values: pd.Series) -> np.ndarray:
+        table = self.tables.setdefault(column, {})
+        return np.array([-1 if pd.isna(v) else table.setdefault(v, len(table)) for v in values], dtype=np.int32)
+
+    def decode(self, column: str, codes: np.ndarray) -> pd.Categorical:
+        values = pd.Series(list(self.tables[column]), dtype=object)
+        return pd.Categorical([None if c < 0 else values[c] for c in codes], categories=sorted(values))
+
+
+@pytest.mark.parametrize("fold", [1, 5, 1 << 18])
+@pytest.mark.parametrize("dtype", [object, "string", "str"])
+def test_text_codes_decode_as_one_dict_of_values_would(monkeypatch, fold, dtype):
+    """Chunks stacked and folded (every chunk, some, none) decode to the categoricals a dict of every value
+    gives: same values, same sorted categories, missing values missing."""
+    monkeypatch.setattr(rows, "FOLD_POSITIONS", fold)
+    rng = np.random.default_rng(7)
+    pool = np.array(
+        ["b", "a", "é", "Z", "a b", "日本", "ß", "", "zz", "\U0001f3b5", "B"] + [f"t{i}" for i in range(40)]
+    )
+    fast, oracle = TextCodes(), OracleTextCodes()
+    fast_codes, oracle_codes = [], []
+    for size in [0, 1, 7, 30, 3, 50, 2, 40]:
+        chunk = pd.Series(np.where(rng.random(size) < 0.2, None, rng.choice(pool, size)), dtype=dtype)
+        for column in ("title", "artist"):
+            fast_codes.append((column, fast.encode(column, chunk)))
+            oracle_codes.append((column, oracle.encode(column, chunk)))
+    for column in ("title", "artist"):
+        got = fast.decode(column, np.concatenate([c for name, c in fast_codes if name == column]))
+        want = oracle.decode(column, np.concatenate([c for name, c in oracle_codes if name == column]))
+        assert got.categories.dtype == object and list(got.categories) == list(want.categories)
+        assert got.equals(want)
