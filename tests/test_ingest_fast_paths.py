@@ -1,6 +1,6 @@
 """The ingest's fast paths against the simple code they stand for (the oracles live here): numbers read whole or
 once per distinct value, as :func:`as_number` reads each; text codes stacked chunk by chunk, as one dict of
-values codes them."""
+values codes them; ids replaced and looked up in Arrow, as a dict and a set do."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gems.ingest import read_listens, rows
+from gems.ingest import combine, read_listens, rows
 from gems.ingest.common import as_number, numbers
 from gems.ingest.rows import TextCodes
 
@@ -115,3 +115,38 @@ def test_text_codes_decode_as_one_dict_of_values_would(monkeypatch, fold, dtype)
         want = oracle.decode(column, np.concatenate([c for name, c in oracle_codes if name == column]))
         assert got.categories.dtype == object and list(got.categories) == list(want.categories)
         assert got.equals(want)
+
+
+def oracle_replaced(values: pd.Series, keys, targets) -> pd.Series:
+    """A dict updated pair by pair, looked up value by value."""
+    mapping = dict(zip(keys, targets))
+    replaced_values = np.array([None if pd.isna(v) else mapping.get(v, v) for v in values] + [None], dtype=object)
+    return pd.Series(replaced_values[:-1], index=values.index, name=values.name)
+
+
+@pytest.mark.parametrize("dtype", [object, "string", "str"])
+@pytest.mark.parametrize(
+    ("values", "keys", "targets"),
+    [
+        (["a", "b", None, "a", "c", "é", "b"], ["a", "b", "a", "x"], ["A", "B", "A2", "X"]),
+        (["a", "b"], ["b", "a", "b", "b"], ["1", "2", "3", "4"]),
+        (["a", "b"], [], []),
+        ([None, None], ["a"], ["b"]),
+        ([], ["a"], ["b"]),
+    ],
+)
+def test_replaced_agrees_with_a_dict_of_the_pairs(values, keys, targets, dtype):
+    """Values looked up once per distinct value in Arrow, the last pair of a repeated key winning, read back as
+    pandas reads Python strings (the str dtype; object when nothing is there)."""
+    series = pd.Series(values, dtype=dtype, name="track_id", index=np.arange(len(values)) * 3)
+    got, want = combine.replaced(series, keys, targets), oracle_replaced(series, keys, targets)
+    pd.testing.assert_series_equal(got, want)
+
+
+def test_member_of_agrees_with_a_python_set():
+    rng = np.random.default_rng(3)
+    values = pd.Series(rng.choice(np.array(["a", "b", "c", "日本", "", None], dtype=object), 200), dtype="string")
+    pool = ["b", "日本", "", "zz"]
+    want = [v is not pd.NA and v in set(pool) for v in values]
+    assert combine.member_of(values, pool).tolist() == want
+    assert combine.member_of(values.astype(object), pd.Series(pool, dtype="str")).tolist() == want
