@@ -1,6 +1,7 @@
 """The ingest's fast paths against the simple code they stand for (the oracles live here): numbers read whole or
 once per distinct value, as :func:`as_number` reads each; text codes stacked chunk by chunk, as one dict of
-values codes them; ids replaced and looked up in Arrow, as a dict and a set do."""
+values codes them; ids replaced and looked up in Arrow, as a dict and a set do; listener ids coded as
+``np.unique`` codes them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from gems.ingest import combine, read_listens, rows
 from gems.ingest.common import as_number, numbers
 from gems.ingest.rows import TextCodes
+from gems.stages.reading import sorted_codes
 
 TRICKY = [
     "1", " 2 ", "+3", "-0", "0.0", "1_000", "1e3", "1E-3", ".5", "5.", "１２.５", "٣٠٠٠٠", "१०", "𝟏𝟐", "½", "²",
@@ -150,3 +152,23 @@ def test_member_of_agrees_with_a_python_set():
     want = [v is not pd.NA and v in set(pool) for v in values]
     assert combine.member_of(values, pool).tolist() == want
     assert combine.member_of(values.astype(object), pd.Series(pool, dtype="str")).tolist() == want
+
+
+def test_sorted_codes_are_np_unique_of_the_text():
+    """The interactions stage sorts distinct listener ids only: the same ids and codes as ``np.unique`` of every
+    row's text (a trailing NUL is dropped by NumPy's text, so two ids are one)."""
+    import pyarrow as pa
+
+    ids = ["u2", "u10", "ü", "u1", "u1\x00", "u2", "", "日本", "u10", "u1"]
+    column = pa.chunked_array([pa.array(ids[:4], pa.large_string()), pa.array(ids[4:], pa.large_string())])
+    users, codes = sorted_codes(column)
+    want_users, want_codes = np.unique(pd.Series(ids, dtype="str").to_numpy(dtype=str), return_inverse=True)
+    assert users.dtype == want_users.dtype and users.tolist() == want_users.tolist() == [
+        "",
+        "u1",
+        "u10",
+        "u2",
+        "ü",
+        "日本",
+    ]
+    assert codes.tolist() == want_codes.tolist()
