@@ -88,7 +88,9 @@ def _add_listens(tracks, tables, source: ListensSource, seen_users: set[str], re
     if tracks is None or tracks.empty:
         tracks = tracks_from_listens(table, read.items)
     else:
-        linked = _link(tracks, source_tracks(table, read.items), _listened(tables, tracks), report)
+        codes, distinct = _distinct(table["track_id"])
+        firsts = table.take(_first_rows(codes))  # all source_tracks reads: each track's first row, in order
+        linked = _link(tracks, source_tracks(firsts, read.items), _listened(tables, tracks), report)
         own = tracks_from_listens(table, read.items)
         new = own[
             ~member_of(own["track_id"], linked["source_id"]) & own["title"].notna() & (own["title"] != own["track_id"])
@@ -99,8 +101,8 @@ def _add_listens(tracks, tables, source: ListensSource, seen_users: set[str], re
         keys = [linked["source_id"], new["track_id"], own.loc[new.index[clash], "track_id"]]
         targets = [linked["track_id"], new["track_id"], new.loc[clash, "track_id"]]
         keys, targets = _pairs(keys, targets)
-        codes, distinct = _replaced_distinct(table["track_id"], keys, targets)
-        orphan = np.append(~member_of(distinct, targets), True)[codes]  # a missing id is nobody's
+        distinct = _replace(distinct, keys, targets)
+        orphan = ~member_of(distinct, targets)[codes]  # a missing id is nobody's
         table = table.assign(track_id=_text_series(distinct, codes, table["track_id"]))
         if orphan.any():
             examples = [f"{report.source}: track id {t!r}" for t in table.loc[orphan, "track_id"].unique()[:3]]
@@ -149,33 +151,41 @@ def member_of(values, pool) -> np.ndarray:
 def replaced(values: pd.Series, keys, targets) -> pd.Series:
     """``values`` with each one among ``keys`` replaced by its ``targets`` entry (the last, where a key repeats),
     as ``pd.Series`` makes text: the ``str`` dtype."""
-    codes, distinct = _replaced_distinct(values, *_pairs(keys, targets))
-    return _text_series(distinct, codes, values)
+    codes, distinct = _distinct(values)
+    return _text_series(_replace(distinct, *_pairs(keys, targets)), codes, values)
+
+
+def _distinct(values) -> tuple[np.ndarray, pa.Array]:
+    """(codes of ``values`` into their distinct values, those values (a missing one null) in order of first
+    appearance): one hash pass in Arrow."""
+    encoded = pc.dictionary_encode(_arrow_text(values), null_encoding="encode")
+    return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """The row where each code first appears, for codes that count up in order of first appearance."""
+    return np.flatnonzero(codes > np.maximum.accumulate(np.r_[-1, codes])[:-1])
 
 
 def _pairs(keys, targets) -> tuple[pa.Array, pa.Array]:
     """``keys`` and their ``targets`` (strings, as :func:`_arrow_text` reads them) as updating a dict with them
-    in order leaves them: each key once, with its last target."""
+    in order leaves them: each key once, with its last target (a missing key matches nothing)."""
     keys, targets = _arrow_text(keys)[::-1], _arrow_text(targets)[::-1]
-    codes = pc.fill_null(pc.dictionary_encode(keys).indices, -1).to_numpy(zero_copy_only=False)
-    first = codes > np.maximum.accumulate(np.r_[-1, codes])[:-1]  # codes count up in order of first appearance
-    return keys.filter(first), targets.filter(first)
+    last = _first_rows(pc.fill_null(pc.dictionary_encode(keys).indices, -1).to_numpy(zero_copy_only=False))
+    return keys.take(last), targets.take(last)
 
 
-def _replaced_distinct(values: pd.Series, keys: pa.Array, targets: pa.Array) -> tuple[np.ndarray, pa.Array]:
-    """(codes of ``values`` into their distinct values, in order of first appearance (-1: missing), those values
-    with each one among ``keys`` (distinct) replaced by its ``targets`` entry): looked up once per distinct
-    value and in Arrow (a listens table repeats each track id many times: 6.3M rows in a second)."""
-    encoded = pc.dictionary_encode(_arrow_text(values))
-    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-    position = pc.index_in(encoded.dictionary, value_set=keys)
-    return codes, pc.if_else(pc.is_null(position), encoded.dictionary, pc.take(targets, position))
+def _replace(distinct: pa.Array, keys: pa.Array, targets: pa.Array) -> pa.Array:
+    """``distinct`` with each value among ``keys`` (each once) replaced by its ``targets`` entry: a listens
+    table's ids looked up once per distinct id, in Arrow."""
+    position = pc.index_in(distinct, value_set=keys)
+    return pc.if_else(pc.is_null(position), distinct, pc.take(targets, position))
 
 
 def _text_series(distinct: pa.Array, codes: np.ndarray, like: pd.Series) -> pd.Series:
-    """``distinct[codes]`` (-1: missing) with ``like``'s index and name, as ``pd.Series`` of Python strings makes
-    it: the ``str`` dtype (object, None, when no value is there to infer it from)."""
-    rows = pc.take(distinct, pa.array(codes, mask=codes < 0))
+    """``distinct[codes]`` with ``like``'s index and name, as ``pd.Series`` of Python strings makes it: the
+    ``str`` dtype (object, None, when no value is there to infer it from)."""
+    rows = pc.take(distinct, codes)
     if rows.null_count == len(rows):
         return pd.Series(np.full(len(rows), None, dtype=object), index=like.index, name=like.name)
     return pd.Series(pd.array(rows, dtype=pd.StringDtype(na_value=np.nan)), index=like.index, name=like.name)

@@ -21,7 +21,7 @@ from gems.ingest.schema import finalize_listens
 from gems.ingest.timestamps import classify_timestamps
 
 CHUNK_RECORDS = 20_000  # raw records parsed before they are sieved into kept rows (~20 MB of them)
-FOLD_POSITIONS = 1 << 18  # distinct values of chunks a text column stacks before it folds them
+FOLD_POSITIONS = 1 << 20  # distinct values of chunks a text column stacks before it folds them
 _NAMES_PER_FILE = 2  # user names remembered per file: enough to tell one name from several
 
 
@@ -88,7 +88,7 @@ class TextCodes:
 class _Stack:
     """One text column's distinct values, chunk by chunk: each chunk's (``pd.factorize``, in C) are stacked after
     the folded positions, which ``where`` maps into ``folded``, an Index of distinct values. Once the stacked
-    values outnumber twice those (and :data:`FOLD_POSITIONS`), they are folded into it in one hash pass: memory
+    values outnumber four times those (and :data:`FOLD_POSITIONS`), they are folded into it in one hash pass: memory
     follows the distinct values, and the work the values stacked."""
 
     def __init__(self):
@@ -102,7 +102,7 @@ class _Stack:
         first = self.size
         self.pending.append(uniques)
         self.size += len(uniques)
-        if self.size - len(self.where) > max(2 * len(self.folded), FOLD_POSITIONS):
+        if self.size - len(self.where) > max(4 * len(self.folded), FOLD_POSITIONS):
             self.fold()
         return first
 
