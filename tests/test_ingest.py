@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from gems.config import ListensSource
 from gems.errors import DataError, ParameterError
 from gems.ingest import ingest_sources, read_listens
 from gems.ingest.catalog import read_catalog, scan_audio_folder, title_from_name
@@ -169,3 +170,24 @@ def test_listens_alone_define_the_catalogue(tmp_path):
     assert ingested.tracks["title"].tolist() == ["Alpha", "b"]
     with pytest.raises(ParameterError, match="nothing to build from"):
         ingest_sources()
+
+
+def test_several_listens_sources_link_rename_and_set_aside(tmp_path):
+    """A second source links to the tracks the first added (by id and by name), adds its own titled tracks,
+    sets aside the untitled ones nothing knows, and its listener ids met before are renamed after its file."""
+    catalog = write(tmp_path / "c.csv", "track_id,title,artist\nc1,Song A,Art\nc2,Song B,Art\n")
+    one = write(tmp_path / "one.csv", "user,track,title,artist\nu1,c1,Song A,Art\nu1,s2,Song B,Art\nu2,n1,Fresh,New\n")
+    two = write(
+        tmp_path / "two.csv",
+        "user,track,title,artist\nu1,n1,,\nu3,m9,Fresh,New\nu2,q,,\nu3,q,,\nu2,z,Zed,Zz\nu2,c2,,\nu2,q,,\n",
+    )
+    ingested = ingest_sources(catalog=catalog, listens=[ListensSource(one), ListensSource(two)])
+    assert ingested.tracks["track_id"].tolist() == ["c1", "c2", "n1", "z"]
+    listens = ingested.listens
+    assert listens["track_id"].tolist() == ["c1", "c2", "n1", "n1", "n1", "z", "c2"]
+    assert listens["user_id"].tolist() == ["u1", "u1", "u2", "two:u1", "u3", "two:u2", "two:u2"]
+    report = ingested.reports[-1]
+    assert report.set_aside == {"track not in the catalogue": 3} and report.rows_kept == 4
+    assert report.examples["track not in the catalogue"] == [f"{two}: track id 'q'"]
+    assert "2 listener id(s) also used by an earlier source are renamed 'two:<id>'" in report.notes
+    assert "7 rows, 5 distinct tracks: 2 linked by id, 1 by name" in report.notes[0]

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gems.config import ListensSource
 from gems.errors import DataError, ParameterError
@@ -64,17 +66,16 @@ def _listened(tables: list[pd.DataFrame], tracks: pd.DataFrame):
     return counts.reindex(tracks["track_id"]).fillna(0).to_numpy()
 
 
-def _link(tracks: pd.DataFrame, source: pd.DataFrame, popularity, report: IngestReport):
-    """(the link table of ``source`` against ``tracks``, source id -> catalogue id of the linked tracks),
+def _link(tracks: pd.DataFrame, source: pd.DataFrame, popularity, report: IngestReport) -> pd.DataFrame:
+    """The tracks of ``source`` linked to ``tracks``, one row each: ``source_id``, ``track_id`` (the catalogue's);
     the summary recorded on ``report``."""
     from gems.ingest.link import Linker
     from gems.ingest.link_summary import summarise_links
 
     links = Linker(tracks, popularity=popularity).link(source)
-    linked = links.dropna(subset=["track_id"]).drop_duplicates("source_id")
     summary = summarise_links(links, rows=report.rows_kept)
     report.notes.append(f"linked to the tracks before it: {summary}")
-    return links, dict(zip(linked["source_id"], linked["track_id"]))
+    return links.dropna(subset=["track_id"]).drop_duplicates("source_id")[["source_id", "track_id"]]
 
 
 def _add_listens(tracks, tables, source: ListensSource, seen_users: set[str], reports) -> pd.DataFrame:
@@ -87,16 +88,22 @@ def _add_listens(tracks, tables, source: ListensSource, seen_users: set[str], re
     if tracks is None or tracks.empty:
         tracks = tracks_from_listens(table, read.items)
     else:
-        links, mapped = _link(tracks, source_tracks(table, read.items), _listened(tables, tracks), report)
+        codes, distinct = _distinct(table["track_id"])
+        firsts = table.take(_first_rows(codes))  # all source_tracks reads: each track's first row, in order
+        linked = _link(tracks, source_tracks(firsts, read.items), _listened(tables, tracks), report)
         own = tracks_from_listens(table, read.items)
-        new = own[~member_of(own["track_id"], list(mapped)) & own["title"].notna() & (own["title"] != own["track_id"])]
+        new = own[
+            ~member_of(own["track_id"], linked["source_id"]) & own["title"].notna() & (own["title"] != own["track_id"])
+        ]
         clash = member_of(new["track_id"], tracks["track_id"])
-        renamed = {t: f"{source.path.stem}:{t}" for t in new.loc[clash, "track_id"]}
-        new = new.assign(track_id=new["track_id"].replace(renamed))
-        mapped.update({t: t for t in new["track_id"]})
-        mapped.update(renamed)
-        table = table.assign(track_id=replaced(table["track_id"], mapped))
-        orphan = ~member_of(table["track_id"], list(set(mapped.values())))
+        new = new.assign(track_id=new["track_id"].where(~clash, f"{source.path.stem}:" + new["track_id"]))
+        # source id -> catalogue id, later pairs winning: the linked tracks, the new ones (themselves), renamed ones
+        keys = [linked["source_id"], new["track_id"], own.loc[new.index[clash], "track_id"]]
+        targets = [linked["track_id"], new["track_id"], new.loc[clash, "track_id"]]
+        keys, targets = _pairs(keys, targets)
+        distinct = _replace(distinct, keys, targets)
+        orphan = ~member_of(distinct, targets)[codes]  # a missing id is nobody's
+        table = table.assign(track_id=_text_series(distinct, codes, table["track_id"]))
         if orphan.any():
             examples = [f"{report.source}: track id {t!r}" for t in table.loc[orphan, "track_id"].unique()[:3]]
             report.set_aside_rows("track not in the catalogue", int(orphan.sum()), examples)
@@ -106,9 +113,10 @@ def _add_listens(tracks, tables, source: ListensSource, seen_users: set[str], re
             table = table[~orphan].reset_index(drop=True)
         tracks = pd.concat([tracks, new], ignore_index=True)
     users = set(table["user_id"].astype(str).unique())
-    repeated = users & seen_users
+    repeated = sorted(users & seen_users)
     if repeated:
-        table = table.assign(user_id=replaced(table["user_id"], {u: f"{source.path.stem}:{u}" for u in repeated}))
+        renamed = [f"{source.path.stem}:{u}" for u in repeated]
+        table = table.assign(user_id=replaced(table["user_id"], repeated, renamed))
         report.notes.append(
             f"{len(repeated):,} listener id(s) also used by an earlier source are renamed '{source.path.stem}:<id>'"
         )
@@ -117,26 +125,70 @@ def _add_listens(tracks, tables, source: ListensSource, seen_users: set[str], re
     return tracks
 
 
-def member_of(values: pd.Series, pool) -> np.ndarray:
-    """(len(values),) bool: which values are in ``pool`` (a column or a list of strings), through Arrow's hash
-    set — pandas' ``isin`` on Arrow strings walks a Python set (1M ids: seconds)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def _arrow_text(values) -> pa.Array:
+    """Strings as one Arrow ``large_string`` array (missing values null), without a Python object per value where
+    they are Arrow-backed already: a Series, an Index, a list of strings, an Arrow array, or a list of those."""
+    if isinstance(values, list) and values and not isinstance(values[0], str | None):
+        return pa.concat_arrays([_arrow_text(v) for v in values])
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not isinstance(values, pa.Array):
+        values = pd.Series(values, dtype=object) if isinstance(values, list) else pd.Series(values)
+        arrow_backed = isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
+        values = (
+            pa.array(values.array) if arrow_backed else pa.array(values.astype(object), pa.string(), from_pandas=True)
+        )
+    return values.cast(pa.large_string())
 
-    column = pa.array(values.astype(object), type=pa.string(), from_pandas=True)
-    allowed = pa.array(pd.Series(pool, dtype=object), type=pa.string(), from_pandas=True)
-    return pc.is_in(column, value_set=allowed).to_numpy(zero_copy_only=False)
+
+def member_of(values, pool) -> np.ndarray:
+    """(len(values),) bool: which of ``values`` are in ``pool`` (strings, as :func:`_arrow_text` reads them),
+    through Arrow's hash set — pandas' ``isin`` on Arrow strings walks a Python set (1M ids: seconds)."""
+    found = pc.is_in(_arrow_text(values), value_set=_arrow_text(pool))
+    return found.to_numpy(zero_copy_only=False)
 
 
-def replaced(values: pd.Series, mapping: dict) -> pd.Series:
-    """``values`` with those in ``mapping`` replaced by theirs, looked up once per distinct value and as whole
-    arrays (a listens table repeats each track id many times: 6.3M rows map in a second, not half a minute)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    distinct = np.asarray(uniques, dtype=object)
-    position = pd.Index(list(mapping), dtype=object).get_indexer(distinct)
-    targets = np.array(list(mapping.values()) + [None], dtype=object)
-    new = np.append(np.where(position >= 0, targets[position], distinct), None)
-    return pd.Series(new[codes], index=values.index, name=values.name)
+def replaced(values: pd.Series, keys, targets) -> pd.Series:
+    """``values`` with each one among ``keys`` replaced by its ``targets`` entry (the last, where a key repeats),
+    as ``pd.Series`` makes text: the ``str`` dtype."""
+    codes, distinct = _distinct(values)
+    return _text_series(_replace(distinct, *_pairs(keys, targets)), codes, values)
+
+
+def _distinct(values) -> tuple[np.ndarray, pa.Array]:
+    """(codes of ``values`` into their distinct values, those values (a missing one null) in order of first
+    appearance): one hash pass in Arrow."""
+    encoded = pc.dictionary_encode(_arrow_text(values), null_encoding="encode")
+    return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """The row where each code first appears, for codes that count up in order of first appearance."""
+    return np.flatnonzero(codes > np.maximum.accumulate(np.r_[-1, codes])[:-1])
+
+
+def _pairs(keys, targets) -> tuple[pa.Array, pa.Array]:
+    """``keys`` and their ``targets`` (strings, as :func:`_arrow_text` reads them) as updating a dict with them
+    in order leaves them: each key once, with its last target (a missing key matches nothing)."""
+    keys, targets = _arrow_text(keys)[::-1], _arrow_text(targets)[::-1]
+    last = _first_rows(pc.fill_null(pc.dictionary_encode(keys).indices, -1).to_numpy(zero_copy_only=False))
+    return keys.take(last), targets.take(last)
+
+
+def _replace(distinct: pa.Array, keys: pa.Array, targets: pa.Array) -> pa.Array:
+    """``distinct`` with each value among ``keys`` (each once) replaced by its ``targets`` entry: a listens
+    table's ids looked up once per distinct id, in Arrow."""
+    position = pc.index_in(distinct, value_set=keys)
+    return pc.if_else(pc.is_null(position), distinct, pc.take(targets, position))
+
+
+def _text_series(distinct: pa.Array, codes: np.ndarray, like: pd.Series) -> pd.Series:
+    """``distinct[codes]`` with ``like``'s index and name, as ``pd.Series`` of Python strings makes it: the
+    ``str`` dtype (object, None, when no value is there to infer it from)."""
+    rows = pc.take(distinct, codes)
+    if rows.null_count == len(rows):
+        return pd.Series(np.full(len(rows), None, dtype=object), index=like.index, name=like.name)
+    return pd.Series(pd.array(rows, dtype=pd.StringDtype(na_value=np.nan)), index=like.index, name=like.name)
 
 
 def _add_audio(tracks, folder: Path, extensions, reports) -> pd.DataFrame:
@@ -146,7 +198,8 @@ def _add_audio(tracks, folder: Path, extensions, reports) -> pd.DataFrame:
     if tracks is None or tracks.empty:
         return frame
     source = frame.rename(columns={"track_id": "source_id", "soundtrack": "album"})
-    _, mapped = _link(tracks, source, None, report)
+    linked = _link(tracks, source, None, report)
+    mapped = dict(zip(linked["source_id"], linked["track_id"]))
     tracks = tracks.copy()
     position = pd.Series(range(len(tracks)), index=tracks["track_id"])
     for file_id, path in zip(frame["track_id"], frame["path"]):

@@ -68,8 +68,22 @@ def as_number(value: Any) -> float | None:
         return None
 
 
+def numeric_column(values: pd.Series) -> bool:
+    """Whether ``values`` is an integer or float64 column: :func:`as_number` of a value, and of its text, is its
+    ``float``."""
+    return values.dtype.kind in "iu" or values.dtype == np.float64
+
+
 def numbers(values: pd.Series) -> pd.Series:
-    """:func:`as_number` of each value, as float64 (None: NaN)."""
+    """:func:`as_number` of each value, as float64 (None: NaN): a NumPy integer or float64 column cast whole (each
+    value's ``float``), text read once per distinct value (a weight column repeats a few hundred counts), any
+    other column value by value (``True`` and ``1`` are one value to a hash, not to ``as_number``)."""
+    if numeric_column(values):
+        return values.astype("float64")
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        codes, uniques = pd.factorize(values)
+        read = np.array([as_number(u) for u in uniques] + [None], dtype="float64")
+        return pd.Series(read[codes], index=values.index, name=values.name)
     return values.map(as_number).astype("float64")
 
 

@@ -15,9 +15,12 @@ def source_tracks(listens: pd.DataFrame, items: pd.DataFrame | None = None) -> p
     """The source table of a listens read (``ListensRead.listens``/``.items``): one row per listened track id,
     as ``source_id``, with the ``artist``, ``title``, ``album``, ``duration_s`` and id columns its items (else
     its listens' own metadata) give."""
-    meta = items if items is not None else listens.drop_duplicates("track_id")
-    meta = meta.rename(columns={"soundtrack": "album"}).drop_duplicates("track_id")
-    tracks = pd.DataFrame({"track_id": listens["track_id"].drop_duplicates()}).merge(meta, on="track_id", how="left")
+    if items is None:  # each track's first row
+        tracks = listens.rename(columns={"soundtrack": "album"}).drop_duplicates("track_id").reset_index(drop=True)
+    else:
+        meta = items.rename(columns={"soundtrack": "album"}).drop_duplicates("track_id")
+        ids = pd.DataFrame({"track_id": listens["track_id"].drop_duplicates()})
+        tracks = ids.merge(meta, on="track_id", how="left")
     keep = ["artist", "title", "album", "duration_s", *ID_COLUMNS]
     if "title" not in tracks:  # ids only (a catalogue's own listens): they can link by id alone
         tracks["title"] = pd.NA

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from gems.errors import DataError, ParameterError
-from gems.ingest.common import numbers
+from gems.ingest.common import numbers, numeric_column
 from gems.ingest.formats import ListensRead
 from gems.ingest.report import MAX_EXAMPLES, IngestReport
 from gems.ingest.rows import TextCodes
@@ -93,12 +93,14 @@ def _batch(raw: RawTable, found: Mapping[str, str | None], report: IngestReport)
     set_aside(out["track_id"].isna().to_numpy(), "missing track id", lambda i: "empty track field")
 
     if found["weight"] is not None:
-        text = clean_text(frame[found["weight"]])
-        weight = numbers(text.astype(object).where(text.notna(), None))
+        column = frame[found["weight"]]
+        text = column if numeric_column(column) else clean_text(column)  # numbers read as themselves, no text
+        weight = numbers(text)
+        shown = lambda i: clean_text(column.iloc[i : i + 1]).iloc[0]  # noqa: E731
         bad = (text.notna() & weight.isna()).to_numpy()
-        set_aside(bad, "weight is not a number", lambda i: f"{found['weight']}={text.iloc[i]!r}")
+        set_aside(bad, "weight is not a number", lambda i: f"{found['weight']}={shown(i)!r}")
         nonpositive = (weight <= 0).fillna(False).to_numpy()
-        set_aside(nonpositive, "weight is zero or negative", lambda i: f"{found['weight']}={text.iloc[i]}")
+        set_aside(nonpositive, "weight is zero or negative", lambda i: f"{found['weight']}={shown(i)}")
         out["weight"] = weight.fillna(1.0)
     if found["timestamp"] is not None:
         stamps, unparseable = parse_timestamps(frame[found["timestamp"]])

@@ -21,6 +21,7 @@ from gems.ingest.schema import finalize_listens
 from gems.ingest.timestamps import classify_timestamps
 
 CHUNK_RECORDS = 20_000  # raw records parsed before they are sieved into kept rows (~20 MB of them)
+FOLD_POSITIONS = 1 << 20  # distinct values of chunks a text column stacks before it folds them
 _NAMES_PER_FILE = 2  # user names remembered per file: enough to tell one name from several
 
 
@@ -44,26 +45,29 @@ class RowSieve:
 
 
 class TextCodes:
-    """Text columns held as int32 codes into one growing table of distinct values per column, so rows kept
-    chunk by chunk cost 4 bytes a value (pandas' string columns hold every row's characters), decoded into
-    categoricals with sorted categories (sorting them sorts the text) once all are read."""
+    """Text columns held as int32 codes, so rows kept chunk by chunk cost 4 bytes a value (pandas' string
+    columns hold every row's characters), decoded into categoricals with sorted categories (sorting them sorts
+    the text) once all are read. A code is a position in its column's :class:`_Stack`."""
 
     def __init__(self):
-        self._tables: dict[str, dict[str, int]] = {}
+        self._stacks: dict[str, _Stack] = {}
 
     def encode(self, column: str, values: pd.Series) -> np.ndarray:
         """The codes of ``values`` (-1 for a missing value)."""
         codes, uniques = pd.factorize(values)
-        table = self._tables.setdefault(column, {})
-        mapped = np.array([table.setdefault(u, len(table)) for u in np.asarray(uniques, dtype=object)] + [-1], np.int32)
-        return mapped[codes]
+        first = self._stacks.setdefault(column, _Stack()).add(uniques)
+        return np.where(codes >= 0, codes + first, -1).astype(np.int32)
 
     def decode(self, column: str, codes: np.ndarray) -> pd.Categorical:
-        values = np.array(list(self._tables.get(column, {})), dtype=object)
-        order = np.argsort(values, kind="stable") if len(values) else np.zeros(0, dtype=np.int64)
-        rank = np.empty(len(values) + 1, dtype=np.int32)
-        rank[order], rank[-1] = np.arange(len(values), dtype=np.int32), -1
-        return pd.Categorical.from_codes(rank[codes], categories=pd.Index(values[order], dtype=object))
+        stack = self._stacks[column]
+        stack.fold()
+        values, where = stack.folded, stack.where
+        order = values.argsort() if len(values) else np.zeros(0, dtype=np.int64)
+        rank = np.empty(len(values), dtype=np.int32)
+        rank[order] = np.arange(len(values), dtype=np.int32)
+        position = np.append(rank[where], np.int32(-1))  # stack position -> sorted code; the last: missing
+        categories = pd.Index(np.asarray(values.take(order), dtype=object), dtype=object)
+        return pd.Categorical.from_codes(position[codes], categories=categories)
 
     def frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` with its text columns encoded (see :meth:`decoded`)."""
@@ -79,6 +83,37 @@ class TextCodes:
                 column.removeprefix("_text_"), frame.pop(column).to_numpy()
             )
         return frame
+
+
+class _Stack:
+    """One text column's distinct values, chunk by chunk: each chunk's (``pd.factorize``, in C) are stacked after
+    the folded positions, which ``where`` maps into ``folded``, an Index of distinct values. Once the stacked
+    values outnumber four times those (and :data:`FOLD_POSITIONS`), they are folded into it in one hash pass: memory
+    follows the distinct values, and the work the values stacked."""
+
+    def __init__(self):
+        self.folded = pd.Index([], dtype=object)
+        self.where = np.zeros(0, dtype=np.int32)  # folded position -> index into ``folded``
+        self.pending: list[pd.Index] = []
+        self.size = 0  # positions, folded and pending
+
+    def add(self, uniques: pd.Index) -> int:
+        """Stack one chunk's distinct values; returns the position of the first."""
+        first = self.size
+        self.pending.append(uniques)
+        self.size += len(uniques)
+        if self.size - len(self.where) > max(4 * len(self.folded), FOLD_POSITIONS):
+            self.fold()
+        return first
+
+    def fold(self) -> None:
+        """Fold the pending values into ``folded`` (an Index of distinct values factorizes to 0..n-1, so the
+        folded positions keep theirs)."""
+        if self.pending:
+            parts = ([self.folded] if len(self.folded) else []) + self.pending
+            where, folded = pd.factorize(parts[0].append(parts[1:]))
+            self.where = np.concatenate([self.where, where[len(self.folded) :].astype(np.int32)])
+            self.folded, self.pending = folded, []
 
 
 class Collected:
