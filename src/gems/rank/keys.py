@@ -44,8 +44,8 @@ def row_sums(matrix: tuple[np.ndarray, np.ndarray, np.ndarray], keys: np.ndarray
     out_counts = [np.zeros(0, dtype=np.int32)]
     for first in range(0, int(query[-1]) + 1 if len(query) else 0, width):
         lo, hi = np.searchsorted(query, (first, first + width))
-        at = _gather(np.asarray(indptr), rows[lo:hi])
-        local = np.repeat(query[lo:hi] - first, _lengths(np.asarray(indptr), rows[lo:hi])) * n + np.asarray(indices)[at]
+        at, lengths = csr_positions(np.asarray(indptr), rows[lo:hi])
+        local = np.repeat(query[lo:hi] - first, lengths) * n + np.asarray(indices)[at]
         packed = local.view(np.uint64) << np.uint64(shift)  # local ≥ 0: the view is its value
         packed |= np.asarray(data, dtype=np.float32)[at].view(np.uint32)
         packed.sort(kind="stable")  # runs: timsort
@@ -58,14 +58,11 @@ def row_sums(matrix: tuple[np.ndarray, np.ndarray, np.ndarray], keys: np.ndarray
     return np.concatenate(out_keys), np.concatenate(out_values).astype(np.float32), np.concatenate(out_counts)
 
 
-def _lengths(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    return (indptr[rows + 1] - indptr[rows]).astype(np.int64)
-
-
-def _gather(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Positions of the stored entries of ``rows`` of a CSR matrix, row after row."""
-    lengths = _lengths(indptr, rows)
-    return np.repeat(indptr[rows] - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(int(lengths.sum()))
+def csr_positions(bounds: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(positions of the stored entries of ``rows``, row after row; each row's length) in a CSR layout whose row
+    i holds entries ``bounds[i]:bounds[i + 1]``."""
+    starts, lengths = bounds[rows], (bounds[rows + 1] - bounds[rows]).astype(np.int64)
+    return np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(int(lengths.sum())), lengths
 
 
 def row_sums_product(matrix: tuple[np.ndarray, np.ndarray, np.ndarray], keys: np.ndarray, n: int):
@@ -80,8 +77,7 @@ def row_sums_product(matrix: tuple[np.ndarray, np.ndarray, np.ndarray], keys: np
     indptr, indices, data = (np.asarray(a) for a in matrix)
     query, rows = keys // n, keys % n
     needed, column = np.unique(rows, return_inverse=True)
-    at = _gather(indptr, needed)
-    lengths = _lengths(indptr, needed)
+    at, lengths = csr_positions(indptr, needed)
     packed = _fixed(data[at]) + (1 << COUNTED)
     block = sp.csr_matrix((packed, indices[at], np.r_[0, np.cumsum(lengths)]), shape=(len(needed), n))
     b = int(query[-1]) + 1

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gems.rank.inputs import Queries, RankingInputs
-from gems.rank.keys import allowed, sorted_unique, strongest
+from gems.rank.keys import allowed, csr_positions, sorted_unique, strongest
 
 
 @dataclass(frozen=True)
@@ -131,8 +131,6 @@ def expand(inputs: RankingInputs, query: np.ndarray, name, code: np.ndarray) -> 
     for index, kind in enumerate(inputs.kin_codes):
         mine = name == index if not isinstance(name, str) else np.full(len(query), name == kind)
         members, bounds = inputs.kin_members[kind]
-        starts, stops = bounds[code[mine]], bounds[code[mine] + 1]
-        lengths = stops - starts
-        offsets = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(int(lengths.sum()))
+        offsets, lengths = csr_positions(bounds, code[mine])
         out.append(np.repeat(query[mine], lengths) * n + members[offsets])
     return np.concatenate(out)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from gems.popularity import HIT_PERCENTILE
+from gems.rank.keys import csr_positions
 from gems.rank.options import KINDS
 from gems.rank.words import CONFIDENT, shared_words
 
@@ -73,9 +74,7 @@ class QueryEvidence:
         """(history item, neighbour, similarity) of every neighbour entry of the history's tracks."""
         if self._near is None:
             indptr, indices, data = self.model.inputs.neighbours
-            starts, stops = np.asarray(indptr)[self.history], np.asarray(indptr)[self.history + 1]
-            lengths = stops - starts
-            at = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(int(lengths.sum()))
+            at, lengths = csr_positions(np.asarray(indptr), self.history)
             self._near = (np.repeat(self.history, lengths), np.asarray(indices)[at], np.asarray(data)[at])
         return self._near
 
