@@ -150,3 +150,18 @@ def test_the_score_is_the_probability_times_the_popularity_discount(learned_mode
     plain = rank(inputs, queries, RankOptions(k=10, discount=0.0, tail_share=0.0)).items[0]
     deep = rank(inputs, queries, RankOptions(k=10, discount=1.0, tail_share=0.0)).items[0]
     assert inputs.listeners[deep].mean() < inputs.listeners[plain].mean()
+
+
+def test_a_batch_ranks_with_the_compiled_trees_and_gets_the_same_lists(learned_model):
+    """Export's inputs score through gems.rank.forest, a single query through LightGBM's C library: every
+    listener's relevance is the same to the bit, and so are the lists."""
+    users = np.arange(len(learned_model.interactions[0]) - 1)
+    queries = Queries.of_listeners(learned_model.interactions, users)
+    batch_inputs = learned_model.batch_inputs
+    assert batch_inputs.ranker is not learned_model.inputs.ranker
+    options = RankOptions(k=20)
+    alone = rank(learned_model.inputs, queries, options)
+    batch = rank(batch_inputs, queries, options)
+    assert alone.learned and batch.learned
+    np.testing.assert_array_equal(batch.relevance, alone.relevance)
+    np.testing.assert_array_equal(batch.items, alone.items)

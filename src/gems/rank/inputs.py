@@ -23,6 +23,9 @@ class Ranker(Protocol):
     def contributions(self, features: np.ndarray) -> dict[str, float]:
         """What each kind of evidence gave one entry's relevance."""
 
+    def for_batch(self) -> Ranker:
+        """The same ranker prepared for blocks of many candidates."""
+
 
 class AudioSpace(Protocol):
     """An audio space as retrieval searches it (:class:`gems.model.Space`): ``index``, the faiss index of the
@@ -208,8 +211,11 @@ class RankingInputs:
 
     def for_batch(self) -> RankingInputs:
         """These inputs prepared for blocks of many queries (the factors in norm order as one array: the stored
-        one mapped, else a copy), made before worker processes fork so each starts with them."""
-        return self if self.batch else replace(self, batch=True)
+        one mapped, else a copy; the ranker's compiled trees), made before worker processes fork so each starts
+        with them."""
+        if self.batch:
+            return self
+        return replace(self, batch=True, ranker=self.ranker.for_batch() if self.ranker is not None else None)
 
     def factors_of(self, rows: np.ndarray) -> np.ndarray:
         """(len(rows) × f) float32 ALS factors of ``rows``: from the copy in norm order when prepared for a

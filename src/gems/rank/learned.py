@@ -99,12 +99,19 @@ class LearnedRanker:
 
     _lock = threading.Lock()  # one prediction at a time per process (the web server answers from threads)
 
-    def __init__(self, text: str, info: dict):
+    def __init__(self, text: str, info: dict, *, batch: bool = False):
         if list(info.get("features", [])) != list(NAMES):
             raise ModelError(
                 "this model's ranker was trained on other features than this gems computes; rebuild the model"
             )
         self.info = info
+        self._text = text
+        self._forest = None
+        if batch:  # parsed and compiled now: before export's workers fork, so each starts with the kernel
+            from gems.rank.forest import Forest
+
+            self._forest = Forest.from_text(text)
+            self._forest.probability(np.zeros((1, len(NAMES)), dtype=np.float32))
         self._lib = _library()
         self._handle = ctypes.c_void_p()
         iterations = ctypes.c_int(0)
@@ -113,6 +120,11 @@ class LearnedRanker:
                 ctypes.c_char_p(text.encode()), ctypes.byref(iterations), ctypes.byref(self._handle)
             )
         )
+
+    def for_batch(self) -> LearnedRanker:
+        """This ranker for blocks of many candidates: its relevance through the compiled trees of
+        :mod:`gems.rank.forest` (the same probabilities, twice as fast; numba's import and compilation once)."""
+        return self if self._forest is not None else LearnedRanker(self._text, self.info, batch=True)
 
     @classmethod
     def load(cls, folder) -> LearnedRanker:
@@ -160,7 +172,9 @@ class LearnedRanker:
 
     def relevance(self, matrix: np.ndarray) -> np.ndarray:
         """(n,) float32 probability that each candidate (``matrix``: its features, n × F) is a track the listener
-        would add — what the popularity discount multiplies."""
+        would add — what the popularity discount multiplies. Prepared for a batch, through the compiled trees."""
+        if self._forest is not None:
+            return self._forest.probability(matrix).astype(np.float32)
         return self.predict(matrix).astype(np.float32)
 
     def contributions(self, row: np.ndarray) -> dict[str, float]:
