@@ -38,14 +38,15 @@ def csr(histories):
     return indptr, np.concatenate(histories).astype(np.int64)
 
 
+@pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("k", [1, 25, 150])
-def test_the_answer_is_that_of_a_full_scan(catalogue, k):
+def test_the_answer_is_that_of_a_full_scan(catalogue, k, compiled):
     items, queries, histories = catalogue
     searchable = np.ones(len(items), dtype=bool)
     searchable[::7] = False  # tracks nobody heard
     blocked = np.zeros(len(items), dtype=bool)
     blocked[5::11] = True  # outside the scope
-    rows, scores = top_k(NormOrdered.of(items, searchable), queries, k, *csr(histories), blocked)
+    rows, scores = top_k(NormOrdered.of(items, searchable), queries, k, *csr(histories), blocked, compiled=compiled)
     expected = brute_force(items, queries, k, histories, searchable & ~blocked)
     assert [set(r[r >= 0].tolist()) for r in rows] == expected
     for i, r in enumerate(rows):
@@ -70,6 +71,24 @@ def test_a_stored_order_read_chunk_by_chunk_gives_the_same_answer(catalogue):
     for i in range(len(queries)):  # one query at a time, as gems recommend asks
         rows, _ = top_k(lazy, queries[i : i + 1], 30, *csr([histories[i]]))
         assert set(rows[0].tolist()) == set(expected[i].tolist())
+
+
+@pytest.mark.parametrize("k", [1, 30, 150, 4000])
+def test_batches_merge_with_the_compiled_loop_and_get_numpys_answer_to_the_bit(catalogue, k):
+    items, queries, histories = catalogue
+    items = np.vstack([items, items[:500]])  # twins: exactly tied scores, across chunks
+    searchable = np.ones(len(items), dtype=bool)
+    searchable[::13] = False
+    blocked = np.zeros(len(items), dtype=bool)
+    blocked[3::17] = True
+    queries = queries.copy()
+    queries[2, 0] = np.nan  # a broken taste: NaN scores enter neither list
+    ordered = NormOrdered.of(items, searchable)
+    plain = top_k(ordered, queries, k, *csr(histories), blocked)
+    compiled = top_k(ordered, queries, k, *csr(histories), blocked, compiled=True)
+    np.testing.assert_array_equal(compiled[0], plain[0])
+    np.testing.assert_array_equal(compiled[1], plain[1])
+    assert (plain[0][2] == -1).all()
 
 
 def test_ties_go_to_the_smaller_row_alone_or_in_a_block():

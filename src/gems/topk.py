@@ -1,5 +1,6 @@
-"""Exact top-k by inner product for blocks of queries, pruned by vector norms — numpy only, so a single
-``gems recommend`` never imports implicit (0.7 s) for it.
+"""Exact top-k by inner product for blocks of queries, pruned by vector norms — numpy, so a single
+``gems recommend`` never imports implicit (0.7 s) for it; batches (``compiled``) merge each block of scores
+into the best so far with a numba loop instead (half the time; the same answer, tested against numpy's).
 
 Items are scanned in order of decreasing norm, in chunks that double in size; a query stops as soon as no
 remaining item can beat its k-th best score, since q·v ≤ |q|·|v| (Cauchy–Schwarz) and every remaining item is
@@ -80,9 +81,12 @@ def top_k(
     own_indptr: np.ndarray,
     own_rows: np.ndarray,
     blocked: np.ndarray | None = None,
+    *,
+    compiled: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` items of largest ``query · item`` for each query (b × f), never its own items (CSR layout:
-    query i owns ``own_rows[own_indptr[i]:own_indptr[i + 1]]``) nor ``blocked`` (n_items,) ones.
+    query i owns ``own_rows[own_indptr[i]:own_indptr[i + 1]]``) nor ``blocked`` (n_items,) ones; ``compiled``:
+    merge through :func:`merge_kernel` (batches).
 
     Returns (item rows, scores), each (b × k), best first (equal scores: the smaller row first); −1 and −inf
     pad queries with fewer."""
@@ -106,6 +110,9 @@ def top_k(
             group = active[first : first + step]
             scores = group_scores(chunk, queries[group], group, own_query, own_position, start, stop)
             scores[:, blocked_positions[lo:hi] - start] = -np.inf
+            if compiled:
+                merge_kernel()(scores, group, ordered.rows[start:stop], best_rows, best)
+                continue
             (query, column), values = _contenders(scores, best[group, k - 1], k)
             rows = ordered.rows[start + column]
             best_rows[group], best[group] = _merged(best_rows[group], best[group], query, rows, values, k)
@@ -147,6 +154,45 @@ def _merged(best_rows, best, query, rows, values, k: int) -> tuple[np.ndarray, n
     out_rows[query[keep], place[keep]] = rows[keep]
     out[query[keep], place[keep]] = values[keep]
     return out_rows, out
+
+
+_COMPILED = []
+
+
+def merge_kernel():
+    """The numba loop (compiled on first call, once per process: batches call it before their workers fork)
+    that merges a (g × w) block of ``scores`` of the queries ``group`` (g,) over the items ``rows`` (w,) into
+    their ``best_rows``/``best`` (b × k, best first, ties to the smaller row; updated in place): an entry enters
+    by insertion when it beats the k-th best — what :func:`_contenders` and :func:`_merged` do with numpy."""
+    if not _COMPILED:
+        import numba
+
+        @numba.njit(nogil=True, cache=False)
+        def merge(scores, group, rows, best_rows, best):
+            k = best.shape[1]
+            for i in range(scores.shape[0]):
+                query = group[i]
+                kth, kth_row = best[query, k - 1], best_rows[query, k - 1]
+                for column in range(scores.shape[1]):
+                    value = scores[i, column]
+                    if not (value >= kth) or value == -np.inf:  # NaN and −inf never enter
+                        continue
+                    row = rows[column]
+                    if value == kth and row > kth_row:
+                        continue
+                    j = k - 1
+                    while j > 0 and (
+                        best[query, j - 1] < value or (best[query, j - 1] == value and best_rows[query, j - 1] > row)
+                    ):
+                        best[query, j], best_rows[query, j] = best[query, j - 1], best_rows[query, j - 1]
+                        j -= 1
+                    best[query, j], best_rows[query, j] = value, row
+                    kth, kth_row = best[query, k - 1], best_rows[query, k - 1]
+
+        scores, rows = np.zeros((1, 1), np.float32), np.zeros(1, np.int64)
+        merge(scores, rows, rows, np.full((1, 1), -1, np.int64), np.full((1, 1), -np.inf, np.float32))  # compiles
+        _COMPILED.append(merge)
+    return _COMPILED[0]
 
 
 def group_scores(chunk, queries, group, own_query, own_position, start: int, stop: int) -> np.ndarray:

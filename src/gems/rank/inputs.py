@@ -211,10 +211,14 @@ class RankingInputs:
 
     def for_batch(self) -> RankingInputs:
         """These inputs prepared for blocks of many queries (the factors in norm order as one array: the stored
-        one mapped, else a copy; the ranker's compiled trees), made before worker processes fork so each starts
+        one mapped, else a copy; the compiled top-k merge and trees), made before worker processes fork so each starts
         with them."""
         if self.batch:
             return self
+        if self.item_factors is not None:
+            from gems.topk import merge_kernel
+
+            merge_kernel()
         return replace(self, batch=True, ranker=self.ranker.for_batch() if self.ranker is not None else None)
 
     def factors_of(self, rows: np.ndarray) -> np.ndarray:

@@ -224,7 +224,8 @@ def _taste_keys(inputs: RankingInputs, taste: np.ndarray, histories, excluded: n
     mine = [histories[i] for i in live]
     indptr = np.r_[0, np.cumsum([len(h) for h in mine])].astype(np.int64)
     rows = np.concatenate(mine).astype(np.int64) if mine else np.zeros(0, dtype=np.int64)
-    ids, _ = top_k(inputs.ordered, taste[live], min(pool + TASTE_MARGIN, n), indptr, rows, excluded)
+    size = min(pool + TASTE_MARGIN, n)
+    ids, _ = top_k(inputs.ordered, taste[live], size, indptr, rows, excluded, compiled=inputs.batch)
     ok = ids >= 0
     query, rows = np.repeat(live, ok.sum(axis=1)), ids[ok]
     exact = _pair_dots(inputs.factors_of, rows, taste, query, file_order=not inputs.batch)
