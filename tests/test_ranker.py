@@ -165,3 +165,29 @@ def test_a_batch_ranks_with_the_compiled_trees_and_gets_the_same_lists(learned_m
     assert alone.learned and batch.learned
     np.testing.assert_array_equal(batch.relevance, alone.relevance)
     np.testing.assert_array_equal(batch.items, alone.items)
+
+
+def test_a_single_recommend_never_imports_numba_and_an_export_compiles_with_it(learned_model, tmp_path):
+    """numba's import and compilation (~1.2 s) would cost a cold `gems recommend` more than its trees do."""
+    import subprocess
+    import sys
+
+    from gems.artifacts import layout
+
+    user = learned_model.folder.table(layout.USERS).column("user_id")[0].as_py()
+    probe = (
+        "import sys, contextlib, io; from gems.cli import main; "
+        "out = io.StringIO(); ctx = contextlib.redirect_stdout(out); ctx.__enter__(); "
+        "code = main(sys.argv[1:]); ctx.__exit__(None, None, None); "
+        "print(code, 'numba' in sys.modules)"
+    )
+    path = str(learned_model.path)
+    runs = {
+        "recommend": ["recommend", "-m", path, "--user", user, "--json"],
+        "export": ["export", "-m", path, "--out", str(tmp_path / "recs.csv"), "--no-progress", "--workers", "1"],
+    }
+    seen = {}
+    for name, args in runs.items():
+        done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True)
+        seen[name] = done.stdout.strip().splitlines()[-1]
+    assert seen == {"recommend": "0 False", "export": "0 True"}
