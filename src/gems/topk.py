@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gems.compiled import compiled
+
 FIRST_CHUNK = 1 / 32  # share of the items scanned by every query (then 2/32, 4/32, ... for those not done)
 MARGIN = 1e-5  # relative slack on the bound, for float32 rounding of the dot products
 CELLS = 1 << 23  # queries × items scored at once (32 MB of float32)
@@ -86,7 +88,7 @@ def top_k(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` items of largest ``query · item`` for each query (b × f), never its own items (CSR layout:
     query i owns ``own_rows[own_indptr[i]:own_indptr[i + 1]]``) nor ``blocked`` (n_items,) ones; ``compiled``:
-    merge through :func:`merge_kernel` (batches).
+    merge with :func:`merge_kernel`, compiled (batches).
 
     Returns (item rows, scores), each (b × k), best first (equal scores: the smaller row first); −1 and −inf
     pad queries with fewer."""
@@ -156,43 +158,35 @@ def _merged(best_rows, best, query, rows, values, k: int) -> tuple[np.ndarray, n
     return out_rows, out
 
 
-_COMPILED = []
+def _merge_example() -> tuple:
+    scores, rows = np.zeros((1, 1), np.float32), np.zeros(1, np.int64)
+    return scores, rows, rows, np.full((1, 1), -1, np.int64), np.full((1, 1), -np.inf, np.float32)
 
 
-def merge_kernel():
-    """The numba loop (compiled on first call, once per process: batches call it before their workers fork)
-    that merges a (g × w) block of ``scores`` of the queries ``group`` (g,) over the items ``rows`` (w,) into
-    their ``best_rows``/``best`` (b × k, best first, ties to the smaller row; updated in place): an entry enters
-    by insertion when it beats the k-th best — what :func:`_contenders` and :func:`_merged` do with numpy."""
-    if not _COMPILED:
-        import numba
-
-        @numba.njit(nogil=True, cache=False)
-        def merge(scores, group, rows, best_rows, best):
-            k = best.shape[1]
-            for i in range(scores.shape[0]):
-                query = group[i]
-                kth, kth_row = best[query, k - 1], best_rows[query, k - 1]
-                for column in range(scores.shape[1]):
-                    value = scores[i, column]
-                    if not (value >= kth) or value == -np.inf:  # NaN and −inf never enter
-                        continue
-                    row = rows[column]
-                    if value == kth and row > kth_row:
-                        continue
-                    j = k - 1
-                    while j > 0 and (
-                        best[query, j - 1] < value or (best[query, j - 1] == value and best_rows[query, j - 1] > row)
-                    ):
-                        best[query, j], best_rows[query, j] = best[query, j - 1], best_rows[query, j - 1]
-                        j -= 1
-                    best[query, j], best_rows[query, j] = value, row
-                    kth, kth_row = best[query, k - 1], best_rows[query, k - 1]
-
-        scores, rows = np.zeros((1, 1), np.float32), np.zeros(1, np.int64)
-        merge(scores, rows, rows, np.full((1, 1), -1, np.int64), np.full((1, 1), -np.inf, np.float32))  # compiles
-        _COMPILED.append(merge)
-    return _COMPILED[0]
+@compiled(_merge_example)
+def merge_kernel(scores, group, rows, best_rows, best):
+    """Merge a (g × w) block of ``scores`` of the queries ``group`` (g,) over the items ``rows`` (w,) into their
+    ``best_rows``/``best`` (b × k, best first, ties to the smaller row; updated in place): an entry enters by
+    insertion when it beats the k-th best — what :func:`_contenders` and :func:`_merged` do with numpy."""
+    k = best.shape[1]
+    for i in range(scores.shape[0]):
+        query = group[i]
+        kth, kth_row = best[query, k - 1], best_rows[query, k - 1]
+        for column in range(scores.shape[1]):
+            value = scores[i, column]
+            if not (value >= kth) or value == -np.inf:  # NaN and −inf never enter
+                continue
+            row = rows[column]
+            if value == kth and row > kth_row:
+                continue
+            j = k - 1
+            while j > 0 and (
+                best[query, j - 1] < value or (best[query, j - 1] == value and best_rows[query, j - 1] > row)
+            ):
+                best[query, j], best_rows[query, j] = best[query, j - 1], best_rows[query, j - 1]
+                j -= 1
+            best[query, j], best_rows[query, j] = value, row
+            kth, kth_row = best[query, k - 1], best_rows[query, k - 1]
 
 
 def group_scores(chunk, queries, group, own_query, own_position, start: int, stop: int) -> np.ndarray:

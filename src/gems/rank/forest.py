@@ -8,8 +8,9 @@ the two (``tests/test_forest.py``).
 
 Per tree and candidate, from the root: a split on feature f at threshold t sends the value v left when
 ``v <= t``; a missing value (NaN) goes the way LightGBM's decision type says (its default side for the ``NaN``
-missing type, else as 0.0 would), and a value within ±1e-35 counts as 0.0, as LightGBM reads it. The raw score is the sum of the leaves reached, in tree order, in float64;
-the probability is 1 / (1 + exp(−σ · raw)) (LightGBM's binary objective, ``sigmoid:σ``).
+missing type, else as 0.0 would), and a value within ±1e-35 counts as 0.0, as LightGBM reads it. The raw
+score is the sum of the leaves reached, in tree order, in float64; the probability is 1 / (1 + exp(−σ · raw))
+(LightGBM's binary objective, ``sigmoid:σ``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gems.compiled import compiled
 from gems.errors import ModelError
 
 CATEGORICAL = 1  # decision-type bit: a categorical split
@@ -89,7 +91,7 @@ class Forest:
         if matrix.ndim != 2 or matrix.shape[1] < self.width:
             raise ModelError(f"the ranker reads {self.width} features, got a matrix of shape {matrix.shape}")
         arrays = (self.feature, self.threshold, self.left, self.right, self.nan_right, self.leaf, self.root)
-        return _kernel()(matrix, *arrays, self.sigmoid)
+        return walk_kernel()(matrix, *arrays, self.sigmoid)
 
 
 def _sections(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
@@ -116,38 +118,40 @@ def _numbers(tree: dict[str, str], key: str, kind: type, count: int) -> np.ndarr
     return np.asarray(values, dtype=np.float64 if kind is float else np.int64)
 
 
-_COMPILED = []
+def _walk_example() -> tuple:
+    nodes = (np.zeros((1, 1), np.int32), np.zeros((1, 1)), np.zeros((1, 1), np.int32), np.zeros((1, 1), np.int32))
+    return (
+        np.zeros((1, 1), np.float32),
+        *nodes,
+        np.zeros((1, 1), np.uint8),
+        np.zeros((1, 1)),
+        np.full(1, -1, np.int32),
+        1.0,
+    )
 
 
-def _kernel():
-    """The numba kernel (compiled on first use, once per process): (n,) probabilities. The sigmoid is taken
-    inside it, through the C library's exp as LightGBM's is (numpy's vectorised exp may differ in the last bit)."""
-    if not _COMPILED:
-        import numba
-
-        @numba.njit(nogil=True, cache=False)
-        def probabilities(matrix, feature, threshold, left, right, nan_right, leaf, root, sigmoid):
-            n, trees = matrix.shape[0], feature.shape[0]
-            out = np.empty(n, dtype=np.float64)
-            row = np.empty(matrix.shape[1], dtype=np.float64)
-            for r in range(n):
-                for j in range(matrix.shape[1]):  # LightGBM reads |v| <= its zero threshold as 0
-                    value = np.float64(matrix[r, j])
-                    row[j] = 0.0 if -ZERO_THRESHOLD <= value <= ZERO_THRESHOLD else value
-                total = 0.0
-                for t in range(trees):
-                    node = root[t]
-                    while node >= 0:
-                        value = row[feature[t, node]]
-                        if value <= threshold[t, node]:
-                            node = left[t, node]
-                        elif value != value and not nan_right[t, node]:
-                            node = left[t, node]
-                        else:
-                            node = right[t, node]
-                    total += leaf[t, ~node]
-                out[r] = 1.0 / (1.0 + np.exp(-sigmoid * total))
-            return out
-
-        _COMPILED.append(probabilities)
-    return _COMPILED[0]
+@compiled(_walk_example)
+def walk_kernel(matrix, feature, threshold, left, right, nan_right, leaf, root, sigmoid):
+    """(n,) probabilities of the rows of ``matrix`` (:class:`Forest`'s arrays). The sigmoid is taken here, through
+    the C library's exp as LightGBM's is (numpy's vectorised exp may differ in the last bit)."""
+    n, trees = matrix.shape[0], feature.shape[0]
+    out = np.empty(n, dtype=np.float64)
+    row = np.empty(matrix.shape[1], dtype=np.float64)
+    for r in range(n):
+        for j in range(matrix.shape[1]):  # LightGBM reads |v| <= its zero threshold as 0
+            value = np.float64(matrix[r, j])
+            row[j] = 0.0 if -ZERO_THRESHOLD <= value <= ZERO_THRESHOLD else value
+        total = 0.0
+        for t in range(trees):
+            node = root[t]
+            while node >= 0:
+                value = row[feature[t, node]]
+                if value <= threshold[t, node]:
+                    node = left[t, node]
+                elif value != value and not nan_right[t, node]:
+                    node = left[t, node]
+                else:
+                    node = right[t, node]
+            total += leaf[t, ~node]
+        out[r] = 1.0 / (1.0 + np.exp(-sigmoid * total))
+    return out

@@ -211,8 +211,8 @@ class RankingInputs:
 
     def for_batch(self) -> RankingInputs:
         """These inputs prepared for blocks of many queries (the factors in norm order as one array: the stored
-        one mapped, else a copy; the compiled top-k merge and trees), made before worker processes fork so each starts
-        with them."""
+        one mapped, else a copy; the top-k merge and the ranker's trees compiled), made before worker processes
+        fork so each starts with them."""
         if self.batch:
             return self
         if self.item_factors is not None:

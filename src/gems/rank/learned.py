@@ -16,9 +16,9 @@ in every query, and training and serving rank the same candidates with the same 
 
 Serving (:class:`LearnedRanker`): the model's ``ranker/model.txt`` is LightGBM's own text format (nothing
 unpickled), scored through LightGBM's C library (``lib_lightgbm``) with ctypes — the Python package imports
-scikit-learn (1.6 s), too slow for ``gems recommend``; batches (export, evaluation) walk the same trees compiled
-by :mod:`gems.rank.forest`, to the bit the same probabilities at twice the speed. ``why`` names the kinds whose features gave the pick's
-score its largest positive SHAP contributions.
+scikit-learn (1.6 s), too slow for ``gems recommend``; batches (export, evaluation) walk the same trees
+compiled by :mod:`gems.rank.forest`, to the bit the same probabilities at twice the speed. ``why`` names the
+kinds whose features gave the pick's score its largest positive SHAP contributions.
 """
 
 from __future__ import annotations
