@@ -109,10 +109,10 @@ class LearnedRanker:
         self._text = text
         self._forest = None
         if batch:  # parsed and compiled now: before export's workers fork, so each starts with the kernel
-            from gems.rank.forest import Forest
+            from gems.rank.forest import Forest, walk_kernel
 
             self._forest = Forest.from_text(text)
-            self._forest.probability(np.zeros((1, len(NAMES)), dtype=np.float32))
+            walk_kernel()
         self._lib = _library()
         self._handle = ctypes.c_void_p()
         iterations = ctypes.c_int(0)
