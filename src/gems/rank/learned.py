@@ -45,6 +45,8 @@ class RankerParams(Params):
     blend ranks · max_queries: listeners sampled at most · pair_budget: at most this share of all (listener,
     track) pairs held back · min_tracks: tracks a listener needs to be sampled · keep: range of the share of
     a sampled listener's tracks kept (drawn uniformly, so histories of every length are learned from) ·
+    shared_fit: when the held-back tracks are at most this share of all listens, the served ALS and neighbours
+    are fitted without them too and the learned stage reads those (one fit; :mod:`gems.stages.fitting`) ·
     trees (at most; early stopping on the validation listeners decides), leaves, learning_rate,
     min_data_in_leaf: LightGBM's · random_state. (15 leaves at rate 0.1 rather than 31 at 0.05: HetRec PSR@50
     over seeds 0-2 0.226 against 0.229, the same worst seed against the anchors (1.22×), and a prediction a
@@ -63,6 +65,7 @@ class RankerParams(Params):
     learning_rate: float = 0.1
     min_data_in_leaf: int = 100
     random_state: int = 0
+    shared_fit: float = 0.025
 
     constraints: ClassVar = {
         "enabled": BOOLEAN,
@@ -77,6 +80,7 @@ class RankerParams(Params):
         "learning_rate": Interval(float, 1e-4, 1.0),
         "min_data_in_leaf": Interval(int, 1, 10**7),
         "random_state": Interval(int, 0, 2**31 - 1),
+        "shared_fit": Interval(float, 0.0, 0.5),
     }
 
 

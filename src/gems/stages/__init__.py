@@ -97,8 +97,8 @@ def build_model(
         stage_audio(runner, config, hasher, show_progress, cache_dir)
         stage_interactions(runner)
         stage_popularity(runner, config)
-        fit_cf(runner, config, show_progress)
-        fit_neighbours(runner, config)
+        fit_cf(runner, config, set(exclude_users or ()), show_progress)
+        fit_neighbours(runner, config, set(exclude_users or ()))
         fit_index(runner, config)
         fit_ranker_stage(runner, config, set(exclude_users or ()), show_progress)
 

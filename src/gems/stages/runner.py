@@ -22,10 +22,10 @@ STAGE_VERSIONS = {
     "audio": 2,
     "interactions": 1,
     "popularity": 4,
-    "cf": 3,
-    "neighbours": 1,
+    "cf": 4,
+    "neighbours": 2,
     "index": 3,
-    "ranker": 4,
+    "ranker": 5,
 }
 
 
