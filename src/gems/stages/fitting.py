@@ -261,12 +261,12 @@ def held_out_inputs(runner: StageRunner, config: BuildConfig, exclude_users: set
         weighting = Weighting.fit(kept, scheme=config.cf.confidence, alpha=config.cf.alpha)
         fold = FoldIn(item_factors, staged.array(layout.GRAM, mmap=False), config.cf.regularization, weighting)
         user_factors[holdout.users] = folded_in(fold, kept, holdout.users)
-        similarity = dict(zip(("indptr", "indices", "data"), (staged.array(f, mmap=False) for f in layout.NEIGHBOURS)))
+        neighbours = tuple(staged.array(relpath, mmap=False) for relpath in layout.NEIGHBOURS)
     else:
         from gems.cf import ALSModel
         from gems.neighbours import ItemNeighbours
 
-        similarity = ItemNeighbours(k=config.neighbours.k).fit(kept).to_arrays()
+        neighbours = tuple(ItemNeighbours(k=config.neighbours.k).fit(kept).to_arrays().values())  # layout order
         als = ALSModel(**asdict(config.cf), show_progress=show_progress).fit(kept)
         item_factors, user_factors = als.item_factors_, als.user_factors_
     parts = {}
@@ -285,7 +285,7 @@ def held_out_inputs(runner: StageRunner, config: BuildConfig, exclude_users: set
         artist_codes=staged.array(layout.codes("artist"), mmap=False),
         item_factors=item_factors,
         user_factors=user_factors,
-        neighbours=(similarity["indptr"], similarity["indices"], similarity["data"]),
+        neighbours=neighbours,
         batch=True,
         **parts,
     )
